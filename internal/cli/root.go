@@ -1,0 +1,55 @@
+// Package cli holds the cobra commands of kubectl kestra-tls: flag parsing and printing only; the work
+// is done by the packages under pkg/.
+package cli
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// DisplayName is how users type the plugin, through kubectl.
+const DisplayName = "kubectl kestra-tls"
+
+// NewCmdKestraTLS is the root command; every subcommand shares one set of kubeconfig flags.
+func NewCmdKestraTLS(streams genericiooptions.IOStreams) *cobra.Command {
+	configFlags := genericclioptions.NewConfigFlags(true)
+	cmd := &cobra.Command{
+		Use:   "kestra-tls",
+		Short: "Serve Kestra over HTTPS: certificates, Java keystores and manifests in one step",
+		Long: `kubectl kestra-tls makes Kestra serve HTTPS, replacing the openssl, keytool and hand-written YAML
+steps of Kestra's "Configure SSL for Kestra" guide.
+
+  certs     make a CA, a server certificate and the Java keystores Kestra loads
+  version   print the plugin's version`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: DisplayName},
+	}
+	configFlags.AddFlags(cmd.PersistentFlags())
+	cmd.AddCommand(
+		NewCmdCerts(streams),
+		NewCmdVersion(streams),
+	)
+	return cmd
+}
+
+// ExitCoder is an error that asks for a particular process exit code.
+type ExitCoder interface {
+	error
+	ExitCode() int
+}
+
+// ExitCode maps an error from the command to the process exit code.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var coded ExitCoder
+	if errors.As(err, &coded) {
+		return coded.ExitCode()
+	}
+	return 1
+}

@@ -1,0 +1,167 @@
+// Package javatls runs the real JDK against our stores in tests: a TLS server configured the way
+// Micronaut's micronaut.server.ssl configures Kestra, and a client trusting through javax.net.ssl.trustStore,
+// plus curl and openssl s_client as the non-Java clients. Everything listens on loopback only.
+package javatls
+
+import (
+	"bufio"
+	"context"
+	"embed"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+//go:embed TLSServer.java TLSClient.java
+var sources embed.FS
+
+var (
+	compileOnce sync.Once
+	classDir    string
+	compileErr  error
+)
+
+// classes compiles the Java sources once per test binary into a temporary directory.
+func classes(t testing.TB) string {
+	t.Helper()
+	compileOnce.Do(func() {
+		if _, err := exec.LookPath("javac"); err != nil {
+			compileErr = fmt.Errorf("javac not found: install a JDK 17 (apt-get install openjdk-17-jdk-headless): %v", err)
+			return
+		}
+		dir, err := os.MkdirTemp("", "kestra-tls-java-")
+		if err != nil {
+			compileErr = err
+			return
+		}
+		var files []string
+		for _, name := range []string{"TLSServer.java", "TLSClient.java"} {
+			data, _ := sources.ReadFile(name)
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				compileErr = err
+				return
+			}
+			files = append(files, path)
+		}
+		out, err := exec.Command("javac", append([]string{"-d", dir}, files...)...).CombinedOutput()
+		if err != nil {
+			compileErr = fmt.Errorf("javac: %v\n%s", err, out)
+			return
+		}
+		classDir = dir
+	})
+	if compileErr != nil {
+		t.Fatal(compileErr)
+	}
+	return classDir
+}
+
+// Stores names the files a server loads, as micronaut.server.ssl names them.
+type Stores struct {
+	KeyStore, KeyStoreType     string
+	TrustStore, TrustStoreType string
+	PasswordFile               string
+}
+
+// StartServer starts the Java TLS server and returns its loopback port; the server stops with the test.
+func StartServer(t testing.TB, stores Stores) int {
+	t.Helper()
+	dir := classes(t)
+	cmd := exec.Command("java", "-cp", dir, "TLSServer", stores.KeyStore, stores.KeyStoreType, stores.TrustStore, stores.TrustStoreType, stores.PasswordFile)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close() // the server exits when stdin closes
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	lines := make(chan string, 1)
+	go func() {
+		scanner := bufio.NewScanner(stdout)
+		if scanner.Scan() {
+			lines <- scanner.Text()
+		}
+		close(lines)
+	}()
+	select {
+	case line, ok := <-lines:
+		var port int
+		if !ok || func() bool { _, err := fmt.Sscanf(line, "LISTENING %d", &port); return err != nil }() {
+			t.Fatalf("Java TLS server did not start with our stores: %q\n%s", line, stderr.String())
+		}
+		return port
+	case <-time.After(60 * time.Second):
+		t.Fatalf("Java TLS server did not start within 60s\n%s", stderr.String())
+	}
+	return 0
+}
+
+// JavaClient connects with -Djavax.net.ssl.trustStore, as JAVA_OPTS configures a Kestra task, and returns
+// the response body.
+func JavaClient(t testing.TB, trustStore, trustStoreType, password, host string, port int) (string, error) {
+	t.Helper()
+	dir := classes(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "java",
+		"-Djavax.net.ssl.trustStore="+trustStore,
+		"-Djavax.net.ssl.trustStoreType="+trustStoreType,
+		"-Djavax.net.ssl.trustStorePassword="+password,
+		"-cp", dir, "TLSClient", host, fmt.Sprint(port))
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Curl fetches https://host:port/ trusting only caFile, with host resolved to loopback.
+func Curl(t testing.TB, caFile, host string, port int) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url := fmt.Sprintf("https://%s:%d/", host, port)
+	args := []string{"--silent", "--show-error", "--noproxy", "*", "--cacert", caFile}
+	if !strings.Contains(host, ":") && strings.Trim(host, "0123456789.") != "" {
+		args = append(args, "--resolve", fmt.Sprintf("%s:%d:127.0.0.1", host, port))
+	}
+	out, err := exec.CommandContext(ctx, "curl", append(args, url)...).CombinedOutput()
+	return string(out), err
+}
+
+// OpenSSLVerify runs openssl s_client with -verify_return_error against the server and the host name.
+func OpenSSLVerify(t testing.TB, caFile, host string, port int) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	args := []string{"s_client", "-connect", fmt.Sprintf("127.0.0.1:%d", port), "-CAfile", caFile, "-verify_return_error", "-brief"}
+	if strings.Trim(host, "0123456789.") == "" {
+		args = append(args, "-verify_ip", host)
+	} else {
+		args = append(args, "-servername", host, "-verify_hostname", host)
+	}
+	cmd := exec.CommandContext(ctx, "openssl", args...)
+	cmd.Stdin = strings.NewReader("Q\n")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}

@@ -1,0 +1,118 @@
+// Package fileset writes a set of files into a directory so that a failure leaves no file half-written:
+// every changed file is first written to a temporary file beside its target, then all are renamed.
+package fileset
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// File is one file to write, Name relative to the directory (it may hold subdirectories).
+type File struct {
+	Name string
+	Data []byte
+	Mode fs.FileMode
+}
+
+// Private marks key material and stores: readable by the owner alone.
+const Private fs.FileMode = 0o600
+
+// Public is for certificates and manifests.
+const Public fs.FileMode = 0o644
+
+// Result tells which files were written and which already held the same bytes.
+type Result struct {
+	Written   []string
+	Unchanged []string
+}
+
+// Write puts files into dir, creating it (and subdirectories) with dirMode. Files that already hold the
+// same bytes and mode are not touched, so a re-run changes nothing on disk.
+func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
+	var result Result
+	type staged struct{ temp, target, name string }
+	var pending []staged
+	cleanup := func() {
+		for _, s := range pending {
+			os.Remove(s.temp)
+		}
+	}
+	for _, file := range files {
+		target := filepath.Join(dir, filepath.FromSlash(file.Name))
+		if same(target, file) {
+			result.Unchanged = append(result.Unchanged, file.Name)
+			continue
+		}
+		parent := filepath.Dir(target)
+		if err := os.MkdirAll(parent, dirMode); err != nil {
+			cleanup()
+			return Result{}, fmt.Errorf("cannot create directory %s: %w (choose another output directory with -o)", parent, unwrapPath(err))
+		}
+		temp, err := writeTemp(parent, filepath.Base(target), file)
+		if err != nil {
+			cleanup()
+			return Result{}, fmt.Errorf("cannot write into %s: %w (choose another output directory with -o, or fix its permissions)", parent, unwrapPath(err))
+		}
+		pending = append(pending, staged{temp: temp, target: target, name: file.Name})
+	}
+	for i, s := range pending {
+		if err := os.Rename(s.temp, s.target); err != nil {
+			cleanup()
+			return Result{}, fmt.Errorf("cannot replace %s: %w (%d of %d files already replaced)", s.target, unwrapPath(err), i, len(pending))
+		}
+		result.Written = append(result.Written, s.name)
+	}
+	sort.Strings(result.Written)
+	sort.Strings(result.Unchanged)
+	return result, nil
+}
+
+func writeTemp(dir, base string, file File) (string, error) {
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	name := f.Name()
+	fail := func(err error) (string, error) {
+		f.Close()
+		os.Remove(name)
+		return "", err
+	}
+	// Chmod before any byte lands, so a key is never readable by others, not even for a moment.
+	if err := f.Chmod(file.Mode); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Write(file.Data); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(name)
+		return "", err
+	}
+	return name, nil
+}
+
+func same(target string, file File) bool {
+	info, err := os.Stat(target)
+	if err != nil || info.Mode().Perm() != file.Mode.Perm() || info.Size() != int64(len(file.Data)) {
+		return false
+	}
+	existing, err := os.ReadFile(target)
+	return err == nil && bytes.Equal(existing, file.Data)
+}
+
+func unwrapPath(err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		return pathErr.Err
+	}
+	return err
+}

@@ -1,0 +1,51 @@
+package fileset
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestWriteSkipsUnchangedFilesAndRewritesChangedOnes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	files := []File{{Name: "a.pem", Data: []byte("a"), Mode: Public}, {Name: "sub/b.key", Data: []byte("b"), Mode: Private}}
+	first, err := Write(dir, 0o700, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Result{Written: []string{"a.pem", "sub/b.key"}}, first); diff != "" {
+		t.Errorf("first write (-want +got):\n%s", diff)
+	}
+	files[1].Data = []byte("b2")
+	second, err := Write(dir, 0o700, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Result{Written: []string{"sub/b.key"}, Unchanged: []string{"a.pem"}}, second); diff != "" {
+		t.Errorf("second write (-want +got):\n%s", diff)
+	}
+	info, _ := os.Stat(filepath.Join(dir, "sub", "b.key"))
+	if info.Mode().Perm() != Private {
+		t.Errorf("mode = %v", info.Mode().Perm())
+	}
+}
+
+func TestWriteFailureLeavesNoTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	// "blocker" is a file, so "blocker/x" can't be created: the second file fails after the first is staged.
+	os.WriteFile(filepath.Join(dir, "blocker"), nil, 0o600)
+	_, err := Write(dir, 0o700, []File{{Name: "first", Data: []byte("1"), Mode: Public}, {Name: "blocker/x", Data: []byte("2"), Mode: Public}})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, entry := range entries {
+		names = append(names, entry.Name())
+	}
+	if diff := cmp.Diff([]string{"blocker"}, names); diff != "" {
+		t.Errorf("files left behind (-want +got):\n%s", diff)
+	}
+}
