@@ -8,18 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 )
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
-}
 
 // fixtures writes PEM material for bad-input cases into dir.
 type fixtures struct {
@@ -210,7 +202,7 @@ func TestJavaServesOurStores(t *testing.T) {
 // encrypted PKCS#8 key, password changeit) to certs and serves the result from Java.
 func TestGuidePipelineOutputIsAcceptedAsSuppliedMaterial(t *testing.T) {
 	guide := t.TempDir()
-	if out, err := exec.Command(filepath.Join(repoRoot(t), "hack", "guide-pipeline.sh"), guide).CombinedOutput(); err != nil {
+	if out, err := exec.Command(filepath.Join(testutil.RepoRoot(), "hack", "guide-pipeline.sh"), guide).CombinedOutput(); err != nil {
 		t.Fatalf("guide pipeline: %v\n%s", err, out)
 	}
 	passwordFile := filepath.Join(guide, "password")

@@ -22,6 +22,7 @@ func NewCmdKestraTLS(streams genericiooptions.IOStreams) *cobra.Command {
 		Long: `kubectl kestra-tls makes Kestra serve HTTPS, replacing the openssl, keytool and hand-written YAML
 steps of Kestra's "Configure SSL for Kestra" guide.
 
+  generate  render the TLS setup (Ingress or Kestra's own HTTPS) as a kustomize overlay
   certs     make a CA, a server certificate and the Java keystores Kestra loads
   version   print the plugin's version`,
 		SilenceUsage:  true,
@@ -31,6 +32,7 @@ steps of Kestra's "Configure SSL for Kestra" guide.
 	configFlags.AddFlags(cmd.PersistentFlags())
 	cmd.AddCommand(
 		NewCmdCerts(streams),
+		NewCmdGenerate(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	return cmd

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -74,81 +73,15 @@ func (f *TLSFlags) Request(dir string) (generate.Request, error) {
 	if req.KeyAlgorithm, err = pki.ParseKeyAlgorithm(f.KeyAlgorithm); err != nil {
 		return req, err
 	}
-	if req.Password, err = f.storePassword(); err != nil {
-		return req, err
-	}
-	req.Supplied, err = f.supplied()
+	req.Supplied, req.Password, err = f.Sources().Load()
 	return req, err
 }
 
-func (f *TLSFlags) storePassword() (string, error) {
-	if f.StorePasswordFile != "" {
-		return readSecretFile("--store-password-file", f.StorePasswordFile)
+// Sources names the supplied files and the password source.
+func (f *TLSFlags) Sources() generate.Sources {
+	return generate.Sources{
+		CertFile: f.CertFile, KeyFile: f.KeyFile, CAFile: f.CAFile, PKCS12File: f.PKCS12File,
+		KeyPasswordFile: f.KeyPasswordFile, StorePasswordFile: f.StorePasswordFile,
+		StorePassword: os.Getenv(StorePasswordEnv), Minting: f.CADir != "" || f.Force,
 	}
-	return os.Getenv(StorePasswordEnv), nil
-}
-
-func (f *TLSFlags) supplied() (*generate.Supplied, error) {
-	switch {
-	case f.CertFile == "" && f.KeyFile == "" && f.PKCS12File == "":
-		if f.CAFile != "" {
-			return nil, fmt.Errorf("--ca needs --cert and --key, or --pkcs12 (to reuse a CA with its key, use --ca-dir)")
-		}
-		return nil, nil
-	case f.PKCS12File != "" && (f.CertFile != "" || f.KeyFile != ""):
-		return nil, fmt.Errorf("--pkcs12 can't be combined with --cert or --key (pass one or the other)")
-	case f.PKCS12File == "" && (f.CertFile == "" || f.KeyFile == ""):
-		return nil, fmt.Errorf("--cert and --key go together (pass both, or --pkcs12)")
-	case f.CADir != "" || f.Force:
-		return nil, fmt.Errorf("--ca-dir and --force apply to minted certificates, not to --cert/--key/--pkcs12")
-	}
-	s := &generate.Supplied{CertSource: f.CertFile, KeySource: f.KeyFile, CASource: f.CAFile}
-	var err error
-	if f.KeyPasswordFile != "" {
-		password, err := readSecretFile("--key-password-file", f.KeyPasswordFile)
-		if err != nil {
-			return nil, err
-		}
-		s.KeyPassword = []byte(password)
-	}
-	if f.PKCS12File != "" {
-		s.CertSource = f.PKCS12File
-		if s.PKCS12, err = readInput("--pkcs12", f.PKCS12File); err != nil {
-			return nil, err
-		}
-	} else {
-		if s.CertPEM, err = readInput("--cert", f.CertFile); err != nil {
-			return nil, err
-		}
-		if s.KeyPEM, err = readInput("--key", f.KeyFile); err != nil {
-			return nil, err
-		}
-	}
-	if f.CAFile != "" {
-		if s.CAPEM, err = readInput("--ca", f.CAFile); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
-}
-
-func readInput(flag, path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: cannot read the file: %v", flag, path, unwrapPathError(err))
-	}
-	return data, nil
-}
-
-// readSecretFile reads a password file, dropping the line ending editors and `echo` add.
-func readSecretFile(flag, path string) (string, error) {
-	data, err := readInput(flag, path)
-	if err != nil {
-		return "", err
-	}
-	password := strings.TrimRight(string(data), "\r\n")
-	if password == "" {
-		return "", fmt.Errorf("%s %s is empty: put the password on its first line", flag, path)
-	}
-	return password, nil
 }

@@ -59,7 +59,9 @@ type Request struct {
 	// Password for the stores; empty means reuse the one in Dir, or make a random one.
 	Password string
 	// Force replaces an existing CA and server certificate.
-	Force    bool
+	Force bool
+	// CAOnly makes (or reuses) just the CA, for cert-manager to issue from.
+	CAOnly   bool
 	Supplied *Supplied
 	Now      time.Time
 }
@@ -91,7 +93,10 @@ func (r Request) Validate() error {
 			return err
 		}
 	}
-	if r.Supplied == nil && r.Hosts.Empty() {
+	if r.CAOnly && r.Supplied != nil {
+		return errors.New("--cert, --key and --pkcs12 can't be used when cert-manager issues the certificate from our CA (drop them, or add --no-cert-manager)")
+	}
+	if r.Supplied == nil && !r.CAOnly && r.Hosts.Empty() {
 		return errors.New("at least one --host is required, e.g. --host kestra.example.com")
 	}
 	if r.Days < 1 || r.Days > pki.MaxServerDays {
@@ -100,7 +105,7 @@ func (r Request) Validate() error {
 	if r.CACommonName == "" {
 		return errors.New("--ca-common-name must not be empty")
 	}
-	if r.Supplied == nil && r.Hosts.CommonName() == r.CACommonName {
+	if r.Supplied == nil && !r.CAOnly && r.Hosts.CommonName() == r.CACommonName {
 		return fmt.Errorf("--ca-common-name %q equals the first --host: TLS clients would take the server certificate for self-signed (choose another CA name)", r.CACommonName)
 	}
 	if r.Password != "" && len(r.Password) < minPasswordLength {
@@ -142,6 +147,9 @@ func Plan(req Request) (*Bundle, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if req.CAOnly {
+		return b, nil
 	}
 	return b, b.pack(req)
 }
@@ -188,8 +196,11 @@ func (b *Bundle) mint(req Request) error {
 	}
 	var server pki.Pair
 	serverFound := false
-	if caFound && !req.Force {
+	if caFound && !req.Force && !req.CAOnly {
 		server, serverFound = reusableServer(req, ca)
+	}
+	if req.CAOnly {
+		serverFound = true // nothing to issue
 	}
 
 	// RSA-4096 keys take about a second each: make the CA's and the server's at the same time.
@@ -247,15 +258,17 @@ func (b *Bundle) mint(req Request) error {
 			return err
 		}
 		server = pki.Pair{Cert: cert, Key: serverKey.key.Key}
-	} else {
+	} else if !req.CAOnly {
 		b.Reused = append(b.Reused, "server certificate")
 	}
 	if req.CADir != "" {
 		b.Files = append(b.Files, fileset.File{Name: CACertFile, Data: pki.EncodeCertificates(ca.Cert), Mode: fileset.Public})
 	}
 	b.CA = ca.Cert
-	b.Server = server
-	b.Chain = []*x509.Certificate{server.Cert, ca.Cert}
+	if !req.CAOnly {
+		b.Server = server
+		b.Chain = []*x509.Certificate{server.Cert, ca.Cert}
+	}
 	return nil
 }
 

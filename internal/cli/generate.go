@@ -1,0 +1,339 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
+	"github.com/kestra-tls/kubectl-kestra-tls/templates"
+)
+
+const generateExample = `  # TLS at the Ingress, certificate from Let's Encrypt through cert-manager
+  kubectl kestra-tls generate --host kestra.example.com --email ops@example.com
+
+  # TLS at the Ingress from our own CA, as a cert-manager CA ClusterIssuer (or a plain Secret with --no-cert-manager)
+  kubectl kestra-tls generate --host kestra.example.com --self-signed
+
+  # Kestra serves HTTPS itself on 8443 with our keystore, and trusts our CA plus the public ones in tasks
+  kubectl kestra-tls generate --mode app --host kestra.example.com --outbound-trust --csrf
+
+  # Over your own Kestra manifests or the chart's "helm template" output, with Helm-style values
+  kubectl kestra-tls generate --base ./kestra-base -f tls-values.yaml --set ingress.className=traefik
+
+  # Look before writing
+  kubectl kestra-tls generate --mode app --host kestra.example.com --dry-run`
+
+// GenerateOptions renders the overlay.
+type GenerateOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	TLS         *TLSFlags
+
+	OutputDir    string
+	Base         string
+	TemplatesDir string
+	ValuesFiles  []string
+	Sets         []string
+	ResetValues  bool
+	ShowValues   bool
+	DryRun       bool
+	ShowSecrets  bool
+
+	// Dedicated flags; only the ones given override the values.
+	Mode, IngressClass, Issuer, IssuerRef, Email, ACMEServer, CABundle string
+	Deployment, Container, Service                                     string
+	SelfSigned, NoCertManager, OutboundTrust, CSRF                     bool
+	Port                                                               int
+
+	changed  func(string) bool
+	resolved *values.Resolved
+	genericiooptions.IOStreams
+}
+
+// NewGenerateOptions returns the defaults.
+func NewGenerateOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *GenerateOptions {
+	return &GenerateOptions{configFlags: configFlags, TLS: NewTLSFlags(), OutputDir: "kestra-tls", IOStreams: streams}
+}
+
+// NewCmdGenerate renders Kestra's TLS setup as a kustomize overlay.
+func NewCmdGenerate(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewGenerateOptions(configFlags, streams)
+	cmd := &cobra.Command{
+		Use:   "generate --host NAME [--mode ingress|app] [-o DIR]",
+		Short: "Render Kestra's TLS setup as a kustomize overlay",
+		Long: `Render Kestra's HTTPS setup into a kustomize overlay folder you can read, commit, and apply with
+"kubectl kestra-tls apply DIR" or "kubectl apply -k DIR".
+
+--mode ingress (default): an Ingress with TLS for every --host, the certificate from Let's Encrypt
+(--email), an issuer you have (--issuer-ref) or our own CA (--self-signed), and kestra.url.
+--mode app: Kestra's Micronaut server serves HTTPS on --port with our keystore.p12 and truststore.jks,
+the store password in its own Secret.
+
+Values come as in Helm: templates/values.yaml, then the values.yaml of an earlier run in -o DIR (unless
+--reset-values), then each -f file, then --set, then the flags. Without --base, a minimal Kestra
+Deployment and Service serve as the base. Re-running with the same input changes no file.`,
+		Example: generateExample,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.AddFlags(cmd)
+	cmd.Flags().StringVarP(&o.OutputDir, "output-dir", "o", o.OutputDir, "overlay folder to write")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the built overlay instead of writing it")
+	cmd.Flags().BoolVar(&o.ShowValues, "show-values", false, "print the effective values and exit")
+	_ = cmd.MarkFlagDirname("output-dir")
+	return cmd
+}
+
+// AddFlags registers the flags shared by generate and apply.
+func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
+	o.TLS.AddFlags(cmd)
+	fs := cmd.Flags()
+	fs.StringVar(&o.Mode, "mode", "", "where TLS ends: ingress (default) or app")
+	fs.StringVar(&o.Base, "base", "", "kustomize folder with your Kestra manifests (default: a minimal embedded Kestra)")
+	fs.StringVar(&o.TemplatesDir, "templates", "", "folder with templates that replace the embedded ones of the same name")
+	fs.StringArrayVarP(&o.ValuesFiles, "values", "f", nil, "values file (repeatable; later ones win)")
+	fs.StringArrayVar(&o.Sets, "set", nil, "set values as in Helm: key=value, a.b=c, list={a,b} (repeatable)")
+	fs.BoolVar(&o.ResetValues, "reset-values", false, "ignore the values.yaml of an earlier run in the output folder")
+	fs.StringVar(&o.IngressClass, "ingress-class", "", "ingress class: nginx (default) or traefik, or another name")
+	fs.StringVar(&o.Issuer, "issuer", "", "certificate source in ingress mode: letsencrypt (default)")
+	fs.StringVar(&o.IssuerRef, "issuer-ref", "", "use an existing cert-manager issuer: NAME or NAME,kind=Issuer")
+	fs.BoolVar(&o.SelfSigned, "self-signed", false, "issue from our own CA (a cert-manager CA ClusterIssuer)")
+	fs.BoolVar(&o.NoCertManager, "no-cert-manager", false, "with --self-signed: write the kestra-tls Secret from our certificate, no cert-manager")
+	fs.StringVar(&o.Email, "email", "", "ACME account email for Let's Encrypt")
+	fs.StringVar(&o.ACMEServer, "acme-server", "", "ACME directory URL (default Let's Encrypt production)")
+	fs.IntVar(&o.Port, "port", 0, "HTTPS port of Kestra in app mode (default 8443)")
+	fs.BoolVar(&o.OutboundTrust, "outbound-trust", false, "app mode: JAVA_OPTS trust for tasks' outbound HTTPS (public CAs plus ours)")
+	fs.StringVar(&o.CABundle, "ca-bundle", "", "PEM bundle of public CAs for --outbound-trust (default the system bundle)")
+	fs.BoolVar(&o.CSRF, "csrf", false, "turn on Micronaut's CSRF protection")
+	fs.StringVar(&o.Deployment, "deployment", "", "Kestra's Deployment in the base (default: found by the chart's labels)")
+	fs.StringVar(&o.Container, "container", "", "Kestra's container in that Deployment")
+	fs.StringVar(&o.Service, "service", "", "Kestra's Service in the base")
+	fs.BoolVar(&o.ShowSecrets, "show-secrets", false, "print Secret data in dry-run output instead of masking it")
+	_ = cmd.MarkFlagDirname("base")
+	_ = cmd.MarkFlagDirname("templates")
+	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
+	_ = cmd.MarkFlagFilename("ca-bundle")
+	_ = cmd.RegisterFlagCompletionFunc("mode", fixedCompletions("ingress", "app"))
+	_ = cmd.RegisterFlagCompletionFunc("ingress-class", fixedCompletions("nginx", "traefik"))
+	_ = cmd.RegisterFlagCompletionFunc("issuer", fixedCompletions("letsencrypt"))
+}
+
+func fixedCompletions(words ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return words, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// Complete resolves the values from every layer.
+func (o *GenerateOptions) Complete(cmd *cobra.Command) error {
+	o.changed = cmd.Flags().Changed
+	defaults, err := fs.ReadFile(templates.FS, "values.yaml")
+	if err != nil {
+		return err
+	}
+	var layers []values.Layer
+	if !o.ResetValues {
+		previous, err := os.ReadFile(filepath.Join(o.OutputDir, overlays.ValuesFile))
+		switch {
+		case err == nil:
+			layers = append(layers, values.Layer{Source: filepath.Join(o.OutputDir, overlays.ValuesFile) + " (from an earlier run; --reset-values ignores it)", Data: previous})
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errNotDir(err)):
+			return fmt.Errorf("-o %s: %v", o.OutputDir, err)
+		}
+	}
+	for _, file := range o.ValuesFiles {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("-f %s: cannot read the values file: %v", file, err)
+		}
+		layers = append(layers, values.Layer{Source: "-f " + file, Data: data})
+	}
+	overrides, err := o.overrides()
+	if err != nil {
+		return err
+	}
+	o.resolved, err = values.Resolve(values.Layer{Source: "templates/values.yaml", Data: defaults}, layers, o.Sets, overrides)
+	return err
+}
+
+// errNotDir lets a path under a regular file count as "no earlier run"; writing reports it properly.
+func errNotDir(err error) error {
+	if strings.Contains(fmt.Sprint(err), "not a directory") {
+		return err
+	}
+	return fs.ErrNotExist
+}
+
+func (o *GenerateOptions) overrides() ([]values.Override, error) {
+	var out []values.Override
+	add := func(flag, path string, value any) {
+		if o.changed(flag) {
+			out = append(out, values.Override{Flag: "--" + flag, Path: path, Value: value})
+		}
+	}
+	add("mode", "mode", o.Mode)
+	add("base", "base", o.Base)
+	add("templates", "templates", o.TemplatesDir)
+	add("host", "hosts", o.TLS.Hosts)
+	add("ingress-class", "ingress.className", o.IngressClass)
+	add("issuer", "issuer.type", o.Issuer)
+	add("email", "issuer.email", o.Email)
+	add("acme-server", "issuer.acmeServer", o.ACMEServer)
+	add("port", "app.port", o.Port)
+	add("outbound-trust", "app.outboundTrust", o.OutboundTrust)
+	add("ca-bundle", "app.caBundle", o.CABundle)
+	add("csrf", "csrf", o.CSRF)
+	add("deployment", "kestra.deployment", o.Deployment)
+	add("container", "kestra.container", o.Container)
+	add("service", "kestra.service", o.Service)
+	add("key-algorithm", "certificates.keyAlgorithm", o.TLS.KeyAlgorithm)
+	add("days", "certificates.days", o.TLS.Days)
+	add("ca-common-name", "certificates.caCommonName", o.TLS.CACommonName)
+	add("ca-dir", "certificates.caDir", o.TLS.CADir)
+	add("cert", "certificates.certFile", o.TLS.CertFile)
+	add("key", "certificates.keyFile", o.TLS.KeyFile)
+	add("ca", "certificates.caFile", o.TLS.CAFile)
+	add("pkcs12", "certificates.pkcs12File", o.TLS.PKCS12File)
+	add("key-password-file", "certificates.keyPasswordFile", o.TLS.KeyPasswordFile)
+	add("store-password-file", "certificates.storePasswordFile", o.TLS.StorePasswordFile)
+	if o.changed("namespace") && o.configFlags.Namespace != nil {
+		out = append(out, values.Override{Flag: "--namespace", Path: "namespace", Value: *o.configFlags.Namespace})
+	}
+	if o.SelfSigned {
+		add("self-signed", "issuer.type", "self-signed")
+	}
+	if o.NoCertManager {
+		add("no-cert-manager", "issuer.certManager", false)
+	}
+	if o.changed("issuer-ref") {
+		name, kind, err := parseIssuerRef(o.IssuerRef)
+		if err != nil {
+			return nil, err
+		}
+		add("issuer-ref", "issuer.type", "ref")
+		add("issuer-ref", "issuer.refName", name)
+		add("issuer-ref", "issuer.refKind", kind)
+	}
+	return out, nil
+}
+
+func parseIssuerRef(value string) (name, kind string, err error) {
+	parts := strings.Split(value, ",")
+	name, kind = strings.TrimSpace(parts[0]), "ClusterIssuer"
+	for _, part := range parts[1:] {
+		key, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || key != "kind" {
+			return "", "", fmt.Errorf("--issuer-ref %q: expected NAME or NAME,kind=Issuer", value)
+		}
+		kind = val
+	}
+	if name == "" {
+		return "", "", fmt.Errorf("--issuer-ref needs a name, e.g. --issuer-ref my-issuer")
+	}
+	return name, kind, nil
+}
+
+// Validate checks flag combinations the values can't express.
+func (o *GenerateOptions) Validate() error {
+	exclusive := 0
+	for _, flag := range []string{"issuer", "issuer-ref", "self-signed"} {
+		if o.changed(flag) {
+			exclusive++
+		}
+	}
+	if exclusive > 1 {
+		return errors.New("--issuer, --issuer-ref and --self-signed each choose the certificate source: pass only one")
+	}
+	if o.changed("issuer") && o.Issuer != "letsencrypt" {
+		return fmt.Errorf("--issuer %q: the only built-in issuer is letsencrypt (did you mean --issuer-ref %s?)", o.Issuer, o.Issuer)
+	}
+	if o.ShowSecrets && !o.DryRun && !o.ShowValues {
+		return errors.New("--show-secrets only applies to --dry-run output")
+	}
+	if o.ShowValues {
+		return nil
+	}
+	return o.resolved.Validate()
+}
+
+// Run renders the overlay and writes it, or prints it.
+func (o *GenerateOptions) Run(ctx context.Context) error {
+	if o.ShowValues {
+		data, err := o.resolved.YAML()
+		if err != nil {
+			return err
+		}
+		_, err = o.Out.Write(data)
+		return err
+	}
+	overlay, err := o.render(o.DryRun)
+	if err != nil {
+		return err
+	}
+	for _, warning := range overlay.Warnings {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", warning)
+	}
+	if o.DryRun {
+		return o.printDryRun(overlay)
+	}
+	result, err := overlay.Write(o.OutputDir, o.resolved.Certificates.CADir)
+	if err != nil {
+		return err
+	}
+	for _, name := range result.Written {
+		fmt.Fprintf(o.Out, "wrote %s\n", filepath.Join(o.OutputDir, name))
+	}
+	if len(result.Written) == 0 {
+		fmt.Fprintf(o.Out, "%s is up to date (%d files unchanged)\n", o.OutputDir, len(result.Unchanged))
+	}
+	fmt.Fprintf(o.Out, "apply it with: kubectl kestra-tls apply %s   (or: kubectl apply -k %s)\n", o.OutputDir, o.OutputDir)
+	return nil
+}
+
+func (o *GenerateOptions) render(absoluteBase bool) (*overlays.Overlay, error) {
+	return overlays.Generate(overlays.Options{
+		Dir: o.OutputDir, Base: o.resolved.Base, Templates: templates.FS, TemplatesDir: o.resolved.Templates,
+		Values: o.resolved, StorePassword: os.Getenv(StorePasswordEnv), Force: o.TLS.Force,
+		AbsoluteBase: absoluteBase, Now: time.Now(),
+	})
+}
+
+// printDryRun builds the overlay in a scratch folder and prints the objects, Secrets masked.
+func (o *GenerateOptions) printDryRun(overlay *overlays.Overlay) error {
+	scratch, err := os.MkdirTemp("", "kestra-tls-dry-run-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	if _, err := overlay.Write(scratch, ""); err != nil {
+		return err
+	}
+	built, err := overlays.Build(scratch)
+	if err != nil {
+		return err
+	}
+	data, err := overlays.MaskedYAML(built, o.ShowSecrets)
+	if err != nil {
+		return err
+	}
+	_, err = o.Out.Write(data)
+	return err
+}

@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/generate")
+
+// goldenCases are keyed by what they show; each name is also its folder under testdata/generate.
+var goldenCases = []struct {
+	name string
+	args []string
+}{
+	{"ingress-letsencrypt", []string{"--host", "kestra.example.com", "--host", "www.kestra.example.com", "--email", "ops@example.com"}},
+	{"ingress-issuer-ref-traefik", []string{"--host", "kestra.example.com", "--issuer-ref", "corp-ca,kind=Issuer", "-f", "testdata/values-traefik.yaml"}},
+	{"ingress-self-signed", []string{"--host", "kestra.example.com", "--self-signed"}},
+	{"ingress-self-signed-no-cert-manager", []string{"--host", "kestra.example.com", "--self-signed", "--no-cert-manager"}},
+	{"ingress-chart-base-namespace", []string{"--host", "kestra.example.com", "--self-signed", "--base", "testdata/bases/chart", "--set", "ingress.annotations.example\\.com/owner=data", "--acme-server", "https://acme-staging-v02.api.letsencrypt.org/directory"}},
+	{"app", []string{"--mode", "app", "--host", "kestra.example.com", "--host", "10.0.0.5", "--csrf"}},
+	{"app-outbound-trust-port", []string{"--mode", "app", "--host", "kestra.example.com", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--port", "9443"}},
+	{"app-chart-base", []string{"--mode", "app", "--host", "kestra.example.com", "--base", "testdata/bases/chart", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem"}},
+	{"app-namespace", []string{"--mode", "app", "--host", "kestra.example.com", "-n", "kestra-prod"}},
+}
+
+// TestGenerateGolden renders every case, compares the manifests with testdata/generate/<case>/ (the
+// certificates are random and checked elsewhere), and builds the overlay in-process and with every real
+// kubectl on the machine: the builds must be identical.
+func TestGenerateGolden(t *testing.T) {
+	kubectls := testutil.Kubectls(t)
+	goldenRoot, err := filepath.Abs(filepath.Join("testdata", "generate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Relative paths (the base, values files) end up in the overlay; run from a scratch copy of testdata
+	// so they are the same on every machine.
+	scratch := t.TempDir()
+	if err := os.CopyFS(filepath.Join(scratch, "testdata"), os.DirFS("testdata")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(scratch)
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join("out", tc.name)
+			if _, stderr, err := runCmd(t, append([]string{"generate", "-o", out}, tc.args...)...); err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			got := readTree(t, out, overlays.CertsDir)
+			golden := filepath.Join(goldenRoot, tc.name)
+			if *update {
+				os.RemoveAll(golden)
+				for name, content := range got {
+					path := filepath.Join(golden, name)
+					os.MkdirAll(filepath.Dir(path), 0o755)
+					if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if diff := cmp.Diff(readTree(t, golden, ""), got); diff != "" {
+				t.Errorf("overlay differs from %s (-want +got):\n%s", golden, diff)
+			}
+
+			built, err := overlays.Build(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inProcess, err := built.AsYaml()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, kubectl := range kubectls {
+				cmd := exec.Command(kubectl, "kustomize", out)
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				external, err := cmd.Output()
+				if err != nil {
+					t.Fatalf("%s kustomize: %v\n%s", kubectl, err, stderr.String())
+				}
+				if diff := cmp.Diff(string(inProcess), string(external)); diff != "" {
+					t.Errorf("in-process build differs from %s kustomize (-want +got):\n%s", kubectl, diff)
+				}
+			}
+		})
+	}
+}
+
+// readTree maps every file below dir, except those under skip, to its content.
+func readTree(t *testing.T, dir, skip string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, entry os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if entry.IsDir() {
+			if skip != "" && rel == skip {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		files[filepath.ToSlash(rel)] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func TestGenerateTwiceChangesNoByteAndKeepsTheCA(t *testing.T) {
+	for _, args := range [][]string{
+		{"--mode", "app", "--host", "kestra.example.com", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem"},
+		{"--host", "kestra.example.com", "--self-signed"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "overlay")
+			if _, _, err := runCmd(t, append([]string{"generate", "-o", out}, args...)...); err != nil {
+				t.Fatal(err)
+			}
+			first := readTree(t, out, "")
+			// The same input again, and a run with no flags at all, which starts from the overlay's values.yaml.
+			for _, rerun := range [][]string{append([]string{"generate", "-o", out}, args...), {"generate", "-o", out}} {
+				stdout, _, err := runCmd(t, rerun...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(first, readTree(t, out, "")); diff != "" {
+					t.Errorf("%v changed the overlay (-want +got):\n%s", rerun, diff)
+				}
+				if !strings.Contains(stdout, "up to date") {
+					t.Errorf("%v did not say the overlay is up to date:\n%s", rerun, stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestGenerateDryRunWritesNothingAndMasksSecrets(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "overlay")
+	stdout, _, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com", "--dry-run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("--dry-run wrote %s", out)
+	}
+	for _, want := range []string{"kind: Deployment", "kind: Secret", "<masked:", "micronaut:"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("dry-run output lacks %q", want)
+		}
+	}
+	shown, _, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com", "--dry-run", "--show-secrets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(shown, "<masked:") || !strings.Contains(shown, "keystore.p12: ") {
+		t.Error("--show-secrets still masks the Secret data")
+	}
+}
+
+func TestShowValuesPrintsTheEffectiveValues(t *testing.T) {
+	stdout, _, err := runCmd(t, "generate", "--show-values", "-f", "testdata/values-traefik.yaml", "--set", "app.port=9443", "--host", "a.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"className: traefik", "port: 9443", "- a.example.com", "csrf: true"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("--show-values lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestGenerateMergesTheBasesConfiguration(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "overlay")
+	if _, _, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com", "--base", "testdata/bases/chart", "--csrf"); err != nil {
+		t.Fatal(err)
+	}
+	built, err := overlays.Build(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := containerEnv(t, built, "KESTRA_CONFIGURATION")
+	for _, kept := range []string{"url: jdbc:postgresql://postgres:5432/kestra", "password: k3str4", "type: postgres", "base-path: /app/storage", "x509:", "basic-auth:"} {
+		if !strings.Contains(config, kept) {
+			t.Errorf("the merge lost %q from the base:\n%s", kept, config)
+		}
+	}
+	for _, added := range []string{"csrf:", "ssl:", "url: https://kestra.example.com:8443/"} {
+		if !strings.Contains(config, added) {
+			t.Errorf("the merge lacks %q:\n%s", added, config)
+		}
+	}
+}
+
+func TestGenerateBadInputNamesTheCauseAndWritesNothing(t *testing.T) {
+	malformed := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(malformed, []byte("ingress: [unclosed\n"), 0o644)
+	tests := map[string]struct {
+		args    []string
+		wantErr []string
+	}{
+		"an unknown mode":                   {[]string{"--mode", "sidecar", "--host", "a.example.com"}, []string{`--mode "sidecar"`, "ingress", "app"}},
+		"--set on an unknown key":           {[]string{"--set", "ingress.clasName=nginx", "--host", "a.example.com", "--self-signed"}, []string{"--set ingress.clasName=nginx", "unknown key", "clasName"}},
+		"--set with a mistyped value":       {[]string{"--set", "app.port=https", "--mode", "app", "--host", "a.example.com"}, []string{"--set app.port=https", "app.port", "number"}},
+		"the ACME issuer without --email":   {[]string{"--host", "a.example.com"}, []string{"--email is required", "--issuer-ref", "--self-signed"}},
+		"a base with no Kestra Deployment":  {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/bases/no-kestra"}, []string{"--base testdata/bases/no-kestra", "no Kestra Deployment", "web", "--deployment"}},
+		"two candidate Deployments":         {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/bases/two-kestras"}, []string{"2 candidate Kestra Deployments", "kestra-standalone", "kestra-webserver", "--deployment"}},
+		"a malformed values file":           {[]string{"--host", "a.example.com", "-f", malformed}, []string{"-f " + malformed, "not valid YAML"}},
+		"an invalid host":                   {[]string{"--mode", "app", "--host", "kestra_ui.example.com"}, []string{`--host "kestra_ui.example.com"`}},
+		"an IP host in ingress mode":        {[]string{"--host", "10.0.0.5", "--self-signed"}, []string{"--host 10.0.0.5", "--mode app"}},
+		"a base that is not a folder":       {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/values-traefik.yaml"}, []string{"--base testdata/values-traefik.yaml", "not a folder"}},
+		"a missing values file":             {[]string{"--host", "a.example.com", "-f", "nope.yaml"}, []string{"-f nope.yaml"}},
+		"two certificate sources":           {[]string{"--host", "a.example.com", "--self-signed", "--issuer-ref", "x"}, []string{"--issuer-ref", "--self-signed", "only one"}},
+		"a named Deployment that is absent": {[]string{"--host", "a.example.com", "--self-signed", "--deployment", "kestra-web"}, []string{"--deployment kestra-web", "no such Deployment"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "overlay")
+			_, _, err := runCmd(t, append([]string{"generate", "-o", out}, tc.args...)...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, want := range tc.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+			if _, statErr := os.Stat(out); !os.IsNotExist(statErr) {
+				t.Errorf("wrote %s despite the error", out)
+			}
+		})
+	}
+}

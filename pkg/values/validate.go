@@ -1,0 +1,79 @@
+package values
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"strings"
+)
+
+// Validate checks what the schema can't: allowed words and combinations. Errors name the flag (and the
+// values key behind it) and say what to do.
+func (v Values) Validate() error {
+	switch v.Mode {
+	case "ingress", "app":
+	default:
+		return fmt.Errorf("--mode %q is not a mode (values key mode): use ingress (TLS ends at the Ingress) or app (Kestra serves HTTPS itself)", v.Mode)
+	}
+	if len(v.Hosts) == 0 {
+		return fmt.Errorf("at least one --host is required (values key hosts), e.g. --host kestra.example.com")
+	}
+	if v.Mode == "ingress" {
+		for _, host := range v.Hosts {
+			if net.ParseIP(host) != nil {
+				return fmt.Errorf("--host %s: an Ingress routes by DNS name, not by IP address (use --mode app to serve HTTPS on an IP, or drop this --host)", host)
+			}
+		}
+		if err := v.validateIssuer(); err != nil {
+			return err
+		}
+	}
+	if v.App.Port < 1 || v.App.Port > 65535 {
+		return fmt.Errorf("--port %d is not a port (values key app.port): use 1 to 65535, e.g. 8443", v.App.Port)
+	}
+	if v.Mode == "app" && v.App.Port == 8080 && !v.App.DualProtocol {
+		// Kestra's own HTTP port; Micronaut would bind both to it.
+		return fmt.Errorf("--port 8080 is Kestra's HTTP port: choose another HTTPS port, e.g. 8443")
+	}
+	switch v.App.ClientAuthentication {
+	case "want", "need", "none", "":
+	default:
+		return fmt.Errorf("app.clientAuthentication %q: use want, need or none", v.App.ClientAuthentication)
+	}
+	return nil
+}
+
+func (v Values) validateIssuer() error {
+	i := v.Issuer
+	switch i.Type {
+	case "letsencrypt":
+		if i.Email == "" {
+			return fmt.Errorf("--email is required with --issuer letsencrypt, the default in ingress mode (values key issuer.email): Let's Encrypt sends expiry notices there; or use --issuer-ref NAME for an existing issuer, or --self-signed")
+		}
+		if _, err := mail.ParseAddress(i.Email); err != nil || strings.ContainsAny(i.Email, " <>") {
+			return fmt.Errorf("--email %q is not an email address", i.Email)
+		}
+		if !strings.HasPrefix(i.ACMEServer, "https://") {
+			return fmt.Errorf("--acme-server %q must be an https:// ACME directory URL", i.ACMEServer)
+		}
+		for _, host := range v.Hosts {
+			if strings.HasPrefix(host, "*.") {
+				return fmt.Errorf("--host %s: Let's Encrypt issues wildcards only through DNS-01, and this issuer solves HTTP-01 (use --issuer-ref with a DNS-01 issuer, or name the hosts)", host)
+			}
+		}
+	case "ref":
+		if i.RefName == "" {
+			return fmt.Errorf("--issuer-ref needs a name, e.g. --issuer-ref my-issuer or --issuer-ref my-issuer,kind=Issuer")
+		}
+		if i.RefKind != "ClusterIssuer" && i.RefKind != "Issuer" {
+			return fmt.Errorf("--issuer-ref kind %q: use kind=Issuer or kind=ClusterIssuer", i.RefKind)
+		}
+	case "self-signed":
+	default:
+		return fmt.Errorf("--issuer %q (values key issuer.type): use letsencrypt, or --issuer-ref NAME, or --self-signed", i.Type)
+	}
+	if !i.CertManager && i.Type != "self-signed" {
+		return fmt.Errorf("--no-cert-manager needs --self-signed: without cert-manager nobody issues a certificate from %s", map[string]string{"letsencrypt": "Let's Encrypt", "ref": "--issuer-ref"}[i.Type])
+	}
+	return nil
+}

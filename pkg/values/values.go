@@ -1,0 +1,232 @@
+// Package values resolves the inputs of `generate` the way Helm does: default values, then each values
+// file in order, then --set expressions, then the dedicated flags. Every layer is checked against the
+// schema on its own, so an unknown or mistyped key is reported with the file or --set that brought it.
+package values
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/strvals"
+	"sigs.k8s.io/yaml"
+)
+
+// Values is the schema of values.yaml; templates/values.yaml documents every key.
+type Values struct {
+	Mode         string       `json:"mode"`
+	Hosts        []string     `json:"hosts"`
+	Base         string       `json:"base"`
+	Templates    string       `json:"templates"`
+	Namespace    string       `json:"namespace"`
+	CSRF         bool         `json:"csrf"`
+	Kestra       Kestra       `json:"kestra"`
+	Ingress      Ingress      `json:"ingress"`
+	Issuer       Issuer       `json:"issuer"`
+	CertManager  CertManager  `json:"certManager"`
+	App          App          `json:"app"`
+	Certificates Certificates `json:"certificates"`
+}
+
+type Kestra struct {
+	URL        string `json:"url"`
+	Deployment string `json:"deployment"`
+	Container  string `json:"container"`
+	Service    string `json:"service"`
+}
+
+type Ingress struct {
+	Name          string            `json:"name"`
+	ClassName     string            `json:"className"`
+	TLSSecretName string            `json:"tlsSecretName"`
+	Path          string            `json:"path"`
+	PathType      string            `json:"pathType"`
+	Annotations   map[string]string `json:"annotations"`
+}
+
+type Issuer struct {
+	Type        string `json:"type"`
+	Name        string `json:"name"`
+	Email       string `json:"email"`
+	ACMEServer  string `json:"acmeServer"`
+	RefName     string `json:"refName"`
+	RefKind     string `json:"refKind"`
+	CertManager bool   `json:"certManager"`
+}
+
+type CertManager struct {
+	Namespace    string `json:"namespace"`
+	CAIssuerName string `json:"caIssuerName"`
+}
+
+type App struct {
+	Port                 int    `json:"port"`
+	ClientAuthentication string `json:"clientAuthentication"`
+	DualProtocol         bool   `json:"dualProtocol"`
+	SSLSecretName        string `json:"sslSecretName"`
+	PasswordSecretName   string `json:"passwordSecretName"`
+	PasswordEnv          string `json:"passwordEnv"`
+	MountPath            string `json:"mountPath"`
+	OutboundTrust        bool   `json:"outboundTrust"`
+	CABundle             string `json:"caBundle"`
+}
+
+type Certificates struct {
+	KeyAlgorithm      string `json:"keyAlgorithm"`
+	Days              int    `json:"days"`
+	CACommonName      string `json:"caCommonName"`
+	CADir             string `json:"caDir"`
+	CertFile          string `json:"certFile"`
+	KeyFile           string `json:"keyFile"`
+	CAFile            string `json:"caFile"`
+	PKCS12File        string `json:"pkcs12File"`
+	KeyPasswordFile   string `json:"keyPasswordFile"`
+	StorePasswordFile string `json:"storePasswordFile"`
+}
+
+// Layer is one values file, named for error messages.
+type Layer struct {
+	Source string
+	Data   []byte
+}
+
+// Override is a value set by a dedicated flag, at a dotted path.
+type Override struct {
+	Flag  string
+	Path  string
+	Value any
+}
+
+// Resolved is the effective values, as the schema and as the map templates see (.Values).
+type Resolved struct {
+	Values
+	Map map[string]any
+}
+
+// Resolve merges the layers in Helm's order and checks each against the schema.
+func Resolve(defaults Layer, files []Layer, sets []string, overrides []Override) (*Resolved, error) {
+	merged := map[string]any{}
+	apply := func(source string, layer map[string]any) error {
+		merged = mergeMaps(merged, layer)
+		if _, err := decode(merged); err != nil {
+			return fmt.Errorf("%s: %v", source, err)
+		}
+		return nil
+	}
+	for _, layer := range append([]Layer{defaults}, files...) {
+		parsed := map[string]any{}
+		if err := yaml.Unmarshal(layer.Data, &parsed); err != nil {
+			return nil, fmt.Errorf("%s is not valid YAML: %v (fix the file, or drop it from -f)", layer.Source, err)
+		}
+		if err := apply(layer.Source, parsed); err != nil {
+			return nil, err
+		}
+	}
+	for _, set := range sets {
+		parsed := map[string]any{}
+		if err := strvals.ParseInto(set, parsed); err != nil {
+			return nil, fmt.Errorf("--set %s: %v (use key=value, e.g. --set ingress.className=traefik)", set, err)
+		}
+		if err := apply("--set "+set, parsed); err != nil {
+			return nil, err
+		}
+	}
+	for _, override := range overrides {
+		layer := map[string]any{}
+		node := layer
+		parts := strings.Split(override.Path, ".")
+		for _, part := range parts[:len(parts)-1] {
+			child := map[string]any{}
+			node[part] = child
+			node = child
+		}
+		node[parts[len(parts)-1]] = override.Value
+		if err := apply(override.Flag, layer); err != nil {
+			return nil, err
+		}
+	}
+	values, err := decode(merged)
+	if err != nil {
+		return nil, err
+	}
+	// The map templates see is the schema's own rendering, so every key exists with its type.
+	data, _ := json.Marshal(values)
+	normalized := map[string]any{}
+	if err := json.Unmarshal(data, &normalized); err != nil {
+		return nil, err
+	}
+	return &Resolved{Values: *values, Map: normalized}, nil
+}
+
+// decode checks the merged map against the schema: unknown keys and wrong types are errors.
+func decode(merged map[string]any) (*Values, error) {
+	data, err := json.Marshal(merged)
+	if err != nil {
+		return nil, err
+	}
+	decoder := json.NewDecoder(bytes.NewReader(data))
+	decoder.DisallowUnknownFields()
+	var values Values
+	if err := decoder.Decode(&values); err != nil {
+		return nil, explain(err)
+	}
+	return &values, nil
+}
+
+func explain(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case asType(err, &typeErr):
+		return fmt.Errorf("key %q must be a %s, not a %s (see templates/values.yaml)", typeErr.Field, kindOf(typeErr.Type.Kind().String()), typeErr.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Errorf("unknown key %s (see `kubectl kestra-tls generate --show-values` for the keys there are)", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return err
+}
+
+func asType(err error, target **json.UnmarshalTypeError) bool {
+	typeErr, ok := err.(*json.UnmarshalTypeError)
+	if ok {
+		*target = typeErr
+	}
+	return ok
+}
+
+func kindOf(kind string) string {
+	switch kind {
+	case "int", "int64":
+		return "number"
+	case "slice":
+		return "list"
+	case "map", "struct":
+		return "map"
+	}
+	return kind
+}
+
+// mergeMaps deep-merges src over dst as Helm merges values: maps merge key by key, anything else replaces.
+func mergeMaps(dst, src map[string]any) map[string]any {
+	out := make(map[string]any, len(dst))
+	for k, v := range dst {
+		out[k] = v
+	}
+	for k, v := range src {
+		if srcMap, ok := v.(map[string]any); ok {
+			if dstMap, ok := out[k].(map[string]any); ok {
+				out[k] = mergeMaps(dstMap, srcMap)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// MergeMaps is exported for merging Kestra's configuration the same way.
+func MergeMaps(dst, src map[string]any) map[string]any { return mergeMaps(dst, src) }
+
+// YAML renders the effective values for the overlay's values.yaml and --show-values.
+func (r *Resolved) YAML() ([]byte, error) {
+	return yaml.Marshal(r.Map)
+}
