@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 
 	"github.com/spf13/cobra"
@@ -23,6 +24,8 @@ func NewCmdKestraTLS(streams genericiooptions.IOStreams) *cobra.Command {
 steps of Kestra's "Configure SSL for Kestra" guide.
 
   generate  render the TLS setup (Ingress or Kestra's own HTTPS) as a kustomize overlay
+  apply     apply an overlay with server-side apply and wait until the certificate is Ready
+  wait      wait until Kestra's certificate is Ready, and say why when it is not
   certs     make a CA, a server certificate and the Java keystores Kestra loads
   version   print the plugin's version`,
 		SilenceUsage:  true,
@@ -33,6 +36,8 @@ steps of Kestra's "Configure SSL for Kestra" guide.
 	cmd.AddCommand(
 		NewCmdCerts(streams),
 		NewCmdGenerate(configFlags, streams),
+		NewCmdApply(configFlags, streams),
+		NewCmdWait(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	return cmd
@@ -52,6 +57,9 @@ func ExitCode(err error) int {
 	var coded ExitCoder
 	if errors.As(err, &coded) {
 		return coded.ExitCode()
+	}
+	if errors.Is(err, context.Canceled) {
+		return 130 // interrupted, as a shell reports SIGINT
 	}
 	return 1
 }

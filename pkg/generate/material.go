@@ -262,7 +262,16 @@ func (b *Bundle) mint(req Request) error {
 		b.Reused = append(b.Reused, "server certificate")
 	}
 	if req.CADir != "" {
-		b.Files = append(b.Files, fileset.File{Name: CACertFile, Data: pki.EncodeCertificates(ca.Cert), Mode: fileset.Public})
+		if req.CAOnly {
+			// cert-manager's CA issuer signs with the key, so it travels into the output with the certificate.
+			files, err := caFiles(ca)
+			if err != nil {
+				return err
+			}
+			b.Files = append(b.Files, files...)
+		} else {
+			b.Files = append(b.Files, fileset.File{Name: CACertFile, Data: pki.EncodeCertificates(ca.Cert), Mode: fileset.Public})
+		}
 	}
 	b.CA = ca.Cert
 	if !req.CAOnly {

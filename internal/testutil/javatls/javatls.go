@@ -6,6 +6,7 @@ package javatls
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"embed"
 	"fmt"
 	"os"
@@ -26,7 +27,7 @@ var (
 	compileErr  error
 )
 
-// classes compiles the Java sources once per test binary into a temporary directory.
+// classes compiles the Java sources once into a folder named by their hash, so later test runs reuse it.
 func classes(t testing.TB) string {
 	t.Helper()
 	compileOnce.Do(func() {
@@ -34,25 +35,44 @@ func classes(t testing.TB) string {
 			compileErr = fmt.Errorf("javac not found: install a JDK 17 (apt-get install openjdk-17-jdk-headless): %v", err)
 			return
 		}
-		dir, err := os.MkdirTemp("", "kestra-tls-java-")
+		hash := sha256.New()
+		names := []string{"TLSServer.java", "TLSClient.java"}
+		for _, name := range names {
+			data, _ := sources.ReadFile(name)
+			hash.Write(data)
+		}
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("kestra-tls-java-%x", hash.Sum(nil)[:8]))
+		if _, err := os.Stat(filepath.Join(dir, "TLSClient.class")); err == nil {
+			classDir = dir
+			return
+		}
+		staging, err := os.MkdirTemp("", "kestra-tls-javac-")
 		if err != nil {
 			compileErr = err
 			return
 		}
+		defer os.RemoveAll(staging)
 		var files []string
-		for _, name := range []string{"TLSServer.java", "TLSClient.java"} {
+		for _, name := range names {
 			data, _ := sources.ReadFile(name)
-			path := filepath.Join(dir, name)
+			path := filepath.Join(staging, name)
 			if err := os.WriteFile(path, data, 0o644); err != nil {
 				compileErr = err
 				return
 			}
 			files = append(files, path)
 		}
-		out, err := exec.Command("javac", append([]string{"-d", dir}, files...)...).CombinedOutput()
+		out, err := exec.Command("javac", append([]string{"-d", staging}, files...)...).CombinedOutput()
 		if err != nil {
 			compileErr = fmt.Errorf("javac: %v\n%s", err, out)
 			return
+		}
+		// A concurrent test binary may have won the race; either copy is good.
+		if err := os.Rename(staging, dir); err != nil {
+			if _, statErr := os.Stat(filepath.Join(dir, "TLSClient.class")); statErr != nil {
+				compileErr = err
+				return
+			}
 		}
 		classDir = dir
 	})

@@ -1,0 +1,300 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
+)
+
+const applyExample = `  # Apply an overlay made by generate, and wait until cert-manager's certificate is Ready
+  kubectl kestra-tls apply kestra-tls -n kestra
+
+  # Generate and apply in one step
+  kubectl kestra-tls apply --host kestra.example.com --self-signed -n kestra --create-namespace
+
+  # Ask the API server to validate everything without persisting it; print the result (Secrets masked)
+  kubectl kestra-tls apply kestra-tls --dry-run=server -o yaml`
+
+// ApplyOptions applies an overlay with server-side apply and waits for the certificate.
+type ApplyOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	Generate    *GenerateOptions
+
+	Dir             string
+	DryRun          string
+	Output          string
+	CreateNamespace bool
+	ForceConflicts  bool
+	Wait            bool
+	Timeout         time.Duration
+
+	generateFlags *pflag.FlagSet
+	generateFirst bool
+	namespace     string
+	genericiooptions.IOStreams
+}
+
+// NewApplyOptions returns the defaults.
+func NewApplyOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *ApplyOptions {
+	return &ApplyOptions{
+		configFlags: configFlags, Generate: NewGenerateOptions(configFlags, streams),
+		Dir: "kestra-tls", DryRun: string(apply.DryRunNone), Wait: true, Timeout: 5 * time.Minute, IOStreams: streams,
+	}
+}
+
+// NewCmdApply applies an overlay (generating it first when given generate's flags).
+func NewCmdApply(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewApplyOptions(configFlags, streams)
+	cmd := &cobra.Command{
+		Use:   "apply [DIR]",
+		Short: "Apply an overlay with server-side apply and wait until the certificate is Ready",
+		Long: `Build the overlay in DIR (default ./kestra-tls) with kustomize, apply every object with server-side
+apply under the field manager "kubectl-kestra-tls", and, when cert-manager issues a certificate, wait until it
+is Ready, explaining from the Certificate, its CertificateRequest, the issuer and events when it isn't.
+Given generate's flags, it generates DIR first.
+
+Exit codes: 0 when applied (and Ready), 124 when the wait timed out, 130 when interrupted, 1 otherwise.`,
+		Example: applyExample,
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	// generate's flags in a set of their own, to tell whether any was given.
+	scratch := &cobra.Command{}
+	o.Generate.AddFlags(scratch)
+	o.generateFlags = scratch.Flags()
+	cmd.Flags().AddFlagSet(o.generateFlags)
+	cmd.Flags().StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (print what would be applied) or "server" (the API server validates, nothing persists)`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = string(apply.DryRunClient)
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "print the applied objects: yaml, json or name (Secret data masked unless --show-secrets)")
+	cmd.Flags().BoolVar(&o.CreateNamespace, "create-namespace", false, "create missing namespaces")
+	cmd.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", false, "take over fields another field manager owns")
+	cmd.Flags().BoolVar(&o.Wait, "wait", o.Wait, "wait for cert-manager's certificates to be Ready (when there are any)")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait; 0 checks once")
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixedCompletions("none", "client", "server"))
+	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletions("yaml", "json", "name"))
+	return cmd
+}
+
+// Complete reads the target namespace and, when generate's flags are given, resolves their values.
+func (o *ApplyOptions) Complete(cmd *cobra.Command, args []string) error {
+	if len(args) == 1 {
+		o.Dir = args[0]
+	}
+	o.generateFlags.VisitAll(func(flag *pflag.Flag) { o.generateFirst = o.generateFirst || cmd.Flags().Changed(flag.Name) })
+	var err error
+	if o.namespace, _, err = o.configFlags.ToRawKubeConfigLoader().Namespace(); err != nil {
+		return err
+	}
+	if o.generateFirst {
+		o.Generate.OutputDir = o.Dir
+		o.Generate.DryRun = o.DryRun != string(apply.DryRunNone)
+		return o.Generate.Complete(cmd)
+	}
+	return nil
+}
+
+// Validate checks the flags, kubectl's way.
+func (o *ApplyOptions) Validate() error {
+	switch apply.DryRun(o.DryRun) {
+	case apply.DryRunNone, apply.DryRunClient, apply.DryRunServer:
+	default:
+		return fmt.Errorf(`--dry-run=%s is not a dry-run mode: use "none", "client" or "server"`, o.DryRun)
+	}
+	switch o.Output {
+	case "", "yaml", "json", "name":
+	default:
+		return fmt.Errorf("-o %s is not an output format here: use yaml, json or name", o.Output)
+	}
+	if o.Timeout < 0 {
+		return fmt.Errorf("--timeout %s is negative: use 0 to check once, or a duration such as 5m", o.Timeout)
+	}
+	if o.generateFirst {
+		return o.Generate.Validate()
+	}
+	if info, err := os.Stat(o.Dir); err != nil || !info.IsDir() {
+		return fmt.Errorf("%s is not an overlay folder: run `kubectl kestra-tls generate -o %s ...` first, or give generate's flags (e.g. --host) to apply", o.Dir, o.Dir)
+	}
+	return nil
+}
+
+// Run builds, applies, and waits.
+func (o *ApplyOptions) Run(ctx context.Context) error {
+	dir, cleanup, err := o.overlayDir()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	built, err := overlays.Build(dir)
+	if err != nil {
+		return err
+	}
+	manifests, err := built.AsYaml()
+	if err != nil {
+		return err
+	}
+	applier := &apply.Applier{Getter: o.configFlags}
+	dryRun := apply.DryRun(o.DryRun)
+	results, err := applier.Apply(ctx, manifests, apply.Options{
+		DryRun: dryRun, ForceConflicts: o.ForceConflicts, CreateNamespace: o.CreateNamespace, Namespace: o.namespace,
+	})
+	if printErr := o.print(results, dryRun); printErr != nil && err == nil {
+		err = printErr
+	}
+	if err != nil {
+		return interrupted(ctx, err)
+	}
+	if !o.Wait || dryRun != apply.DryRunNone {
+		return nil
+	}
+	objects, err := apply.Decode(manifests)
+	if err != nil {
+		return err
+	}
+	refs := apply.CertificatesIn(objects, o.namespace)
+	if len(refs) == 0 {
+		return nil
+	}
+	return o.waitFor(ctx, refs)
+}
+
+// overlayDir is the folder to build: DIR, generated first when asked, or a scratch copy for a dry run.
+func (o *ApplyOptions) overlayDir() (string, func(), error) {
+	noop := func() {}
+	if !o.generateFirst {
+		return o.Dir, noop, nil
+	}
+	overlay, err := o.Generate.render(o.Generate.DryRun)
+	if err != nil {
+		return "", noop, err
+	}
+	for _, warning := range overlay.Warnings {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", warning)
+	}
+	if o.Generate.DryRun {
+		scratch, err := os.MkdirTemp("", "kestra-tls-apply-")
+		if err != nil {
+			return "", noop, err
+		}
+		cleanup := func() { os.RemoveAll(scratch) }
+		if _, err := overlay.Write(scratch, ""); err != nil {
+			cleanup()
+			return "", noop, err
+		}
+		return scratch, cleanup, nil
+	}
+	if _, err := overlay.Write(o.Dir, o.Generate.resolved.Certificates.CADir); err != nil {
+		return "", noop, err
+	}
+	fmt.Fprintf(o.ErrOut, "generated %s\n", o.Dir)
+	return o.Dir, noop, nil
+}
+
+func (o *ApplyOptions) print(results []apply.Result, dryRun apply.DryRun) error {
+	suffix := ""
+	if dryRun != apply.DryRunNone {
+		suffix = fmt.Sprintf(" (%s dry run)", dryRun)
+	}
+	var objects []map[string]any
+	for _, result := range results {
+		switch o.Output {
+		case "":
+			operation := string(result.Operation)
+			if dryRun == apply.DryRunClient {
+				operation = "would be applied"
+			}
+			fmt.Fprintf(o.Out, "%s %s%s\n", resourceName(result.Object), operation, suffix)
+		case "name":
+			fmt.Fprintln(o.Out, resourceName(result.Object))
+		default:
+			object := result.Object.DeepCopy().Object
+			if !o.Generate.ShowSecrets {
+				overlays.MaskSecret(object)
+			}
+			objects = append(objects, object)
+		}
+	}
+	switch o.Output {
+	case "yaml":
+		for i, object := range objects {
+			data, err := yaml.Marshal(object)
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				fmt.Fprintln(o.Out, "---")
+			}
+			o.Out.Write(data)
+		}
+	case "json":
+		list := map[string]any{"apiVersion": "v1", "kind": "List", "items": objects}
+		data, err := json.MarshalIndent(list, "", "    ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(o.Out, string(data))
+	}
+	return nil
+}
+
+// resourceName is kubectl's kind.group/name.
+func resourceName(object *unstructured.Unstructured) string {
+	gvk := object.GroupVersionKind()
+	kind := strings.ToLower(gvk.Kind)
+	if gvk.Group != "" {
+		kind += "." + gvk.Group
+	}
+	return kind + "/" + object.GetName()
+}
+
+func (o *ApplyOptions) waitFor(ctx context.Context, refs []apply.CertificateRef) error {
+	config, err := o.configFlags.ToRESTConfig()
+	if err != nil {
+		return err
+	}
+	client, err := dynamic.NewForConfig(config)
+	if err != nil {
+		return err
+	}
+	return waitAndReport(ctx, &apply.Waiter{Dynamic: client, Progress: o.ErrOut}, refs, o.Timeout, o.Out)
+}
+
+func waitAndReport(ctx context.Context, waiter *apply.Waiter, refs []apply.CertificateRef, timeout time.Duration, out interface{ Write([]byte) (int, error) }) error {
+	ready, err := waiter.Wait(ctx, refs, timeout)
+	for _, certificate := range ready {
+		names, _, _ := unstructured.NestedStringSlice(certificate.Object.Object, "spec", "dnsNames")
+		ips, _, _ := unstructured.NestedStringSlice(certificate.Object.Object, "spec", "ipAddresses")
+		fmt.Fprintf(out, "certificate.cert-manager.io/%s Ready (%s)\n", certificate.Ref.Name, strings.Join(append(names, ips...), ", "))
+	}
+	return interrupted(ctx, err)
+}
+
+// interrupted turns a cancelled context (Ctrl-C) into exit code 130.
+func interrupted(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return &apply.InterruptedError{}
+	}
+	return err
+}

@@ -1,0 +1,363 @@
+package cli
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
+)
+
+var (
+	certificatesGVR = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
+)
+
+func applyCmd(t *testing.T, c *cluster.Cluster, namespace string, args ...string) (string, string, error) {
+	t.Helper()
+	return runCmd(t, append(append([]string{"apply"}, args...), clusterArgs(c, "", namespace)...)...)
+}
+
+// TestIngressModeWaitsUntilCertManagerIssues applies ingress mode with our CA as a cert-manager CA
+// ClusterIssuer; apply returns once ingress-shim's Certificate is Ready, and the Secret's certificate
+// covers every host and verifies against our CA.
+func TestIngressModeWaitsUntilCertManagerIssues(t *testing.T) {
+	c := testCluster(t)
+	out := filepath.Join(t.TempDir(), "overlay")
+	stdout, stderr, err := applyCmd(t, c, "ingress-ready", out, "--host", "kestra.example.com", "--host", "ui.kestra.example.com",
+		"--self-signed", "--ca-dir", sharedCADir, "--create-namespace", "--timeout", "60s")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s\ncert-manager:\n%s", err, stdout, stderr, c.Logs.Tail(20))
+	}
+	for _, want := range []string{"ingress.networking.k8s.io/kestra created", "clusterissuer.cert-manager.io/kestra-tls-ca", "certificate.cert-manager.io/kestra-tls Ready (kestra.example.com, ui.kestra.example.com)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	secret, err := c.Client.CoreV1().Secrets("ingress-ready").Get(context.Background(), "kestra-tls", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(secret.Data["tls.crt"])
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, _ := os.ReadFile(filepath.Join(sharedCADir, "ca.pem"))
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	for _, host := range []string{"kestra.example.com", "ui.kestra.example.com"} {
+		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: host, Roots: roots}); err != nil {
+			t.Errorf("the issued certificate does not verify for %s against our CA: %v", host, err)
+		}
+	}
+}
+
+// TestReapplyIsANoOpAndANewHostUpdatesInPlace checks resourceVersions: an identical apply changes none; a
+// changed --host updates the Ingress in place and cert-manager reissues for it.
+func TestReapplyIsANoOpAndANewHostUpdatesInPlace(t *testing.T) {
+	c := testCluster(t)
+	ns := "reapply"
+	out := filepath.Join(t.TempDir(), "overlay")
+	args := []string{out, "--host", "kestra.example.com", "--self-signed", "--ca-dir", sharedCADir, "--create-namespace", "--timeout", "60s"}
+	if _, stderr, err := applyCmd(t, c, ns, args...); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	before := resourceVersions(t, c, ns)
+	stdout, _, err := applyCmd(t, c, ns, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, resourceVersions(t, c, ns)); diff != "" {
+		t.Errorf("an identical apply changed objects (-want +got):\n%s", diff)
+	}
+	if strings.Contains(stdout, " created") {
+		t.Errorf("a re-apply claims to create:\n%s", stdout)
+	}
+
+	stdout, stderr, err := applyCmd(t, c, ns, out, "--host", "kestra.example.com", "--host", "new.kestra.example.com", "--timeout", "60s")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "ingress.networking.k8s.io/kestra configured") || !strings.Contains(stdout, "new.kestra.example.com") {
+		t.Errorf("a new host did not configure the Ingress and wait for the new certificate:\n%s\n%s", stdout, stderr)
+	}
+	secret, _ := c.Client.CoreV1().Secrets(ns).Get(context.Background(), "kestra-tls", metav1.GetOptions{})
+	block, _ := pem.Decode(secret.Data["tls.crt"])
+	leaf, _ := x509.ParseCertificate(block.Bytes)
+	if err := leaf.VerifyHostname("new.kestra.example.com"); err != nil {
+		t.Errorf("the Secret was not reissued for the new host: %v", err)
+	}
+}
+
+// resourceVersions covers the objects apply writes; cert-manager goes on updating the Certificate and its
+// temporary key Secret after Ready, which is not ours to judge.
+func resourceVersions(t *testing.T, c *cluster.Cluster, ns string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	versions := map[string]string{}
+	add := func(kind string, object metav1.Object, err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions[kind+"/"+object.GetNamespace()+"/"+object.GetName()] = object.GetResourceVersion()
+	}
+	ingress, err := c.Client.NetworkingV1().Ingresses(ns).Get(ctx, "kestra", metav1.GetOptions{})
+	add("ingress", ingress, err)
+	deployment, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "kestra", metav1.GetOptions{})
+	add("deployment", deployment, err)
+	service, err := c.Client.CoreV1().Services(ns).Get(ctx, "kestra", metav1.GetOptions{})
+	add("service", service, err)
+	caSecret, err := c.Client.CoreV1().Secrets("cert-manager").Get(ctx, "kestra-tls-ca", metav1.GetOptions{})
+	add("secret", caSecret, err)
+	return versions
+}
+
+// TestAppModeIsAcceptedByTheAPIServer applies app mode first as a server-side dry run, then for real.
+func TestAppModeIsAcceptedByTheAPIServer(t *testing.T) {
+	c := testCluster(t)
+	ns := "app-mode"
+	out := filepath.Join(t.TempDir(), "overlay")
+	if _, _, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com", "--csrf"); err != nil {
+		t.Fatal(err)
+	}
+	c.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	stdout, _, err := applyCmd(t, c, ns, out, "--dry-run=server", "-o", "yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "<masked:") || strings.Contains(stdout, "keystore.p12: MII") {
+		t.Errorf("server dry-run output does not mask Secret data")
+	}
+	if _, err := c.Client.AppsV1().Deployments(ns).Get(context.Background(), "kestra", metav1.GetOptions{}); err == nil {
+		t.Error("--dry-run=server persisted the Deployment")
+	}
+	stdout, stderr, err := applyCmd(t, c, ns, out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if strings.Contains(stdout, "certificate") {
+		t.Errorf("app mode waited for a certificate:\n%s", stdout)
+	}
+	ctx := context.Background()
+	secrets, _ := c.Client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+	keys := map[string][]string{}
+	for _, s := range secrets.Items {
+		for key := range s.Data {
+			prefix := s.Name[:strings.LastIndex(s.Name, "-")] // drop the kustomize hash
+			keys[prefix] = append(keys[prefix], key)
+		}
+	}
+	for name := range keys {
+		sortStrings(keys[name])
+	}
+	if diff := cmp.Diff(map[string][]string{"kestra-ssl": {"keystore.p12", "truststore.jks"}, "kestra-ssl-password": {"password"}}, keys); diff != "" {
+		t.Errorf("Secrets (-want +got):\n%s", diff)
+	}
+	deployment, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "kestra", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	container := deployment.Spec.Template.Spec.Containers[0]
+	if container.VolumeMounts[0].MountPath != "/app/ssl" || container.Ports[0].ContainerPort != 8443 {
+		t.Errorf("Deployment not patched: mounts %v ports %v", container.VolumeMounts, container.Ports)
+	}
+	service, _ := c.Client.CoreV1().Services(ns).Get(ctx, "kestra", metav1.GetOptions{})
+	var ports []int32
+	for _, p := range service.Spec.Ports {
+		ports = append(ports, p.Port)
+	}
+	if diff := cmp.Diff([]int32{8443, 8080}, ports); diff != "" {
+		t.Errorf("Service ports (-want +got):\n%s", diff)
+	}
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// TestMissingIssuerTimesOutWith124AndNamesIt runs the real binary: exit code 124 within the timeout plus
+// 2 s, and the explanation names the missing issuer.
+func TestMissingIssuerTimesOutWith124AndNamesIt(t *testing.T) {
+	c := testCluster(t)
+	out := filepath.Join(t.TempDir(), "overlay")
+	cmd := exec.Command(filepath.Join(testutil.BinDir(), "kubectl-kestra_tls"), append([]string{"apply", out,
+		"--host", "kestra.example.com", "--issuer-ref", "no-such-issuer", "--create-namespace", "--timeout", "3s"},
+		clusterArgs(c, "", "missing-issuer")...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	started := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(started)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 124 {
+		t.Fatalf("exit = %v, want 124\n%s", err, stderr.String())
+	}
+	if elapsed > 5*time.Second {
+		t.Errorf("returned after %s, want within timeout + 2s", elapsed)
+	}
+	if !strings.Contains(stderr.String(), `ClusterIssuer "no-such-issuer" does not exist`) {
+		t.Errorf("the explanation does not name the missing issuer:\n%s", stderr.String())
+	}
+}
+
+// TestCtrlCStopsTheWaitWith130 sends SIGINT to the real binary while it waits.
+func TestCtrlCStopsTheWaitWith130(t *testing.T) {
+	c := testCluster(t)
+	out := filepath.Join(t.TempDir(), "overlay")
+	cmd := exec.Command(filepath.Join(testutil.BinDir(), "kubectl-kestra_tls"), append([]string{"apply", out,
+		"--host", "kestra.example.com", "--issuer-ref", "no-such-issuer", "--create-namespace", "--timeout", "60s"},
+		clusterArgs(c, "", "interrupted")...)...)
+	var stderr lockedWriter
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), "Certificate interrupted/kestra-tls") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	signalled := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("exit = %v, want 130\n%s", err, stderr.String())
+	}
+	if took := time.Since(signalled); took > 2*time.Second {
+		t.Errorf("took %s to stop after Ctrl-C", took)
+	}
+}
+
+type lockedWriter struct {
+	b strings.Builder
+	m sync.Mutex
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.m.Lock()
+	defer w.m.Unlock()
+	return w.b.Write(p)
+}
+func (w *lockedWriter) String() string { w.m.Lock(); defer w.m.Unlock(); return w.b.String() }
+
+func TestApplyErrorsSayWhatToDo(t *testing.T) {
+	c := testCluster(t)
+	out := filepath.Join(t.TempDir(), "overlay")
+	if _, _, err := runCmd(t, "generate", "-o", out, "--host", "kestra.example.com", "--self-signed", "--ca-dir", sharedCADir); err != nil {
+		t.Fatal(err)
+	}
+	viewer, err := c.KubeconfigFor("nobody", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreachable := filepath.Join(t.TempDir(), "unreachable.kubeconfig")
+	os.WriteFile(unreachable, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`), 0o600)
+	tests := map[string]struct {
+		kubeconfig string
+		namespace  string
+		args       []string
+		wantErr    []string
+	}{
+		"a missing namespace without --create-namespace": {namespace: "absent", wantErr: []string{`namespace "absent" does not exist`, "--create-namespace"}},
+		"a user without RBAC permissions":                {kubeconfig: viewer, namespace: "default", wantErr: []string{"forbidden", "kubectl auth can-i"}},
+		"an unreachable cluster":                         {kubeconfig: unreachable, namespace: "default", wantErr: []string{"cannot reach the cluster at https://127.0.0.1:1", "--kubeconfig"}},
+		"a bad --dry-run":                                {namespace: "default", args: []string{"--dry-run=later"}, wantErr: []string{"--dry-run=later", `"server"`}},
+		"a folder that is no overlay":                    {namespace: "default", args: []string{"--", filepath.Join(out, "nope")}, wantErr: []string{"not an overlay folder", "generate"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			args := append([]string{"apply", out}, tc.args...)
+			if strings.Contains(name, "no overlay") {
+				args = []string{"apply", filepath.Join(out, "nope")}
+			}
+			_, _, err := runCmd(t, append(args, clusterArgs(c, tc.kubeconfig, tc.namespace)...)...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, want := range tc.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+// TestConflictWithAnotherFieldManagerSuggestsForceConflicts lets another manager own the Service's port,
+// then applies: the error names the conflict and --force-conflicts, which then takes the field over.
+func TestConflictWithAnotherFieldManagerSuggestsForceConflicts(t *testing.T) {
+	c := testCluster(t)
+	ns := "conflict"
+	out := filepath.Join(t.TempDir(), "overlay")
+	if _, _, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	other := []byte(`{"apiVersion":"v1","kind":"Service","metadata":{"name":"kestra"},"spec":{"selector":{"app":"other"},"ports":[{"name":"http","port":8080,"targetPort":9090}]}}`)
+	force := true
+	if _, err := c.Client.CoreV1().Services(ns).Patch(ctx, "kestra", types.ApplyPatchType, other, metav1.PatchOptions{FieldManager: "helm", Force: &force}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := applyCmd(t, c, ns, out)
+	if err == nil || !strings.Contains(err.Error(), "--force-conflicts") || !strings.Contains(err.Error(), "helm") {
+		t.Fatalf("error = %v, want a conflict naming the other manager and --force-conflicts", err)
+	}
+	if _, stderr, err := applyCmd(t, c, ns, out, "--force-conflicts"); err != nil {
+		t.Fatalf("--force-conflicts: %v\n%s", err, stderr)
+	}
+}
+
+// TestWithoutCertManagerApplyRefusesBeforeWriting uses a control plane without cert-manager's CRDs.
+func TestWithoutCertManagerApplyRefusesBeforeWriting(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the control plane")
+	}
+	bare, err := cluster.Start(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Stop()
+	out := filepath.Join(t.TempDir(), "overlay")
+	_, _, err = runCmd(t, append([]string{"apply", out, "--host", "kestra.example.com", "--self-signed", "--create-namespace"}, clusterArgs(bare, "", "no-cm")...)...)
+	if err == nil || !strings.Contains(err.Error(), "cert-manager is not installed") || !strings.Contains(err.Error(), "--no-cert-manager") {
+		t.Fatalf("error = %v, want one saying cert-manager is missing and pointing to --no-cert-manager", err)
+	}
+	if _, err := bare.Client.CoreV1().Namespaces().Get(context.Background(), "no-cm", metav1.GetOptions{}); err == nil {
+		t.Error("the namespace was created although nothing should be written")
+	}
+	// The no-cert-manager path works on this cluster.
+	stdout, stderr, err := runCmd(t, append([]string{"apply", out, "--host", "kestra.example.com", "--self-signed", "--no-cert-manager", "--create-namespace"}, clusterArgs(bare, "", "no-cm")...)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "secret/kestra-tls created") {
+		t.Errorf("no kestra-tls Secret applied:\n%s", stdout)
+	}
+}

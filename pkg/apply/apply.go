@@ -1,0 +1,322 @@
+// Package apply puts a built overlay into the cluster with server-side apply through cli-runtime, then
+// waits for cert-manager to make the certificate Ready, explaining from the whole chain when it doesn't.
+package apply
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/dynamic"
+)
+
+// FieldManager owns the fields we apply, so kubectl and others see who set them.
+const FieldManager = "kubectl-kestra-tls"
+
+// DryRun is kubectl's --dry-run.
+type DryRun string
+
+const (
+	DryRunNone   DryRun = "none"
+	DryRunClient DryRun = "client"
+	DryRunServer DryRun = "server"
+)
+
+// Options tune one apply.
+type Options struct {
+	DryRun          DryRun
+	ForceConflicts  bool
+	CreateNamespace bool
+	// Namespace is used for objects that name none (kubectl's -n, or the kubeconfig's).
+	Namespace string
+}
+
+// Operation says what the apply did to an object, in kubectl's words.
+type Operation string
+
+const (
+	Created    Operation = "created"
+	Configured Operation = "configured"
+	Unchanged  Operation = "unchanged"
+)
+
+// Result is one applied object as the server returned it.
+type Result struct {
+	Object    *unstructured.Unstructured
+	Operation Operation
+}
+
+// Applier applies with one REST client getter: the shared kubeconfig flags.
+type Applier struct {
+	Getter genericclioptions.RESTClientGetter
+
+	dynamic dynamic.Interface
+}
+
+func (a *Applier) dynamicClient() (dynamic.Interface, error) {
+	if a.dynamic == nil {
+		config, err := a.Getter.ToRESTConfig()
+		if err != nil {
+			return nil, err
+		}
+		if a.dynamic, err = dynamic.NewForConfig(config); err != nil {
+			return nil, err
+		}
+	}
+	return a.dynamic, nil
+}
+
+const certManagerGroup = "cert-manager.io"
+
+// Apply server-side applies every object of the YAML stream, one request each, in dependency order.
+// Nothing is written when a kind can't be mapped (cert-manager missing) or a namespace is missing.
+func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]Result, error) {
+	if err := a.checkKinds(manifests); err != nil {
+		return nil, err
+	}
+	infos, err := resource.NewBuilder(a.Getter).
+		Unstructured().
+		Stream(bytes.NewReader(manifests), "overlay").
+		NamespaceParam(opts.Namespace).DefaultNamespace().
+		Flatten().
+		Do().Infos()
+	if err != nil {
+		return nil, a.explain(err, "reading the overlay", nil)
+	}
+	sort.SliceStable(infos, func(i, j int) bool { return rank(infos[i]) < rank(infos[j]) })
+	if err := a.checkNamespaces(ctx, infos, opts); err != nil {
+		return nil, err
+	}
+	results := make([]Result, 0, len(infos))
+	for _, info := range infos {
+		result, err := a.applyOne(ctx, info, opts)
+		if err != nil {
+			return results, err
+		}
+		results = append(results, result)
+	}
+	return results, nil
+}
+
+// checkKinds maps every kind first, so a missing cert-manager is reported before anything is written.
+func (a *Applier) checkKinds(manifests []byte) error {
+	mapper, err := a.Getter.ToRESTMapper()
+	if err != nil {
+		return err
+	}
+	objects, err := Decode(manifests)
+	if err != nil {
+		return err
+	}
+	for _, object := range objects {
+		gvk := object.GroupVersionKind()
+		if _, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+			if meta.IsNoMatchError(err) && gvk.Group == certManagerGroup {
+				return errors.New("cert-manager is not installed in this cluster (no certificates.cert-manager.io API): install it (kubectl apply -f https://github.com/cert-manager/cert-manager/releases/download/v1.21.2/cert-manager.yaml), or generate with --self-signed --no-cert-manager, which needs no cert-manager")
+			}
+			return a.explain(err, fmt.Sprintf("looking up %s", gvk.Kind), nil)
+		}
+	}
+	return nil
+}
+
+// checkNamespaces makes sure every target namespace exists, creating it with --create-namespace.
+func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, opts Options) error {
+	declared := map[string]bool{}
+	needed := map[string]bool{}
+	for _, info := range infos {
+		if info.Mapping.GroupVersionKind.Kind == "Namespace" {
+			declared[info.Name] = true
+		}
+		if info.Namespaced() {
+			needed[info.Namespace] = true
+		}
+	}
+	if opts.DryRun == DryRunClient {
+		return nil
+	}
+	dyn, err := a.dynamicClient()
+	if err != nil {
+		return err
+	}
+	namespaces := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"})
+	for _, name := range sortedKeys(needed) {
+		if declared[name] {
+			continue
+		}
+		_, err := namespaces.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			continue
+		case !apierrors.IsNotFound(err):
+			return a.explain(err, "checking namespace "+name, nil)
+		case !opts.CreateNamespace:
+			return fmt.Errorf("namespace %q does not exist: create it (kubectl create namespace %s) or pass --create-namespace", name, name)
+		}
+		ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}}
+		data, _ := ns.MarshalJSON()
+		_, err = namespaces.Patch(ctx, name, types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, DryRun: serverDryRun(opts)})
+		if err != nil {
+			return a.explain(err, "creating namespace "+name, nil)
+		}
+	}
+	return nil
+}
+
+func (a *Applier) applyOne(ctx context.Context, info *resource.Info, opts Options) (Result, error) {
+	object := info.Object.(*unstructured.Unstructured)
+	if opts.DryRun == DryRunClient {
+		return Result{Object: object, Operation: Configured}, nil
+	}
+	data, err := runtime.Encode(unstructured.UnstructuredJSONScheme, object)
+	if err != nil {
+		return Result{}, err
+	}
+	force := opts.ForceConflicts
+	patchOptions := &metav1.PatchOptions{FieldManager: FieldManager, Force: &force, DryRun: serverDryRun(opts)}
+	started := time.Now()
+	var created bool
+	response := info.Client.Patch(types.ApplyPatchType).
+		NamespaceIfScoped(info.Namespace, info.Namespaced()).
+		Resource(info.Mapping.Resource.Resource).
+		Name(info.Name).
+		VersionedParams(patchOptions, metav1.ParameterCodec).
+		Body(data).
+		Do(ctx).WasCreated(&created)
+	raw, err := response.Raw()
+	if err != nil {
+		err = statusError(raw, response.Error())
+		return Result{}, a.explain(err, fmt.Sprintf("applying %s %s", info.Mapping.GroupVersionKind.Kind, qualifiedName(info.Namespace, info.Name)), info)
+	}
+	applied := &unstructured.Unstructured{}
+	if err := applied.UnmarshalJSON(raw); err != nil {
+		return Result{}, err
+	}
+	operation := Unchanged
+	switch {
+	case created:
+		operation = Created
+	case changedByUs(applied, started):
+		operation = Configured
+	}
+	return Result{Object: applied, Operation: operation}, nil
+}
+
+// statusError prefers the Status the server sent (for a conflict it names the other field managers and
+// fields) over the client's generic message.
+func statusError(body []byte, err error) error {
+	var status metav1.Status
+	if json.Unmarshal(body, &status) == nil && status.Kind == "Status" && status.Message != "" {
+		return &apierrors.StatusError{ErrStatus: status}
+	}
+	return err
+}
+
+// changedByUs reads our managedFields entry: a server-side apply that changes nothing leaves its time
+// alone, one that changes something stamps it (to the second) with the server's clock.
+func changedByUs(object *unstructured.Unstructured, started time.Time) bool {
+	for _, entry := range object.GetManagedFields() {
+		if entry.Manager == FieldManager && entry.Operation == metav1.ManagedFieldsOperationApply && entry.Time != nil {
+			return !entry.Time.Time.Before(started.Truncate(time.Second))
+		}
+	}
+	return true
+}
+
+func serverDryRun(opts Options) []string {
+	if opts.DryRun == DryRunServer {
+		return []string{metav1.DryRunAll}
+	}
+	return nil
+}
+
+// rank orders kinds so that nothing is applied before what it needs.
+func rank(info *resource.Info) int {
+	gvk := info.Mapping.GroupVersionKind
+	switch {
+	case gvk.Kind == "Namespace":
+		return 0
+	case gvk.Kind == "CustomResourceDefinition":
+		return 1
+	case gvk.Kind == "Secret" || gvk.Kind == "ConfigMap" || gvk.Kind == "ServiceAccount":
+		return 2
+	case gvk.Group == certManagerGroup && (gvk.Kind == "ClusterIssuer" || gvk.Kind == "Issuer"):
+		return 3
+	case gvk.Kind == "Service":
+		return 4
+	case gvk.Kind == "Ingress":
+		return 6
+	case gvk.Group == certManagerGroup:
+		return 7
+	}
+	return 5
+}
+
+// explain turns API errors into messages that say what to do.
+func (a *Applier) explain(err error, doing string, info *resource.Info) error {
+	switch {
+	case apierrors.IsForbidden(err):
+		verb, what := "patch", "the object"
+		if info != nil {
+			what = info.Mapping.Resource.Resource
+		}
+		var status apierrors.APIStatus
+		if errors.As(err, &status) && status.Status().Details != nil && status.Status().Details.Kind != "" {
+			what = status.Status().Details.Kind
+		}
+		hint := fmt.Sprintf("kubectl auth can-i %s %s", verb, what)
+		if info != nil && info.Namespaced() {
+			hint += " -n " + info.Namespace
+		}
+		return fmt.Errorf("%s: forbidden: your user may not %s %s (check with `%s` and ask for that RBAC permission): %v", doing, verb, what, hint, err)
+	case apierrors.IsConflict(err):
+		return fmt.Errorf("%s: another field manager owns some of these fields: %v (re-run with --force-conflicts to take them over)", doing, err)
+	case isUnreachable(err):
+		host := ""
+		if config, cerr := a.Getter.ToRESTConfig(); cerr == nil {
+			host = " at " + config.Host
+		}
+		return fmt.Errorf("cannot reach the cluster%s: %v (check --kubeconfig and --context, and that the API server is up)", host, err)
+	}
+	return fmt.Errorf("%s: %w", doing, err)
+}
+
+func isUnreachable(err error) bool {
+	var netErr net.Error
+	var urlErr *url.Error
+	var opErr *net.OpError
+	return errors.As(err, &opErr) || errors.As(err, &urlErr) || (errors.As(err, &netErr) && netErr.Timeout()) ||
+		strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such host")
+}
+
+func qualifiedName(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}
+
+func sortedKeys(set map[string]bool) []string {
+	keys := make([]string, 0, len(set))
+	for key := range set {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	return keys
+}

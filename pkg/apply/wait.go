@@ -1,0 +1,434 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+)
+
+var (
+	certificatesGVR        = schema.GroupVersionResource{Group: certManagerGroup, Version: "v1", Resource: "certificates"}
+	certificateRequestsGVR = schema.GroupVersionResource{Group: certManagerGroup, Version: "v1", Resource: "certificaterequests"}
+	issuersGVR             = schema.GroupVersionResource{Group: certManagerGroup, Version: "v1", Resource: "issuers"}
+	clusterIssuersGVR      = schema.GroupVersionResource{Group: certManagerGroup, Version: "v1", Resource: "clusterissuers"}
+	ordersGVR              = schema.GroupVersionResource{Group: "acme.cert-manager.io", Version: "v1", Resource: "orders"}
+	challengesGVR          = schema.GroupVersionResource{Group: "acme.cert-manager.io", Version: "v1", Resource: "challenges"}
+	eventsGVR              = schema.GroupVersionResource{Version: "v1", Resource: "events"}
+)
+
+// CertificateRef names a Certificate to wait for, and the issuer expected to sign it.
+type CertificateRef struct {
+	Namespace, Name        string
+	IssuerKind, IssuerName string
+	// Via names the Ingress that makes ingress-shim create the Certificate, if any.
+	Via string
+	// Hosts are the names the Ingress asks for: until ingress-shim has copied them into the Certificate,
+	// a Ready condition is about the old spec.
+	Hosts []string
+}
+
+func (r CertificateRef) String() string { return "Certificate " + qualifiedName(r.Namespace, r.Name) }
+
+// CertificatesIn finds what an apply of these objects makes cert-manager issue: Certificates, and the
+// Certificates that ingress-shim creates for annotated Ingresses (named after each TLS secretName).
+func CertificatesIn(objects []*unstructured.Unstructured, defaultNamespace string) []CertificateRef {
+	var refs []CertificateRef
+	for _, object := range objects {
+		namespace := object.GetNamespace()
+		if namespace == "" {
+			namespace = defaultNamespace
+		}
+		gvk := object.GroupVersionKind()
+		switch {
+		case gvk.Group == certManagerGroup && gvk.Kind == "Certificate":
+			kind, _, _ := unstructured.NestedString(object.Object, "spec", "issuerRef", "kind")
+			name, _, _ := unstructured.NestedString(object.Object, "spec", "issuerRef", "name")
+			if kind == "" {
+				kind = "Issuer"
+			}
+			refs = append(refs, CertificateRef{Namespace: namespace, Name: object.GetName(), IssuerKind: kind, IssuerName: name})
+		case gvk.Kind == "Ingress":
+			kind, name := "", ""
+			annotations := object.GetAnnotations()
+			if issuer := annotations["cert-manager.io/cluster-issuer"]; issuer != "" {
+				kind, name = "ClusterIssuer", issuer
+			} else if issuer := annotations["cert-manager.io/issuer"]; issuer != "" {
+				kind, name = "Issuer", issuer
+			}
+			if name == "" {
+				continue
+			}
+			tls, _, _ := unstructured.NestedSlice(object.Object, "spec", "tls")
+			for _, entry := range tls {
+				fields, _ := entry.(map[string]any)
+				secret, _ := fields["secretName"].(string)
+				if secret == "" {
+					continue
+				}
+				hosts, _, _ := unstructured.NestedStringSlice(fields, "hosts")
+				refs = append(refs, CertificateRef{Namespace: namespace, Name: secret, IssuerKind: kind, IssuerName: name, Via: "Ingress " + object.GetName(), Hosts: hosts})
+			}
+		}
+	}
+	return refs
+}
+
+// TimeoutError is returned when a Certificate is not Ready in time; it exits 124, as cmctl and timeout(1).
+type TimeoutError struct{ Explanation string }
+
+func (e *TimeoutError) Error() string { return e.Explanation }
+func (e *TimeoutError) ExitCode() int { return 124 }
+
+// InterruptedError is returned when the user stops the wait (Ctrl-C); it exits 130, as shells do.
+type InterruptedError struct{}
+
+func (e *InterruptedError) Error() string { return "interrupted while waiting for the certificate" }
+func (e *InterruptedError) ExitCode() int { return 130 }
+
+// Waiter watches Certificates until they are Ready.
+type Waiter struct {
+	Dynamic dynamic.Interface
+	// Progress gets one line each time a condition's reason or message changes.
+	Progress io.Writer
+}
+
+// ReadyCertificate is a Certificate that became Ready, with when.
+type ReadyCertificate struct {
+	Ref            CertificateRef
+	Object         *unstructured.Unstructured
+	TransitionTime time.Time
+}
+
+// Wait blocks until every Certificate is Ready with its observedGeneration current, or the timeout
+// passes (0: check once). It lists then watches; it never polls.
+func (w *Waiter) Wait(ctx context.Context, refs []CertificateRef, timeout time.Duration) ([]ReadyCertificate, error) {
+	deadline := time.Now().Add(timeout)
+	var ready []ReadyCertificate
+	for _, ref := range refs {
+		waitCtx, cancel := context.WithDeadline(ctx, deadline)
+		object, err := w.waitOne(waitCtx, ref, timeout == 0)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ready, &InterruptedError{}
+			}
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errNotReadyOnce) {
+				return ready, &TimeoutError{Explanation: w.Explain(context.WithoutCancel(ctx), ref, timeout)}
+			}
+			return ready, err
+		}
+		ready = append(ready, ReadyCertificate{Ref: ref, Object: object, TransitionTime: readyTransition(object)})
+	}
+	return ready, nil
+}
+
+var errNotReadyOnce = errors.New("not ready")
+
+func (w *Waiter) waitOne(ctx context.Context, ref CertificateRef, once bool) (*unstructured.Unstructured, error) {
+	client := w.Dynamic.Resource(certificatesGVR).Namespace(ref.Namespace)
+	selector := fields.OneTermEqualSelector("metadata.name", ref.Name).String()
+	list, err := client.List(ctx, metav1.ListOptions{FieldSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	var last string
+	for i := range list.Items {
+		if isReady(&list.Items[i], ref) {
+			return &list.Items[i], nil
+		}
+		last = w.report(ref, &list.Items[i], last)
+	}
+	if once {
+		return nil, errNotReadyOnce
+	}
+	if len(list.Items) == 0 && ref.Via != "" {
+		w.printf("waiting for cert-manager to create %s from %s\n", ref, ref.Via)
+	}
+	resourceVersion := list.GetResourceVersion()
+	for {
+		watcher, err := client.Watch(ctx, metav1.ListOptions{FieldSelector: selector, ResourceVersion: resourceVersion, AllowWatchBookmarks: true})
+		if err != nil {
+			return nil, err
+		}
+		object, done, err := w.consume(ctx, watcher, ref, &resourceVersion, &last)
+		watcher.Stop()
+		if done || err != nil {
+			return object, err
+		}
+		// The server closed the watch (it does so every few minutes): resume from the last version seen.
+	}
+}
+
+func (w *Waiter) consume(ctx context.Context, watcher watch.Interface, ref CertificateRef, resourceVersion, last *string) (*unstructured.Unstructured, bool, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, true, ctx.Err()
+		case event, open := <-watcher.ResultChan():
+			if !open {
+				return nil, false, nil
+			}
+			switch event.Type {
+			case watch.Error:
+				if status := apierrors.FromObject(event.Object); apierrors.IsResourceExpired(status) || apierrors.IsGone(status) {
+					*resourceVersion = ""
+					return nil, false, nil
+				}
+				return nil, true, apierrors.FromObject(event.Object)
+			case watch.Bookmark, watch.Added, watch.Modified:
+				object, ok := event.Object.(*unstructured.Unstructured)
+				if !ok {
+					continue
+				}
+				*resourceVersion = object.GetResourceVersion()
+				if event.Type == watch.Bookmark {
+					continue
+				}
+				if isReady(object, ref) {
+					return object, true, nil
+				}
+				*last = w.report(ref, object, *last)
+			case watch.Deleted:
+				w.printf("%s was deleted; waiting for it to come back\n", ref)
+			}
+		}
+	}
+}
+
+func (w *Waiter) report(ref CertificateRef, object *unstructured.Unstructured, last string) string {
+	condition := findCondition(object, "Ready")
+	line := "created, no Ready condition yet"
+	if condition != nil {
+		line = fmt.Sprintf("Ready=%s (%s): %s", condition["status"], condition["reason"], condition["message"])
+	}
+	if line != last {
+		w.printf("%s: %s\n", ref, line)
+	}
+	return line
+}
+
+func (w *Waiter) printf(format string, args ...any) {
+	if w.Progress != nil {
+		fmt.Fprintf(w.Progress, format, args...)
+	}
+}
+
+// isReady is Ready=True for the Certificate's current spec (observedGeneration), and that spec names the
+// hosts we asked for.
+func isReady(object *unstructured.Unstructured, ref CertificateRef) bool {
+	condition := findCondition(object, "Ready")
+	if condition == nil || condition["status"] != "True" {
+		return false
+	}
+	observed, found, _ := unstructured.NestedInt64(condition, "observedGeneration")
+	if found && observed < object.GetGeneration() {
+		return false
+	}
+	names, _, _ := unstructured.NestedStringSlice(object.Object, "spec", "dnsNames")
+	ips, _, _ := unstructured.NestedStringSlice(object.Object, "spec", "ipAddresses")
+	have := map[string]bool{}
+	for _, name := range append(names, ips...) {
+		have[name] = true
+	}
+	for _, host := range ref.Hosts {
+		if !have[host] {
+			return false
+		}
+	}
+	return true
+}
+
+func readyTransition(object *unstructured.Unstructured) time.Time {
+	if condition := findCondition(object, "Ready"); condition != nil {
+		if text, ok := condition["lastTransitionTime"].(string); ok {
+			t, _ := time.Parse(time.RFC3339, text)
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+func findCondition(object *unstructured.Unstructured, kind string) map[string]any {
+	conditions, _, _ := unstructured.NestedSlice(object.Object, "status", "conditions")
+	for _, c := range conditions {
+		if condition, ok := c.(map[string]any); ok && condition["type"] == kind {
+			return condition
+		}
+	}
+	return nil
+}
+
+// Explain says why a Certificate is not Ready, walking the chain: the Certificate, its latest
+// CertificateRequest, the issuer, ACME orders and challenges, and recent events.
+func (w *Waiter) Explain(ctx context.Context, ref CertificateRef, timeout time.Duration) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s is not Ready after %s:\n", ref, timeout)
+	certificate, err := w.Dynamic.Resource(certificatesGVR).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		if ref.Via != "" {
+			fmt.Fprintf(&b, "  it was never created: cert-manager's ingress-shim makes it from %s's cert-manager.io annotation; is the cert-manager controller running?\n", ref.Via)
+		} else {
+			fmt.Fprintf(&b, "  it does not exist\n")
+		}
+	case err != nil:
+		fmt.Fprintf(&b, "  cannot read it: %v\n", err)
+	default:
+		writeConditions(&b, "  ", certificate)
+		if kind, _, _ := unstructured.NestedString(certificate.Object, "spec", "issuerRef", "kind"); kind != "" {
+			ref.IssuerKind = kind
+		}
+		if name, _, _ := unstructured.NestedString(certificate.Object, "spec", "issuerRef", "name"); name != "" {
+			ref.IssuerName = name
+		}
+	}
+	w.explainRequests(ctx, &b, ref)
+	w.explainIssuer(ctx, &b, ref)
+	w.explainEvents(ctx, &b, ref)
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (w *Waiter) explainRequests(ctx context.Context, b *strings.Builder, ref CertificateRef) {
+	requests, err := w.Dynamic.Resource(certificateRequestsGVR).Namespace(ref.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	var latest *unstructured.Unstructured
+	latestRevision := ""
+	for i := range requests.Items {
+		request := &requests.Items[i]
+		annotations := request.GetAnnotations()
+		if annotations["cert-manager.io/certificate-name"] != ref.Name {
+			continue
+		}
+		revision := annotations["cert-manager.io/certificate-revision"]
+		if latest == nil || len(revision) > len(latestRevision) || (len(revision) == len(latestRevision) && revision > latestRevision) {
+			latest, latestRevision = request, revision
+		}
+	}
+	if latest == nil {
+		fmt.Fprintf(b, "  no CertificateRequest yet\n")
+		return
+	}
+	fmt.Fprintf(b, "  CertificateRequest %s (revision %s):\n", latest.GetName(), latestRevision)
+	writeConditions(b, "    ", latest)
+	w.explainACME(ctx, b, ref.Namespace, latest.GetName())
+}
+
+func (w *Waiter) explainACME(ctx context.Context, b *strings.Builder, namespace, requestName string) {
+	orders, err := w.Dynamic.Resource(ordersGVR).Namespace(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	for _, order := range orders.Items {
+		owned := false
+		for _, owner := range order.GetOwnerReferences() {
+			owned = owned || owner.Name == requestName
+		}
+		if !owned {
+			continue
+		}
+		state, _, _ := unstructured.NestedString(order.Object, "status", "state")
+		reason, _, _ := unstructured.NestedString(order.Object, "status", "reason")
+		fmt.Fprintf(b, "    ACME Order %s: state %q %s\n", order.GetName(), state, reason)
+		challenges, err := w.Dynamic.Resource(challengesGVR).Namespace(namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			continue
+		}
+		for _, challenge := range challenges.Items {
+			for _, owner := range challenge.GetOwnerReferences() {
+				if owner.Name == order.GetName() {
+					state, _, _ := unstructured.NestedString(challenge.Object, "status", "state")
+					reason, _, _ := unstructured.NestedString(challenge.Object, "status", "reason")
+					domain, _, _ := unstructured.NestedString(challenge.Object, "spec", "dnsName")
+					fmt.Fprintf(b, "      ACME Challenge %s for %s: state %q %s\n", challenge.GetName(), domain, state, reason)
+				}
+			}
+		}
+	}
+}
+
+func (w *Waiter) explainIssuer(ctx context.Context, b *strings.Builder, ref CertificateRef) {
+	if ref.IssuerName == "" {
+		return
+	}
+	var issuer *unstructured.Unstructured
+	var err error
+	if ref.IssuerKind == "ClusterIssuer" {
+		issuer, err = w.Dynamic.Resource(clusterIssuersGVR).Get(ctx, ref.IssuerName, metav1.GetOptions{})
+	} else {
+		issuer, err = w.Dynamic.Resource(issuersGVR).Namespace(ref.Namespace).Get(ctx, ref.IssuerName, metav1.GetOptions{})
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		where := ""
+		if ref.IssuerKind != "ClusterIssuer" {
+			where = " in namespace " + ref.Namespace
+		}
+		fmt.Fprintf(b, "  %s %q does not exist%s: create it, or point the %s at an issuer that exists\n", ref.IssuerKind, ref.IssuerName, where, orDefault(ref.Via, "Certificate"))
+	case err != nil:
+		fmt.Fprintf(b, "  %s %s: cannot read it: %v\n", ref.IssuerKind, ref.IssuerName, err)
+	default:
+		fmt.Fprintf(b, "  %s %s:\n", ref.IssuerKind, ref.IssuerName)
+		writeConditions(b, "    ", issuer)
+	}
+}
+
+func (w *Waiter) explainEvents(ctx context.Context, b *strings.Builder, ref CertificateRef) {
+	events, err := w.Dynamic.Resource(eventsGVR).Namespace(ref.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	var lines []string
+	for _, event := range events.Items {
+		name, _, _ := unstructured.NestedString(event.Object, "involvedObject", "name")
+		if name != ref.Name && !strings.HasPrefix(name, ref.Name+"-") {
+			continue
+		}
+		kind, _, _ := unstructured.NestedString(event.Object, "involvedObject", "kind")
+		reason, _, _ := unstructured.NestedString(event.Object, "reason")
+		message, _, _ := unstructured.NestedString(event.Object, "message")
+		when, _, _ := unstructured.NestedString(event.Object, "lastTimestamp")
+		lines = append(lines, fmt.Sprintf("    %s %s %s/%s: %s", when, reason, kind, name, message))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	sort.Strings(lines)
+	if len(lines) > 8 {
+		lines = lines[len(lines)-8:]
+	}
+	fmt.Fprintf(b, "  recent events:\n%s\n", strings.Join(lines, "\n"))
+}
+
+func writeConditions(b *strings.Builder, indent string, object *unstructured.Unstructured) {
+	conditions, _, _ := unstructured.NestedSlice(object.Object, "status", "conditions")
+	if len(conditions) == 0 {
+		fmt.Fprintf(b, "%sno conditions yet\n", indent)
+	}
+	for _, c := range conditions {
+		condition, _ := c.(map[string]any)
+		fmt.Fprintf(b, "%s%s=%s (%s): %s\n", indent, condition["type"], condition["status"], condition["reason"], condition["message"])
+	}
+}
+
+func orDefault(value, fallback string) string {
+	if value == "" {
+		return fallback
+	}
+	return value
+}
