@@ -8,10 +8,11 @@ BIN      := $(CURDIR)/bin
 PLUGIN   := $(BIN)/kubectl-kestra_tls
 K8S_BINS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/kubectl
 CM_BIN   := $(BIN)/cert-manager-controller
+KREW_BINS := $(BIN)/krew $(BIN)/validate-krew-manifest
 
 export KUBEBUILDER_ASSETS := $(BIN)
 
-.PHONY: all build test test-unit lint bench tools demo clean
+.PHONY: all build test test-unit lint bench tools demo dist clean
 all: build
 
 build: $(PLUGIN)
@@ -21,17 +22,25 @@ $(PLUGIN): $(shell find cmd internal pkg templates -name '*' -type f 2>/dev/null
 
 # The real kube-apiserver, etcd and kubectl, and the real cert-manager controllers with their CRDs, built
 # from the Go module proxy by two tools modules (cold ~12 min on 2 cores, warm seconds).
-tools: $(K8S_BINS) $(CM_BIN)
+tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS)
 $(K8S_BINS) &: hack/tools/k8s/go.mod hack/tools/k8s/go.sum hack/build-k8s-tools.sh
 	BIN_DIR=$(BIN) hack/build-k8s-tools.sh
 $(CM_BIN): hack/tools/cert-manager/go.mod hack/tools/cert-manager/go.sum hack/tools/cert-manager/main.go hack/build-cert-manager.sh
 	BIN_DIR=$(BIN) hack/build-cert-manager.sh
 
+$(KREW_BINS) &: hack/tools/krew/go.mod hack/tools/krew/go.sum
+	cd hack/tools/krew && $(GO) build -o $(BIN)/krew sigs.k8s.io/krew/cmd/krew && $(GO) build -o $(BIN)/validate-krew-manifest sigs.k8s.io/krew/cmd/validate-krew-manifest
+
+# Release archives for six platforms, checksums, and the krew manifest for $(VERSION) (also copied to ./plugin.yaml).
+dist:
+	$(GO) run ./hack/dist -version $(VERSION) -out dist
+	cp dist/plugin.yaml plugin.yaml
+
 # The whole flow on a local control plane with cert-manager: generate, apply --wait, the Ready certificate.
 demo: build tools
 	$(GO) run ./hack/demo
 
-test: build tools lint
+test: build tools dist lint
 	$(GO) test -count=1 ./...
 
 # Unit tests only: no JVM, no control plane.
