@@ -270,7 +270,12 @@ func resourceName(object *unstructured.Unstructured) string {
 }
 
 func (o *ApplyOptions) waitFor(ctx context.Context, refs []apply.CertificateRef) error {
-	config, err := o.configFlags.ToRESTConfig()
+	return waitAndReport(ctx, o.configFlags, refs, o.Timeout, o.IOStreams)
+}
+
+// waitAndReport watches the Certificates, progress on stderr, and names each Ready one on stdout.
+func waitAndReport(ctx context.Context, configFlags *genericclioptions.ConfigFlags, refs []apply.CertificateRef, timeout time.Duration, streams genericiooptions.IOStreams) error {
+	config, err := configFlags.ToRESTConfig()
 	if err != nil {
 		return err
 	}
@@ -278,11 +283,9 @@ func (o *ApplyOptions) waitFor(ctx context.Context, refs []apply.CertificateRef)
 	if err != nil {
 		return err
 	}
-	return waitAndReport(ctx, &apply.Waiter{Dynamic: client, Progress: o.ErrOut}, refs, o.Timeout, o.Out)
-}
-
-func waitAndReport(ctx context.Context, waiter *apply.Waiter, refs []apply.CertificateRef, timeout time.Duration, out interface{ Write([]byte) (int, error) }) error {
+	waiter := &apply.Waiter{Dynamic: client, Progress: streams.ErrOut}
 	ready, err := waiter.Wait(ctx, refs, timeout)
+	out := streams.Out
 	for _, certificate := range ready {
 		names, _, _ := unstructured.NestedStringSlice(certificate.Object.Object, "spec", "dnsNames")
 		ips, _, _ := unstructured.NestedStringSlice(certificate.Object.Object, "spec", "ipAddresses")

@@ -8,8 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -164,7 +164,7 @@ func TestAppModeIsAcceptedByTheAPIServer(t *testing.T) {
 		}
 	}
 	for name := range keys {
-		sortStrings(keys[name])
+		sort.Strings(keys[name])
 	}
 	if diff := cmp.Diff(map[string][]string{"kestra-ssl": {"keystore.p12", "truststore.jks"}, "kestra-ssl-password": {"password"}}, keys); diff != "" {
 		t.Errorf("Secrets (-want +got):\n%s", diff)
@@ -184,14 +184,6 @@ func TestAppModeIsAcceptedByTheAPIServer(t *testing.T) {
 	}
 	if diff := cmp.Diff([]int32{8443, 8080}, ports); diff != "" {
 		t.Errorf("Service ports (-want +got):\n%s", diff)
-	}
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
 	}
 }
 
@@ -227,7 +219,7 @@ func TestCtrlCStopsTheWaitWith130(t *testing.T) {
 	cmd := exec.Command(filepath.Join(testutil.BinDir(), "kubectl-kestra_tls"), append([]string{"apply", out,
 		"--host", "kestra.example.com", "--issuer-ref", "no-such-issuer", "--create-namespace", "--timeout", "60s"},
 		clusterArgs(c, "", "interrupted")...)...)
-	var stderr lockedWriter
+	var stderr testutil.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -247,18 +239,6 @@ func TestCtrlCStopsTheWaitWith130(t *testing.T) {
 		t.Errorf("took %s to stop after Ctrl-C", took)
 	}
 }
-
-type lockedWriter struct {
-	b strings.Builder
-	m sync.Mutex
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.m.Lock()
-	defer w.m.Unlock()
-	return w.b.Write(p)
-}
-func (w *lockedWriter) String() string { w.m.Lock(); defer w.m.Unlock(); return w.b.String() }
 
 func TestApplyErrorsSayWhatToDo(t *testing.T) {
 	c := testCluster(t)

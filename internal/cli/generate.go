@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -155,7 +156,8 @@ func (o *GenerateOptions) Complete(cmd *cobra.Command) error {
 		switch {
 		case err == nil:
 			layers = append(layers, values.Layer{Source: filepath.Join(o.OutputDir, overlays.ValuesFile) + " (from an earlier run; --reset-values ignores it)", Data: previous})
-		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errNotDir(err)):
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+			// A path below a regular file is no earlier run; writing reports it with advice.
 			return fmt.Errorf("-o %s: %v", o.OutputDir, err)
 		}
 	}
@@ -172,14 +174,6 @@ func (o *GenerateOptions) Complete(cmd *cobra.Command) error {
 	}
 	o.resolved, err = values.Resolve(values.Layer{Source: "templates/values.yaml", Data: defaults}, layers, o.Sets, overrides)
 	return err
-}
-
-// errNotDir lets a path under a regular file count as "no earlier run"; writing reports it properly.
-func errNotDir(err error) error {
-	if strings.Contains(fmt.Sprint(err), "not a directory") {
-		return err
-	}
-	return fs.ErrNotExist
 }
 
 func (o *GenerateOptions) overrides() ([]values.Override, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 )
 
 // DisplayName is how users type the plugin, through kubectl.
@@ -17,6 +18,7 @@ const DisplayName = "kubectl kestra-tls"
 // NewCmdKestraTLS is the root command; every subcommand shares one set of kubeconfig flags.
 func NewCmdKestraTLS(streams genericiooptions.IOStreams) *cobra.Command {
 	configFlags := genericclioptions.NewConfigFlags(true)
+	configFlags.WrapConfigFn = wrapConfig
 	cmd := &cobra.Command{
 		Use:   "kestra-tls",
 		Short: "Serve Kestra over HTTPS: certificates, Java keystores and manifests in one step",
@@ -42,6 +44,12 @@ steps of Kestra's "Configure SSL for Kestra" guide.
 	)
 	return cmd
 }
+
+// wrapConfig lets the benchmarks count the API requests a command makes; nil in the plugin.
+var wrapConfig func(*rest.Config) *rest.Config
+
+// SetConfigWrapper installs a wrapper for the REST config of commands created afterwards (benchmarks).
+func SetConfigWrapper(wrap func(*rest.Config) *rest.Config) { wrapConfig = wrap }
 
 // ExitCoder is an error that asks for a particular process exit code.
 type ExitCoder interface {

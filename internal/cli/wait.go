@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 )
@@ -73,14 +72,6 @@ func (o *WaitOptions) Validate() error {
 
 // Run waits.
 func (o *WaitOptions) Run(ctx context.Context) error {
-	config, err := o.configFlags.ToRESTConfig()
-	if err != nil {
-		return err
-	}
-	client, err := dynamic.NewForConfig(config)
-	if err != nil {
-		return err
-	}
 	refs := []apply.CertificateRef{{Namespace: o.namespace, Name: o.Certificate}}
-	return waitAndReport(ctx, &apply.Waiter{Dynamic: client, Progress: o.ErrOut}, refs, o.Timeout, o.Out)
+	return waitAndReport(ctx, o.configFlags, refs, o.Timeout, o.IOStreams)
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,7 +96,7 @@ func TestEveryArchiveHoldsABinaryForItsPlatform(t *testing.T) {
 				names = append(names, name)
 			}
 			want := []string{CompletionScript, "LICENSE", "README.md", p.BinaryName()}
-			if diff := cmp.Diff(sorted(want), sorted(names)); diff != "" {
+			if diff := cmp.Diff(slices.Sorted(slices.Values(want)), slices.Sorted(slices.Values(names))); diff != "" {
 				t.Errorf("archive contents (-want +got):\n%s", diff)
 			}
 			if !bytes.Contains(files["LICENSE"], []byte("Apache License")) {
@@ -306,16 +307,6 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
-}
-
-func sorted(s []string) []string {
-	out := append([]string{}, s...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 func firstLines(out []byte, n int) string {

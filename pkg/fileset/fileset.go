@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 )
 
 // File is one file to write, Name relative to the directory (it may hold subdirectories).
@@ -35,11 +36,16 @@ type Result struct {
 // same bytes and mode are not touched, so a re-run changes nothing on disk.
 func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 	var result Result
-	type staged struct{ temp, target, name string }
+	type staged struct {
+		temp, target string
+		file         File
+	}
 	var pending []staged
 	cleanup := func() {
 		for _, s := range pending {
-			os.Remove(s.temp)
+			if s.temp != "" {
+				os.Remove(s.temp)
+			}
 		}
 	}
 	for _, file := range files {
@@ -50,22 +56,33 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 		}
 		parent := filepath.Dir(target)
 		if err := os.MkdirAll(parent, dirMode); err != nil {
-			cleanup()
 			return Result{}, fmt.Errorf("cannot create directory %s: %w (choose another output directory with -o)", parent, unwrapPath(err))
 		}
-		temp, err := writeTemp(parent, filepath.Base(target), file)
+		pending = append(pending, staged{target: target, file: file})
+	}
+	// Stage every file at once: each fsync waits on the disk, and waiting together is faster.
+	errs := make([]error, len(pending))
+	var wg sync.WaitGroup
+	for i := range pending {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			pending[i].temp, errs[i] = writeTemp(filepath.Dir(pending[i].target), filepath.Base(pending[i].target), pending[i].file)
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
 			cleanup()
-			return Result{}, fmt.Errorf("cannot write into %s: %w (choose another output directory with -o, or fix its permissions)", parent, unwrapPath(err))
+			return Result{}, fmt.Errorf("cannot write into %s: %w (choose another output directory with -o, or fix its permissions)", filepath.Dir(pending[i].target), unwrapPath(err))
 		}
-		pending = append(pending, staged{temp: temp, target: target, name: file.Name})
 	}
 	for i, s := range pending {
 		if err := os.Rename(s.temp, s.target); err != nil {
 			cleanup()
 			return Result{}, fmt.Errorf("cannot replace %s: %w (%d of %d files already replaced)", s.target, unwrapPath(err), i, len(pending))
 		}
-		result.Written = append(result.Written, s.name)
+		result.Written = append(result.Written, s.file.Name)
 	}
 	sort.Strings(result.Written)
 	sort.Strings(result.Unchanged)

@@ -418,25 +418,35 @@ func (b *Bundle) pack(req Request) error {
 	serverChain := b.Chain[:len(b.Chain)-1] // servers send intermediates, not the root
 	trusted := []keystore.TrustedEntry{{Alias: TruststoreCAAlias, Cert: b.CA}}
 
-	keystoreData := readIf(filepath.Join(req.Dir, KeystoreFile), func(data []byte) bool {
-		return keystore.PKCS12Holds(data, b.Password, b.Server.Key, b.Chain)
-	})
-	if keystoreData == nil {
-		if keystoreData, err = keystore.PKCS12(b.Server.Key, b.Chain, b.Password); err != nil {
-			return err
+	// The two PKCS#12 files each cost a few PBKDF2 runs: encode (or check) them at the same time.
+	var keystoreData []byte
+	var keystoreErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		keystoreData = readIf(filepath.Join(req.Dir, KeystoreFile), func(data []byte) bool {
+			return keystore.PKCS12Holds(data, b.Password, b.Server.Key, b.Chain)
+		})
+		if keystoreData == nil {
+			keystoreData, keystoreErr = keystore.PKCS12(b.Server.Key, b.Chain, b.Password)
 		}
-	}
+	}()
 	trustP12 := readIf(filepath.Join(req.Dir, TruststoreP12File), func(data []byte) bool {
 		return keystore.PKCS12TruststoreHolds(data, b.Password, trusted)
 	})
 	if trustP12 == nil {
 		if trustP12, err = keystore.PKCS12Truststore(trusted, b.Password); err != nil {
+			<-done
 			return err
 		}
 	}
 	jksData, err := keystore.JKS(trusted, b.Password)
+	<-done
 	if err != nil {
 		return err
+	}
+	if keystoreErr != nil {
+		return keystoreErr
 	}
 	b.Files = append(b.Files,
 		fileset.File{Name: ServerCertFile, Data: pki.EncodeCertificates(serverChain...), Mode: fileset.Public},

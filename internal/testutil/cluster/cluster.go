@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,7 +34,7 @@ type Cluster struct {
 	dir         string
 	certManager *exec.Cmd
 	stdin       io.WriteCloser
-	Logs        *lockedBuffer
+	Logs        *testutil.SyncBuffer
 }
 
 // Start runs kube-apiserver and etcd with cert-manager's CRDs installed.
@@ -101,7 +100,7 @@ func (c *Cluster) StartCertManager() error {
 		return fmt.Errorf("%s is missing: run `make tools`", binary)
 	}
 	cmd := exec.Command(binary, "--kubeconfig", c.Kubeconfig, "--cluster-resource-namespace", "cert-manager")
-	c.Logs = &lockedBuffer{}
+	c.Logs = &testutil.SyncBuffer{}
 	cmd.Stderr = c.Logs
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -159,28 +158,4 @@ func (c *Cluster) Stop() {
 	if c.dir != "" {
 		os.RemoveAll(c.dir)
 	}
-}
-
-// lockedBuffer collects a subprocess's output for failure messages.
-type lockedBuffer struct {
-	mu   sync.Mutex
-	data []byte
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.data = append(b.data, p...)
-	return len(p), nil
-}
-
-// Tail returns the last lines written.
-func (b *lockedBuffer) Tail(lines int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	all := strings.Split(strings.TrimRight(string(b.data), "\n"), "\n")
-	if len(all) > lines {
-		all = all[len(all)-lines:]
-	}
-	return strings.Join(all, "\n")
 }

@@ -1,0 +1,484 @@
+// Command bench measures kubectl kestra-tls against what users do today, side by side on this machine,
+// and prints Markdown tables (make bench; BENCHMARKS.md reports a run):
+//
+//  1. certs (ECDSA, RSA-4096) against the guide's openssl+keytool pipeline, whole processes;
+//  2. cold start of --help and version, and binary size against kubectl's;
+//  3. on the real control plane with the real cert-manager: apply --wait against kubectl apply -k plus
+//     kubectl wait, the readiness latency, the API requests of one apply, and 1/10/50 installs.
+//
+// -quick runs everything once with small sizes: `make test` uses it to check that every benchmark runs.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
+)
+
+var (
+	runs   = flag.Int("runs", 7, "repetitions of each whole-process timing")
+	quick  = flag.Bool("quick", false, "run every benchmark once, small (a check, not a measurement)")
+	sizes  = flag.String("scale", "1,10,50", "numbers of installs for the scale benchmark")
+	output = flag.String("o", "", "also write the report to this file")
+)
+
+var report bytes.Buffer
+
+func say(format string, args ...any) {
+	fmt.Fprintf(&report, format, args...)
+	fmt.Printf(format, args...)
+}
+
+func main() {
+	flag.Parse()
+	if *quick {
+		*runs, *sizes = 1, "1,2"
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if *output != "" {
+		if err := os.WriteFile(*output, report.Bytes(), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func run() error {
+	bin := testutil.BinDir()
+	plugin := filepath.Join(bin, "kubectl-kestra_tls")
+	kubectl := filepath.Join(bin, "kubectl")
+	for _, path := range []string{plugin, kubectl} {
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s is missing: run make build tools", path)
+		}
+	}
+	work, err := os.MkdirTemp("", "kestra-tls-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	say("Machine: %s/%s, %d cores, %s. Runs per timing: %d.\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), *runs)
+	if err := certificates(plugin, work); err != nil {
+		return err
+	}
+	if err := coldStart(plugin, kubectl); err != nil {
+		return err
+	}
+	return onCluster(plugin, kubectl, work)
+}
+
+// --- 1. certificates -------------------------------------------------------------------------------
+
+func certificates(plugin, work string) error {
+	guide := filepath.Join(testutil.RepoRoot(), "hack", "guide-pipeline.sh")
+	var pipeline, ecdsa, rsa durations
+	var ecdsaRatio, rsaRatio []float64
+	for i := 0; i < *runs; i++ {
+		// Interleaved, so a busy moment of the machine hits all three alike.
+		g, err := timeProcess(nil, guide, filepath.Join(work, fmt.Sprintf("guide-%d", i)))
+		if err != nil {
+			return err
+		}
+		e, err := timeProcess(nil, plugin, "certs", "--host", "kestra.example.com", "-o", filepath.Join(work, fmt.Sprintf("ecdsa-%d", i)))
+		if err != nil {
+			return err
+		}
+		r, err := timeProcess(nil, plugin, "certs", "--host", "kestra.example.com", "--key-algorithm", "rsa-4096", "-o", filepath.Join(work, fmt.Sprintf("rsa-%d", i)))
+		if err != nil {
+			return err
+		}
+		pipeline, ecdsa, rsa = append(pipeline, g), append(ecdsa, e), append(rsa, r)
+		ecdsaRatio = append(ecdsaRatio, float64(g)/float64(e))
+		rsaRatio = append(rsaRatio, float64(g)/float64(r))
+	}
+	say("## 1. Certificates and keystores: `certs` against the guide's openssl+keytool pipeline\n\n")
+	say("| command | median | min - max | guide / ours, per pair of runs (median, min - max) |\n|---|---|---|---|\n")
+	say("| `hack/guide-pipeline.sh DIR` (RSA-4096, 5 openssl + 2 keytool) | %s | %s | 1 |\n", pipeline.median(), pipeline.span())
+	say("| `kubectl-kestra_tls certs --host kestra.example.com` (ECDSA P-256) | %s | %s | %s |\n", ecdsa.median(), ecdsa.span(), ratios(ecdsaRatio))
+	say("| `kubectl-kestra_tls certs --host kestra.example.com --key-algorithm rsa-4096` | %s | %s | %s |\n\n", rsa.median(), rsa.span(), ratios(rsaRatio))
+	return nil
+}
+
+// --- 2. cold start and size ------------------------------------------------------------------------
+
+func coldStart(plugin, kubectl string) error {
+	say("## 2. Start-up and size\n\n| command | median | min - max |\n|---|---|---|\n")
+	for _, args := range [][]string{{"--help"}, {"version"}} {
+		var d durations
+		for i := 0; i < *runs*3; i++ {
+			t, err := timeProcess(nil, plugin, args...)
+			if err != nil {
+				return err
+			}
+			d = append(d, t)
+		}
+		say("| `kubectl-kestra_tls %s` | %s | %s |\n", strings.Join(args, " "), d.median(), d.span())
+	}
+	var d durations
+	for i := 0; i < *runs*3; i++ {
+		t, err := timeProcess(nil, kubectl, "version", "--client")
+		if err != nil {
+			return err
+		}
+		d = append(d, t)
+	}
+	say("| `kubectl version --client` (v1.37.2, for scale) | %s | %s |\n\n", d.median(), d.span())
+	ours, _ := os.Stat(plugin)
+	theirs, _ := os.Stat(kubectl)
+	say("Binary size: kubectl-kestra_tls %.1f MB, kubectl v1.37.2 %.1f MB (both stripped, -trimpath).\n\n",
+		float64(ours.Size())/1e6, float64(theirs.Size())/1e6)
+	return nil
+}
+
+// --- 3. on the control plane -----------------------------------------------------------------------
+
+var certificatesGVR = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
+
+func onCluster(plugin, kubectl, work string) error {
+	c, err := cluster.Start(true)
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	if err := c.StartCertManager(); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	seen := watchReady(ctx, c)
+	overlay := filepath.Join(work, "overlay")
+	caDir := filepath.Join(work, "ca")
+	if _, err := runInProcess(nil, "generate", "-o", overlay, "--host", "kestra.example.com", "--self-signed", "--ca-dir", caDir); err != nil {
+		return err
+	}
+	cache := filepath.Join(work, "discovery")
+	kube := []string{"--kubeconfig", c.Kubeconfig, "--cache-dir", cache}
+	// Warm both tools' discovery caches and cert-manager's ClusterIssuer once, outside the timings.
+	if _, err := runInProcess(nil, append([]string{"apply", overlay, "-n", "warm", "--create-namespace", "--timeout", "60s"}, kube...)...); err != nil {
+		return err
+	}
+
+	// kubectl apply -k -n refuses an overlay that also holds cert-manager's CA Secret, so both tools get
+	// overlays with their namespace set (generate -n), made outside the timings.
+	overlayFor := func(ns string) (string, error) {
+		dir := filepath.Join(work, "overlay-"+ns)
+		_, err := runInProcess(nil, "generate", "-o", dir, "--host", "kestra.example.com", "--self-signed", "--ca-dir", caDir, "-n", ns)
+		return dir, err
+	}
+	var ours, theirs durations
+	var latencyOurs, latencyTheirs durations
+	for i := 0; i < *runs; i++ {
+		ns := fmt.Sprintf("ours-%d", i)
+		dir, err := overlayFor(ns)
+		if err != nil {
+			return err
+		}
+		c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		started := time.Now()
+		if _, err := timeProcess(nil, plugin, append([]string{"apply", dir, "--timeout", "60s"}, kube...)...); err != nil {
+			return err
+		}
+		ended := time.Now()
+		ours = append(ours, ended.Sub(started))
+		latencyOurs = append(latencyOurs, ended.Sub(seen.wait(ns)))
+
+		ns = fmt.Sprintf("theirs-%d", i)
+		if dir, err = overlayFor(ns); err != nil {
+			return err
+		}
+		c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		started = time.Now()
+		for _, step := range [][]string{
+			{"apply", "-k", dir},
+			{"wait", "--for=create", "certificate/kestra-tls", "-n", ns, "--timeout=60s"},
+			{"wait", "--for=condition=Ready", "certificate/kestra-tls", "-n", ns, "--timeout=60s"},
+		} {
+			if _, err := timeProcess(nil, kubectl, append(step, "--kubeconfig", c.Kubeconfig, "--cache-dir", cache)...); err != nil {
+				return err
+			}
+		}
+		ended = time.Now()
+		theirs = append(theirs, ended.Sub(started))
+		latencyTheirs = append(latencyTheirs, ended.Sub(seen.wait(ns)))
+	}
+	say("## 3. Apply and wait, on a real kube-apiserver with the real cert-manager (ingress mode, CA ClusterIssuer)\n\n")
+	say("| command | median | min - max |\n|---|---|---|\n")
+	say("| `kubectl-kestra_tls apply DIR` (apply, then watch until Ready) | %s | %s |\n", ours.median(), ours.span())
+	say("| `kubectl apply -k DIR && kubectl wait --for=create certificate/kestra-tls -n NS && kubectl wait --for=condition=Ready certificate/kestra-tls -n NS` | %s | %s |\n", theirs.median(), theirs.span())
+	say("| ours / theirs | %.2f | |\n\n", float64(ours.median())/float64(theirs.median()))
+	say("Readiness latency, from the moment an independent watch in the benchmark sees the Certificate Ready to the command's exit:\n\n")
+	say("| command | median | min - max |\n|---|---|---|\n| kubectl-kestra_tls apply | %s | %s |\n| kubectl wait --for=condition=Ready | %s | %s |\n\n",
+		latencyOurs.median(), latencyOurs.span(), latencyTheirs.median(), latencyTheirs.span())
+
+	if err := roundTrips(c, overlay, work); err != nil {
+		return err
+	}
+	return scale(c, overlay, work)
+}
+
+// roundTrips counts the HTTP requests of one apply (in-process, through a counting transport): into a new
+// namespace with an empty discovery cache, into another with the cache filled, and that second one again.
+func roundTrips(c *cluster.Cluster, overlay, work string) error {
+	say("## 4. API requests of one apply\n\n| apply | writes (PATCH) | reads (GET, LIST) | watches | discovery | total |\n|---|---|---|---|---|---|\n")
+	cache := filepath.Join(work, "discovery-roundtrips")
+	for _, step := range []struct{ label, namespace string }{
+		{"into a new namespace, empty discovery cache", "round-trips-cold"},
+		{"into a new namespace, discovery cached", "round-trips-warm"},
+		{"the same again: nothing changed", "round-trips-warm"},
+	} {
+		c.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: step.namespace}}, metav1.CreateOptions{})
+		counts := &requestCounter{}
+		if _, err := runInProcess(counts, "apply", overlay, "-n", step.namespace, "--kubeconfig", c.Kubeconfig, "--cache-dir", cache, "--timeout", "60s"); err != nil {
+			return err
+		}
+		say("| %s | %d | %d | %d | %d | %d |\n", step.label, counts.get("write"), counts.get("read"), counts.get("watch"), counts.get("discovery"), counts.total())
+	}
+	built, err := runInProcess(nil, "generate", "-o", overlay, "--dry-run")
+	if err != nil {
+		return err
+	}
+	say("\nThe overlay holds %d objects, each written by one server-side apply request.\n\n", strings.Count("\n"+built, "\nkind: "))
+	return nil
+}
+
+// scale applies N installs, each in its own namespace with its own Certificate, one after another.
+func scale(c *cluster.Cluster, overlay, work string) error {
+	say("## 5. Scale: N installs, each in its own namespace with its own Certificate\n\n")
+	say("| installs | total | per install | API requests per install |\n|---|---|---|---|\n")
+	cache := filepath.Join(work, "discovery-scale")
+	for _, field := range strings.Split(*sizes, ",") {
+		var n int
+		fmt.Sscan(field, &n)
+		counts := &requestCounter{}
+		started := time.Now()
+		for i := 0; i < n; i++ {
+			ns := fmt.Sprintf("scale-%d-%d", n, i)
+			if _, err := runInProcess(counts, "apply", overlay, "-n", ns, "--create-namespace", "--kubeconfig", c.Kubeconfig, "--cache-dir", cache, "--timeout", "60s"); err != nil {
+				return err
+			}
+		}
+		total := time.Since(started)
+		say("| %d | %s | %s | %.1f |\n", n, round(total), round(total/time.Duration(n)), float64(counts.total())/float64(n))
+	}
+	say("\n")
+	return nil
+}
+
+// --- helpers ---------------------------------------------------------------------------------------
+
+// readyWatch records when an independent watch first sees each namespace's Certificate Ready.
+type readyWatch struct {
+	mu    sync.Mutex
+	ready map[string]time.Time
+	cond  *sync.Cond
+}
+
+func watchReady(ctx context.Context, c *cluster.Cluster) *readyWatch {
+	w := &readyWatch{ready: map[string]time.Time{}}
+	w.cond = sync.NewCond(&w.mu)
+	go func() {
+		for ctx.Err() == nil {
+			watcher, err := c.Dynamic.Resource(certificatesGVR).Watch(ctx, metav1.ListOptions{})
+			if err != nil {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			for event := range watcher.ResultChan() {
+				object, ok := event.Object.(*unstructured.Unstructured)
+				if !ok || (event.Type != watch.Added && event.Type != watch.Modified) {
+					continue
+				}
+				conditions, _, _ := unstructured.NestedSlice(object.Object, "status", "conditions")
+				for _, raw := range conditions {
+					condition, _ := raw.(map[string]any)
+					if condition["type"] == "Ready" && condition["status"] == "True" {
+						w.mu.Lock()
+						if _, done := w.ready[object.GetNamespace()]; !done {
+							w.ready[object.GetNamespace()] = time.Now()
+							w.cond.Broadcast()
+						}
+						w.mu.Unlock()
+					}
+				}
+			}
+		}
+	}()
+	return w
+}
+
+func (w *readyWatch) wait(namespace string) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		if t, ok := w.ready[namespace]; ok {
+			return t
+		}
+		w.cond.Wait()
+	}
+}
+
+type requestCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (r *requestCounter) wrap(config *rest.Config) *rest.Config {
+	config.Wrap(func(next http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(req *http.Request) (*http.Response, error) {
+			r.add(classify(req))
+			return next.RoundTrip(req)
+		})
+	})
+	return config
+}
+
+func classify(req *http.Request) string {
+	path := req.URL.Path
+	switch {
+	case req.URL.Query().Get("watch") == "true":
+		return "watch"
+	case req.Method == http.MethodPatch || req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodDelete:
+		return "write"
+	case path == "/api" || path == "/apis" || strings.HasPrefix(path, "/openapi") || (strings.Count(strings.Trim(path, "/"), "/") <= 2 && strings.HasPrefix(path, "/apis/")) || path == "/api/v1":
+		return "discovery"
+	}
+	return "read"
+}
+
+func (r *requestCounter) add(kind string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.counts == nil {
+		r.counts = map[string]int{}
+	}
+	r.counts[kind]++
+}
+
+func (r *requestCounter) get(kind string) int { r.mu.Lock(); defer r.mu.Unlock(); return r.counts[kind] }
+
+func (r *requestCounter) total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sum := 0
+	for _, n := range r.counts {
+		sum += n
+	}
+	return sum
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// runInProcess runs the plugin's command tree in this process, optionally counting its API requests.
+func runInProcess(counts *requestCounter, args ...string) (string, error) {
+	if counts != nil {
+		cli.SetConfigWrapper(counts.wrap)
+		defer cli.SetConfigWrapper(nil)
+	}
+	var out, errOut bytes.Buffer
+	cmd := cli.NewCmdKestraTLS(genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errOut})
+	cmd.SetArgs(args)
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		return out.String(), fmt.Errorf("kestra-tls %v: %w\n%s", args, err, errOut.String())
+	}
+	return out.String(), nil
+}
+
+func timeProcess(env []string, name string, args ...string) (time.Duration, error) {
+	cmd := exec.Command(name, args...)
+	if env != nil {
+		cmd.Env = env
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	started := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(started)
+	if err != nil {
+		return 0, fmt.Errorf("%s %v: %v\n%s", filepath.Base(name), args, err, stderr.String())
+	}
+	return elapsed, nil
+}
+
+type durations []time.Duration
+
+func (d durations) sorted() durations {
+	s := append(durations{}, d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s
+}
+
+func (d durations) median() time.Duration {
+	s := d.sorted()
+	if len(s)%2 == 1 {
+		return round(s[len(s)/2])
+	}
+	return round((s[len(s)/2-1] + s[len(s)/2]) / 2)
+}
+
+func (d durations) span() string {
+	s := d.sorted()
+	return fmt.Sprintf("%s - %s", round(s[0]), round(s[len(s)-1]))
+}
+
+func ratios(r []float64) string {
+	s := append([]float64{}, r...)
+	sort.Float64s(s)
+	median := s[len(s)/2]
+	if len(s)%2 == 0 {
+		median = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	format := "%.0fx (%.0fx - %.0fx)"
+	if s[0] < 10 {
+		format = "%.1fx (%.1fx - %.1fx)"
+	}
+	return fmt.Sprintf(format, median, s[0], s[len(s)-1])
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d > 10*time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d > 100*time.Millisecond:
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(10 * time.Microsecond)
+}
+
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			return strings.TrimSpace(strings.SplitN(line, ":", 2)[1])
+		}
+	}
+	return "unknown CPU"
+}

@@ -1,0 +1,115 @@
+package overlays
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
+	"github.com/kestra-tls/kubectl-kestra-tls/templates"
+)
+
+func TestMaskSecretHidesEveryValueButKeepsKeys(t *testing.T) {
+	secret := map[string]any{"kind": "Secret", "data": map[string]any{"keystore.p12": "MIIK", "password": "c2VjcmV0"}, "stringData": map[string]any{"x": "plain"}}
+	MaskSecret(secret)
+	want := map[string]any{
+		"kind":       "Secret",
+		"data":       map[string]any{"keystore.p12": "<masked: 4 base64 characters; --show-secrets prints them>", "password": "<masked: 8 base64 characters; --show-secrets prints them>"},
+		"stringData": map[string]any{"x": "<masked: 5 characters; --show-secrets prints them>"},
+	}
+	if diff := cmp.Diff(want, secret); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	configMap := map[string]any{"kind": "ConfigMap", "data": map[string]any{"a": "b"}}
+	MaskSecret(configMap)
+	if configMap["data"].(map[string]any)["a"] != "b" {
+		t.Error("a ConfigMap was masked")
+	}
+}
+
+func TestKestraURL(t *testing.T) {
+	tests := map[string]struct {
+		v    values.Values
+		want string
+	}{
+		"ingress mode uses the first host": {values.Values{Mode: "ingress", Hosts: []string{"a.example.com", "b.example.com"}}, "https://a.example.com/"},
+		"app mode adds the HTTPS port":     {values.Values{Mode: "app", Hosts: []string{"a.example.com"}, App: values.App{Port: 8443}}, "https://a.example.com:8443/"},
+		"app mode on 443 needs no port":    {values.Values{Mode: "app", Hosts: []string{"a.example.com"}, App: values.App{Port: 443}}, "https://a.example.com/"},
+		"an IPv6 host is bracketed":        {values.Values{Mode: "app", Hosts: []string{"::1"}, App: values.App{Port: 8443}}, "https://[::1]:8443/"},
+		"an explicit kestra.url wins":      {values.Values{Mode: "app", Hosts: []string{"a.example.com"}, Kestra: values.Kestra{URL: "https://kestra.corp/"}}, "https://kestra.corp/"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := kestraURL(tc.v); got != tc.want {
+				t.Errorf("kestraURL = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func resolved(b testing.TB, sets ...string) *values.Resolved {
+	defaults, err := os.ReadFile("../../templates/values.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := values.Resolve(values.Layer{Source: "defaults", Data: defaults}, nil, sets, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+func TestGenerateWithoutBaseFindsTheEmbeddedKestra(t *testing.T) {
+	overlay, err := Generate(Options{Dir: t.TempDir(), Templates: templates.FS, Values: resolved(t, "mode=app", "hosts={kestra.example.com}"), Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Target{Deployment: "kestra", Container: "kestra", Service: "kestra", ServicePort: ServicePort{Name: "http"}}
+	got := overlay.Target
+	got.Configuration = ""
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("target (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(overlay.Target.Configuration, "h2") {
+		t.Error("the embedded base's configuration was not read")
+	}
+}
+
+// BenchmarkGenerateRerun measures the common case: re-rendering an app-mode overlay over existing material.
+func BenchmarkGenerateRerun(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "overlay")
+	opts := Options{Dir: dir, Templates: templates.FS, Values: resolved(b, "mode=app", "hosts={kestra.example.com}"), Now: time.Now()}
+	first, err := Generate(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := first.Write(dir, ""); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Generate(opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBuild measures the in-process kustomize build that apply runs.
+func BenchmarkBuild(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "overlay")
+	overlay, err := Generate(Options{Dir: dir, Templates: templates.FS, Values: resolved(b, "mode=app", "hosts={kestra.example.com}"), Now: time.Now()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := overlay.Write(dir, ""); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Build(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
