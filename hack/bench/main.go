@@ -378,7 +378,11 @@ func (r *requestCounter) add(kind string) {
 	r.counts[kind]++
 }
 
-func (r *requestCounter) get(kind string) int { r.mu.Lock(); defer r.mu.Unlock(); return r.counts[kind] }
+func (r *requestCounter) get(kind string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.counts[kind]
+}
 
 func (r *requestCounter) total() int {
 	r.mu.Lock()

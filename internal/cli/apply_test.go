@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -339,5 +340,31 @@ func TestWithoutCertManagerApplyRefusesBeforeWriting(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "secret/kestra-tls created") {
 		t.Errorf("no kestra-tls Secret applied:\n%s", stdout)
+	}
+}
+
+// TestIssuerNotReadyIsExplained points the Ingress at a CA ClusterIssuer whose Secret does not exist: the
+// real cert-manager marks it not Ready, and the timeout explanation says so with cert-manager's reason.
+func TestIssuerNotReadyIsExplained(t *testing.T) {
+	c := testCluster(t)
+	issuer := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
+		"metadata": map[string]any{"name": "broken-ca"},
+		"spec":     map[string]any{"ca": map[string]any{"secretName": "no-such-secret"}},
+	}}
+	clusterIssuers := schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "clusterissuers"}
+	if _, err := c.Dynamic.Resource(clusterIssuers).Create(context.Background(), issuer, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "overlay")
+	_, _, err := applyCmd(t, c, "broken-issuer", out, "--host", "kestra.example.com", "--issuer-ref", "broken-ca", "--create-namespace", "--timeout", "3s")
+	var timeout interface{ ExitCode() int }
+	if !errors.As(err, &timeout) || timeout.ExitCode() != 124 {
+		t.Fatalf("error = %v, want a timeout (exit 124)", err)
+	}
+	for _, want := range []string{"ClusterIssuer broken-ca:", "Ready=False", "no-such-secret"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("explanation lacks %q:\n%s", want, err)
+		}
 	}
 }

@@ -251,6 +251,20 @@ func TestKrewInstallsThePluginForKubectl(t *testing.T) {
 			if out, err := run("kestra-tls", "--help"); err != nil || !strings.Contains(out, "kubectl kestra-tls [command]") {
 				t.Errorf("kubectl kestra-tls --help does not use the display name:\n%s", out)
 			}
+			// Completion through kubectl, with the helper linked as the caveats say.
+			helpers, _ := filepath.Glob(filepath.Join(krewRoot, "store", "kestra-tls", "*", CompletionScript))
+			if len(helpers) != 1 {
+				t.Fatalf("krew did not install %s: %v", CompletionScript, helpers)
+			}
+			if err := os.Symlink(helpers[0], filepath.Join(krewRoot, "bin", CompletionScript)); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := run("__complete", "kestra-tls", "gen"); err != nil || !strings.Contains(out, "generate") {
+				t.Errorf("kubectl __complete kestra-tls gen = %q, %v; want generate", out, err)
+			}
+			if out, _ := run("__complete", "kestra-tls", "generate", "--mode", ""); !strings.Contains(out, "ingress") || !strings.Contains(out, "app") {
+				t.Errorf("kubectl __complete kestra-tls generate --mode = %q; want ingress and app", out)
+			}
 			if out, err := run("krew", "list"); err != nil || !strings.Contains(out, "kestra-tls") {
 				t.Errorf("krew list: %v\n%s", err, out)
 			}
