@@ -295,7 +295,10 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 	for _, name := range result.Written {
 		fmt.Fprintf(o.Out, "wrote %s\n", filepath.Join(o.OutputDir, name))
 	}
-	if len(result.Written) == 0 {
+	for _, name := range result.Removed {
+		fmt.Fprintf(o.Out, "removed %s (not used in this mode)\n", filepath.Join(o.OutputDir, name))
+	}
+	if len(result.Written) == 0 && len(result.Removed) == 0 {
 		fmt.Fprintf(o.Out, "%s is up to date (%d files unchanged)\n", o.OutputDir, len(result.Unchanged))
 	}
 	fmt.Fprintf(o.Out, "apply it with: kubectl kestra-tls apply %s   (or: kubectl apply -k %s)\n", o.OutputDir, o.OutputDir)

@@ -244,3 +244,31 @@ func TestGenerateBadInputNamesTheCauseAndWritesNothing(t *testing.T) {
 		})
 	}
 }
+
+func TestSwitchingModesRemovesTheOtherModesManifests(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "overlay")
+	if _, _, err := runCmd(t, "generate", "-o", out, "--host", "kestra.example.com", "--self-signed"); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := runCmd(t, "generate", "-o", out, "--mode", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ingress.yaml", "cluster-issuer.yaml"} {
+		if _, err := os.Stat(filepath.Join(out, name)); !os.IsNotExist(err) {
+			t.Errorf("%s is still there after switching to app mode", name)
+		}
+		if !strings.Contains(stdout, "removed "+filepath.Join(out, name)) {
+			t.Errorf("the output does not say %s was removed:\n%s", name, stdout)
+		}
+	}
+	// A folder generate did not write keeps its files.
+	foreign := t.TempDir()
+	os.WriteFile(filepath.Join(foreign, "ingress.yaml"), []byte("mine"), 0o644)
+	if _, _, err := runCmd(t, "generate", "-o", foreign, "--mode", "app", "--host", "kestra.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(foreign, "ingress.yaml")); err != nil {
+		t.Errorf("removed a file generate did not write: %v", err)
+	}
+}

@@ -26,10 +26,11 @@ const Private fs.FileMode = 0o600
 // Public is for certificates and manifests.
 const Public fs.FileMode = 0o644
 
-// Result tells which files were written and which already held the same bytes.
+// Result tells which files were written, which already held the same bytes, and which were removed.
 type Result struct {
 	Written   []string
 	Unchanged []string
+	Removed   []string
 }
 
 // Write puts files into dir, creating it (and subdirectories) with dirMode. Files that already hold the

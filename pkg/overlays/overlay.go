@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,12 @@ const (
 	OutboundTrustFile = "outbound-truststore.jks"
 	embeddedBaseDir   = "base"
 )
+
+// optionalManifests are the files only some modes write.
+var optionalManifests = []string{"ingress.yaml", "cluster-issuer.yaml", "service-patch.yaml", "namespace.yaml"}
+
+// valuesHeader marks a folder as written by generate, so that stale files of ours may be removed from it.
+const valuesHeader = "# Effective values of `kubectl kestra-tls generate`; a re-run in this folder starts from them.\n"
 
 // Options is everything `generate` needs.
 type Options struct {
@@ -58,6 +65,8 @@ type Overlay struct {
 	Bundle    *generate.Bundle
 	Target    Target
 	Warnings  []string
+	// Stale are manifests an earlier run in another mode may have left, which this overlay no longer uses.
+	Stale []string
 }
 
 // templateData is what templates see.
@@ -114,6 +123,11 @@ func Generate(opts Options) (*Overlay, error) {
 	if v.Namespace != "" {
 		manifests = append(manifests, "namespace.yaml")
 	}
+	for _, name := range optionalManifests {
+		if !slices.Contains(manifests, name) {
+			out.Stale = append(out.Stale, name)
+		}
+	}
 	for _, name := range manifests {
 		rendered, err := renderer.Render(name+".tpl", data)
 		if err != nil {
@@ -125,8 +139,7 @@ func Generate(opts Options) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	header := "# Effective values of `kubectl kestra-tls generate`; a re-run in this folder starts from them.\n"
-	out.Files = append(out.Files, fileset.File{Name: ValuesFile, Data: append([]byte(header), effective...), Mode: fileset.Public})
+	out.Files = append(out.Files, fileset.File{Name: ValuesFile, Data: append([]byte(valuesHeader), effective...), Mode: fileset.Public})
 	return out, nil
 }
 
@@ -301,11 +314,20 @@ func (o *Overlay) Write(dir string, caDir string) (fileset.Result, error) {
 		}
 		all = merge(all, result, CertsDir+"/")
 	}
+	previous, _ := os.ReadFile(filepath.Join(dir, ValuesFile))
 	result, err := fileset.Write(dir, 0o755, o.Files)
 	if err != nil {
 		return all, err
 	}
-	return merge(all, result, ""), nil
+	all = merge(all, result, "")
+	if strings.HasPrefix(string(previous), valuesHeader) {
+		for _, name := range o.Stale {
+			if err := os.Remove(filepath.Join(dir, name)); err == nil {
+				all.Removed = append(all.Removed, name)
+			}
+		}
+	}
+	return all, nil
 }
 
 func merge(into, result fileset.Result, prefix string) fileset.Result {
