@@ -132,7 +132,7 @@ func (o *ApplyOptions) Validate() error {
 		return fmt.Errorf("--timeout %s is negative: use 0 to check once, or a duration such as 5m", o.Timeout)
 	}
 	if o.generateFirst {
-		return o.Generate.Validate()
+		return o.Generate.validateInputs()
 	}
 	if info, err := os.Stat(o.Dir); err != nil || !info.IsDir() {
 		return fmt.Errorf("%s is not an overlay folder: run `kubectl kestra-tls generate -o %s ...` first, or give generate's flags (e.g. --host) to apply", o.Dir, o.Dir)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"os"
@@ -366,5 +367,27 @@ func TestIssuerNotReadyIsExplained(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("explanation lacks %q:\n%s", want, err)
 		}
+	}
+}
+
+// TestGenerateThenApplyPrintsSecretsOnlyWhenAsked runs generate's flags through apply with -o yaml.
+func TestGenerateThenApplyPrintsSecretsOnlyWhenAsked(t *testing.T) {
+	c := testCluster(t)
+	out := filepath.Join(t.TempDir(), "overlay")
+	masked, _, err := applyCmd(t, c, "print-secrets", out, "--mode", "app", "--host", "kestra.example.com", "--create-namespace", "-o", "yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown, _, err := applyCmd(t, c, "print-secrets", out, "-o", "yaml", "--show-secrets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	password, _ := os.ReadFile(filepath.Join(out, "certs", "store-password"))
+	encoded := base64.StdEncoding.EncodeToString(password)
+	if strings.Contains(masked, encoded) || !strings.Contains(masked, "<masked:") {
+		t.Error("-o yaml printed the store password without --show-secrets")
+	}
+	if !strings.Contains(shown, encoded) {
+		t.Error("--show-secrets did not print the Secret data")
 	}
 }

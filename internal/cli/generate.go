@@ -247,6 +247,16 @@ func parseIssuerRef(value string) (name, kind string, err error) {
 
 // Validate checks flag combinations the values can't express.
 func (o *GenerateOptions) Validate() error {
+	if o.ShowSecrets && !o.DryRun && !o.ShowValues {
+		return errors.New("--show-secrets only applies to --dry-run output")
+	}
+	if o.ShowValues {
+		return nil
+	}
+	return o.validateInputs()
+}
+
+func (o *GenerateOptions) checkCertificateSource() error {
 	exclusive := 0
 	for _, flag := range []string{"issuer", "issuer-ref", "self-signed"} {
 		if o.changed(flag) {
@@ -259,11 +269,13 @@ func (o *GenerateOptions) Validate() error {
 	if o.changed("issuer") && o.Issuer != "letsencrypt" {
 		return fmt.Errorf("--issuer %q: the only built-in issuer is letsencrypt (did you mean --issuer-ref %s?)", o.Issuer, o.Issuer)
 	}
-	if o.ShowSecrets && !o.DryRun && !o.ShowValues {
-		return errors.New("--show-secrets only applies to --dry-run output")
-	}
-	if o.ShowValues {
-		return nil
+	return nil
+}
+
+// validateInputs checks what generate and apply share: the certificate source and the values.
+func (o *GenerateOptions) validateInputs() error {
+	if err := o.checkCertificateSource(); err != nil {
+		return err
 	}
 	return o.resolved.Validate()
 }
