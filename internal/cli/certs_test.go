@@ -201,6 +201,9 @@ func TestJavaServesOurStores(t *testing.T) {
 // TestGuidePipelineOutputIsAcceptedAsSuppliedMaterial feeds the guide's own openssl output (RSA-4096,
 // encrypted PKCS#8 key, password changeit) to certs and serves the result from Java.
 func TestGuidePipelineOutputIsAcceptedAsSuppliedMaterial(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs openssl and keytool (skipped by -short)")
+	}
 	guide := t.TempDir()
 	if out, err := exec.Command(filepath.Join(testutil.RepoRoot(), "hack", "guide-pipeline.sh"), guide).CombinedOutput(); err != nil {
 		t.Fatalf("guide pipeline: %v\n%s", err, out)

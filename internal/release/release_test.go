@@ -30,6 +30,9 @@ import (
 // distDir is what `make dist` wrote; `make test` runs it first.
 func distDir(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs make dist (skipped by -short)")
+	}
 	dir := filepath.Join(testutil.RepoRoot(), "dist")
 	if _, err := os.Stat(filepath.Join(dir, "plugin.yaml")); err != nil {
 		t.Fatalf("no dist/plugin.yaml: run `make dist` (make test does) first: %v", err)

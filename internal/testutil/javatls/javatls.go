@@ -30,6 +30,9 @@ var (
 // classes compiles the Java sources once into a folder named by their hash, so later test runs reuse it.
 func classes(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the JDK (skipped by -short)")
+	}
 	compileOnce.Do(func() {
 		if _, err := exec.LookPath("javac"); err != nil {
 			compileErr = fmt.Errorf("javac not found: install a JDK 17 (apt-get install openjdk-17-jdk-headless): %v", err)
