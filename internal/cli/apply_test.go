@@ -68,6 +68,17 @@ func TestIngressModeWaitsUntilCertManagerIssues(t *testing.T) {
 			t.Errorf("the issued certificate does not verify for %s against our CA: %v", host, err)
 		}
 	}
+
+	// `wait` alone, on the existing install: Ready at once; a Certificate that isn't there times out (124).
+	stdout, _, err = runCmd(t, append([]string{"wait", "--timeout", "10s"}, clusterArgs(c, "", "ingress-ready")...)...)
+	if err != nil || !strings.Contains(stdout, "certificate.cert-manager.io/kestra-tls Ready") {
+		t.Errorf("wait = %q, %v", stdout, err)
+	}
+	_, _, err = runCmd(t, append([]string{"wait", "no-such-certificate", "--timeout", "0"}, clusterArgs(c, "", "ingress-ready")...)...)
+	var timeout interface{ ExitCode() int }
+	if !errors.As(err, &timeout) || timeout.ExitCode() != 124 || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("wait on a missing Certificate = %v, want exit 124 saying it does not exist", err)
+	}
 }
 
 // TestReapplyIsANoOpAndANewHostUpdatesInPlace checks resourceVersions: an identical apply changes none; a
