@@ -31,6 +31,7 @@ var goldenCases = []struct {
 	{"app-outbound-trust-port", []string{"--mode", "app", "--host", "kestra.example.com", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--port", "9443"}},
 	{"app-chart-base", []string{"--mode", "app", "--host", "kestra.example.com", "--base", "testdata/bases/chart", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem"}},
 	{"app-namespace", []string{"--mode", "app", "--host", "kestra.example.com", "-n", "kestra-prod"}},
+	{"app-helm-template-file", []string{"--mode", "app", "--host", "kestra.example.com", "--base", "testdata/bases/chart/kestra.yaml"}},
 }
 
 // TestGenerateGolden renders every case, compares the manifests with testdata/generate/<case>/ (the
@@ -221,7 +222,8 @@ func TestGenerateBadInputNamesTheCauseAndWritesNothing(t *testing.T) {
 		"a malformed values file":           {[]string{"--host", "a.example.com", "-f", malformed}, []string{"-f " + malformed, "not valid YAML"}},
 		"an invalid host":                   {[]string{"--mode", "app", "--host", "kestra_ui.example.com"}, []string{`--host "kestra_ui.example.com"`}},
 		"an IP host in ingress mode":        {[]string{"--host", "10.0.0.5", "--self-signed"}, []string{"--host 10.0.0.5", "--mode app"}},
-		"a base that is not a folder":       {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/values-traefik.yaml"}, []string{"--base testdata/values-traefik.yaml", "not a folder"}},
+		"a base that does not exist":        {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/nope"}, []string{"--base testdata/nope", "no such file", "helm template"}},
+		"a base file that is no manifest":   {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/values-traefik.yaml"}, []string{"--base testdata/values-traefik.yaml", "not a manifest file"}},
 		"a missing values file":             {[]string{"--host", "a.example.com", "-f", "nope.yaml"}, []string{"-f nope.yaml"}},
 		"two certificate sources":           {[]string{"--host", "a.example.com", "--self-signed", "--issuer-ref", "x"}, []string{"--issuer-ref", "--self-signed", "only one"}},
 		"a named Deployment that is absent": {[]string{"--host", "a.example.com", "--self-signed", "--deployment", "kestra-web"}, []string{"--deployment kestra-web", "no such Deployment"}},

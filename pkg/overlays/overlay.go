@@ -4,6 +4,7 @@ package overlays
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -167,8 +168,11 @@ func (o *Overlay) loadBase(opts Options) (string, error) {
 		return embeddedBaseDir, nil // written inside the overlay, so relative wherever it is built
 	}
 	info, err := os.Stat(opts.Base)
-	if err != nil || !info.IsDir() {
-		return "", fmt.Errorf("--base %s is not a folder: pass a kustomize folder (a kustomization.yaml listing your Kestra manifests, or the `helm template` output of the official chart)", opts.Base)
+	if err != nil {
+		return "", fmt.Errorf("--base %s: %v (pass a kustomize folder with your Kestra manifests, or a YAML file such as `helm template` output of the official chart)", opts.Base, unwrap(err))
+	}
+	if !info.IsDir() {
+		return o.loadBaseFile(opts, sel, kustomizer)
 	}
 	absBase, err := filepath.Abs(opts.Base)
 	if err != nil {
@@ -193,6 +197,43 @@ func (o *Overlay) loadBase(opts Options) (string, error) {
 		return absBase, nil
 	}
 	return filepath.ToSlash(rel), nil
+}
+
+// loadBaseFile takes a single manifest file (typically `helm template` output) as the base: it is copied into
+// the overlay's base/ beside a kustomization listing it, and copied again on every run.
+func (o *Overlay) loadBaseFile(opts Options, sel Selection, kustomizer *krusty.Kustomizer) (string, error) {
+	data, err := os.ReadFile(opts.Base)
+	if err != nil {
+		return "", fmt.Errorf("--base %s: %v", opts.Base, unwrap(err))
+	}
+	name := filepath.Base(opts.Base)
+	kustomization := []byte("# Lists the --base file generate copied here; generate copies it again on every run.\nresources:\n  - " + name + "\n")
+	memory := filesys.MakeFsInMemory()
+	if err := memory.WriteFile("/base/"+name, data); err != nil {
+		return "", err
+	}
+	if err := memory.WriteFile("/base/kustomization.yaml", kustomization); err != nil {
+		return "", err
+	}
+	built, err := kustomizer.Run(memory, "/base")
+	if err != nil {
+		return "", fmt.Errorf("--base %s is not a manifest file kustomize can read: %v", opts.Base, err)
+	}
+	if o.Target, err = FindTarget(built, sel, opts.Base); err != nil {
+		return "", err
+	}
+	o.Files = append(o.Files,
+		fileset.File{Name: embeddedBaseDir + "/" + name, Data: data, Mode: fileset.Public},
+		fileset.File{Name: embeddedBaseDir + "/kustomization.yaml", Data: kustomization, Mode: fileset.Public})
+	return embeddedBaseDir, nil
+}
+
+func unwrap(err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		return pathErr.Err
+	}
+	return err
 }
 
 // makeCertificates plans the TLS material the mode needs, reusing what certs/ already holds.
