@@ -3,6 +3,8 @@ package pki
 import (
 	"testing"
 	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 func FuzzParsePEMInput(f *testing.F) {
@@ -25,6 +27,13 @@ func FuzzParsePEMInput(f *testing.F) {
 }
 
 func FuzzParsePKCS12(f *testing.F) {
+	// A real bundle as a seed, so mutations reach the decoder's inner layers.
+	key, _ := ECDSAP256.GenerateKey()
+	ca, _ := NewCA(CARequest{CommonName: "fuzz CA", Days: 1, Key: key, Now: time.Now()})
+	if bundle, err := pkcs12.Modern2023.Encode(key, ca.Cert, nil, "changeit"); err == nil {
+		f.Add(bundle, "changeit")
+		f.Add(bundle, "wrong")
+	}
 	f.Add([]byte{0x30, 0x82, 0x01, 0x00}, "changeit")
 	f.Add([]byte("not a pkcs12 file"), "")
 	f.Fuzz(func(t *testing.T, data []byte, password string) {
