@@ -11,7 +11,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"software.sslmate.com/src/go-pkcs12"
+
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
 
@@ -272,5 +275,45 @@ func TestSwitchingModesRemovesTheOtherModesManifests(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(foreign, "ingress.yaml")); err != nil {
 		t.Errorf("removed a file generate did not write: %v", err)
+	}
+}
+
+// TestGenerateAppModeWithSuppliedMaterial packs the user's own certificate (encrypted key) into the built
+// kestra-ssl Secret, and mints no CA of its own.
+func TestGenerateAppModeWithSuppliedMaterial(t *testing.T) {
+	f := newFixtures(t)
+	password := filepath.Join(f.dir, "key-password")
+	os.WriteFile(password, []byte("changeit\n"), 0o600)
+	out := filepath.Join(t.TempDir(), "overlay")
+	if _, stderr, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com",
+		"--cert", f.certPEM, "--key", f.encryptedKeyPEM, "--key-password-file", password, "--ca", f.caPEM); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "certs", "ca.key")); !os.IsNotExist(err) {
+		t.Errorf("a CA key was written although the user supplied the certificate: %v", err)
+	}
+	built, err := overlays.Build(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sslSecret string
+	for _, res := range built.Resources() {
+		if res.GetKind() == "Secret" && strings.HasPrefix(res.GetName(), "kestra-ssl-") && !strings.HasPrefix(res.GetName(), "kestra-ssl-password") {
+			sslSecret = res.GetName()
+		}
+	}
+	data := secretData(t, built, sslSecret)
+	supplied, _ := os.ReadFile(f.certPEM)
+	leaf, err := pki.ParseCertificates(supplied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passwordBytes, _ := os.ReadFile(filepath.Join(out, "certs", "store-password"))
+	_, cert, _, err := pkcs12.DecodeChain(data["keystore.p12"], string(passwordBytes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cert.Equal(leaf[0]) {
+		t.Error("the keystore in the Secret does not hold the supplied certificate")
 	}
 }
