@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -15,16 +16,26 @@ type VersionOptions struct {
 	genericiooptions.IOStreams
 }
 
+// NewVersionOptions returns the defaults.
+func NewVersionOptions(streams genericiooptions.IOStreams) *VersionOptions {
+	return &VersionOptions{IOStreams: streams}
+}
+
 // NewCmdVersion prints the plugin's version.
 func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &VersionOptions{IOStreams: streams}
+	o := NewVersionOptions(streams)
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the plugin's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprintf(o.Out, "kubectl-kestra_tls %s\n", Version)
-			return err
+			return o.Run(cmd.Context())
 		},
 	}
+}
+
+// Run prints the version stamped into the binary.
+func (o *VersionOptions) Run(ctx context.Context) error {
+	_, err := fmt.Fprintf(o.Out, "kubectl-kestra_tls %s\n", Version)
+	return err
 }
