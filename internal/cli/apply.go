@@ -15,6 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
@@ -142,12 +143,7 @@ func (o *ApplyOptions) Validate() error {
 
 // Run builds, applies, and waits.
 func (o *ApplyOptions) Run(ctx context.Context) error {
-	dir, cleanup, err := o.overlayDir()
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	built, err := overlays.Build(dir)
+	built, err := o.build()
 	if err != nil {
 		return err
 	}
@@ -169,47 +165,39 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	if !o.Wait || dryRun != apply.DryRunNone {
 		return nil
 	}
-	objects, err := apply.Decode(manifests)
-	if err != nil {
-		return err
+	// The objects as the server returned them carry their namespaces and annotations: no second decode.
+	applied := make([]*unstructured.Unstructured, len(results))
+	for i, result := range results {
+		applied[i] = result.Object
 	}
-	refs := apply.CertificatesIn(objects, o.namespace)
+	refs := apply.CertificatesIn(applied, o.namespace)
 	if len(refs) == 0 {
 		return nil
 	}
 	return o.waitFor(ctx, refs)
 }
 
-// overlayDir is the folder to build: DIR, generated first when asked, or a scratch copy for a dry run.
-func (o *ApplyOptions) overlayDir() (string, func(), error) {
-	noop := func() {}
+// build is the overlay in DIR, generated there first when generate's flags are given, or only in a scratch
+// folder for a dry run.
+func (o *ApplyOptions) build() (resmap.ResMap, error) {
 	if !o.generateFirst {
-		return o.Dir, noop, nil
+		return overlays.Build(o.Dir)
 	}
 	overlay, err := o.Generate.render(o.Generate.DryRun)
 	if err != nil {
-		return "", noop, err
+		return nil, err
 	}
 	for _, warning := range overlay.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", warning)
 	}
 	if o.Generate.DryRun {
-		scratch, err := os.MkdirTemp("", "kestra-tls-apply-")
-		if err != nil {
-			return "", noop, err
-		}
-		cleanup := func() { os.RemoveAll(scratch) }
-		if _, err := overlay.Write(scratch, ""); err != nil {
-			cleanup()
-			return "", noop, err
-		}
-		return scratch, cleanup, nil
+		return overlay.BuildScratch()
 	}
 	if _, err := overlay.Write(o.Dir, o.Generate.resolved.Certificates.CADir); err != nil {
-		return "", noop, err
+		return nil, err
 	}
 	fmt.Fprintf(o.ErrOut, "generated %s\n", o.Dir)
-	return o.Dir, noop, nil
+	return overlays.Build(o.Dir)
 }
 
 func (o *ApplyOptions) print(results []apply.Result, dryRun apply.DryRun) error {

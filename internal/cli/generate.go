@@ -325,17 +325,9 @@ func (o *GenerateOptions) render(absoluteBase bool) (*overlays.Overlay, error) {
 	})
 }
 
-// printDryRun builds the overlay in a scratch folder and prints the objects, Secrets masked.
+// printDryRun prints the built objects, Secrets masked, writing nothing of the overlay.
 func (o *GenerateOptions) printDryRun(overlay *overlays.Overlay) error {
-	scratch, err := os.MkdirTemp("", "kestra-tls-dry-run-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(scratch)
-	if _, err := overlay.Write(scratch, ""); err != nil {
-		return err
-	}
-	built, err := overlays.Build(scratch)
+	built, err := overlay.BuildScratch()
 	if err != nil {
 		return err
 	}

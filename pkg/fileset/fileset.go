@@ -57,7 +57,7 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 		}
 		parent := filepath.Dir(target)
 		if err := os.MkdirAll(parent, dirMode); err != nil {
-			return Result{}, fmt.Errorf("cannot create directory %s: %w (choose another output directory with -o)", parent, unwrapPath(err))
+			return Result{}, fmt.Errorf("cannot create directory %s: %w (choose another output directory with -o)", parent, Cause(err))
 		}
 		pending = append(pending, staged{target: target, file: file})
 	}
@@ -75,13 +75,13 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 	for i, err := range errs {
 		if err != nil {
 			cleanup()
-			return Result{}, fmt.Errorf("cannot write into %s: %w (choose another output directory with -o, or fix its permissions)", filepath.Dir(pending[i].target), unwrapPath(err))
+			return Result{}, fmt.Errorf("cannot write into %s: %w (choose another output directory with -o, or fix its permissions)", filepath.Dir(pending[i].target), Cause(err))
 		}
 	}
 	for i, s := range pending {
 		if err := os.Rename(s.temp, s.target); err != nil {
 			cleanup()
-			return Result{}, fmt.Errorf("cannot replace %s: %w (%d of %d files already replaced)", s.target, unwrapPath(err), i, len(pending))
+			return Result{}, fmt.Errorf("cannot replace %s: %w (%d of %d files already replaced)", s.target, Cause(err), i, len(pending))
 		}
 		result.Written = append(result.Written, s.file.Name)
 	}
@@ -127,7 +127,9 @@ func same(target string, file File) bool {
 	return err == nil && bytes.Equal(existing, file.Data)
 }
 
-func unwrapPath(err error) error {
+// Cause is the reason inside a *fs.PathError ("no such file or directory"), for messages that name the path
+// themselves.
+func Cause(err error) error {
 	var pathErr *fs.PathError
 	if errors.As(err, &pathErr) {
 		return pathErr.Err

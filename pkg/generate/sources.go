@@ -3,9 +3,10 @@ package generate
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 )
 
 // Sources names the files a user supplies, by the flags that name them.
@@ -79,11 +80,7 @@ func (s Sources) supplied() (*Supplied, error) {
 func ReadInput(flag, path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		var pathErr *fs.PathError
-		if errors.As(err, &pathErr) {
-			err = pathErr.Err
-		}
-		return nil, fmt.Errorf("%s %s: cannot read the file: %v", flag, path, err)
+		return nil, fmt.Errorf("%s %s: cannot read the file: %v", flag, path, fileset.Cause(err))
 	}
 	return data, nil
 }

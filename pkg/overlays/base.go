@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"path"
 	"sort"
 	"strings"
 
@@ -12,7 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/kustomize/api/resmap"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 )
 
 // Target is what the overlay patches in the base: Kestra's Deployment, container and Service.
@@ -241,20 +241,16 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// embeddedBase copies the default base from the embedded templates into an in-memory file system.
-func embeddedBase(templates fs.FS) (filesys.FileSystem, []string, error) {
-	memory := filesys.MakeFsInMemory()
-	var names []string
-	err := fs.WalkDir(templates, "base", func(p string, entry fs.DirEntry, err error) error {
+// embeddedBase returns the default base's files from the embedded templates.
+func embeddedBase(templates fs.FS) ([]fileset.File, error) {
+	var files []fileset.File
+	err := fs.WalkDir(templates, embeddedBaseDir, func(p string, entry fs.DirEntry, err error) error {
 		if err != nil || entry.IsDir() {
 			return err
 		}
 		data, err := fs.ReadFile(templates, p)
-		if err != nil {
-			return err
-		}
-		names = append(names, p)
-		return memory.WriteFile(path.Join("/", p), data)
+		files = append(files, fileset.File{Name: p, Data: data, Mode: fileset.Public})
+		return err
 	})
-	return memory, names, err
+	return files, err
 }

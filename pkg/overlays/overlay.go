@@ -4,7 +4,6 @@ package overlays
 
 import (
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
@@ -148,37 +148,25 @@ func Generate(opts Options) (*Overlay, error) {
 func (o *Overlay) loadBase(opts Options) (string, error) {
 	v := opts.Values
 	sel := Selection{Deployment: v.Kestra.Deployment, Container: v.Kestra.Container, Service: v.Kestra.Service}
-	kustomizer := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	if opts.Base == "" {
-		memory, names, err := embeddedBase(opts.Templates)
+		files, err := embeddedBase(opts.Templates)
 		if err != nil {
 			return "", err
 		}
-		built, err := kustomizer.Run(memory, "/"+embeddedBaseDir)
-		if err != nil {
-			return "", fmt.Errorf("building the embedded base: %v", err)
-		}
-		if o.Target, err = FindTarget(built, sel, "(embedded default)"); err != nil {
-			return "", err
-		}
-		for _, name := range names {
-			content, _ := fs.ReadFile(opts.Templates, name)
-			o.Files = append(o.Files, fileset.File{Name: name, Data: content, Mode: fileset.Public})
-		}
-		return embeddedBaseDir, nil // written inside the overlay, so relative wherever it is built
+		return embeddedBaseDir, o.useCopiedBase(files, sel, "(embedded default)")
 	}
 	info, err := os.Stat(opts.Base)
 	if err != nil {
-		return "", fmt.Errorf("--base %s: %v (pass a kustomize folder with your Kestra manifests, or a YAML file such as `helm template` output of the official chart)", opts.Base, unwrap(err))
+		return "", fmt.Errorf("--base %s: %v (pass a kustomize folder with your Kestra manifests, or a YAML file such as `helm template` output of the official chart)", opts.Base, fileset.Cause(err))
 	}
 	if !info.IsDir() {
-		return o.loadBaseFile(opts, sel, kustomizer)
+		return embeddedBaseDir, o.loadBaseFile(opts.Base, sel)
 	}
 	absBase, err := filepath.Abs(opts.Base)
 	if err != nil {
 		return "", err
 	}
-	built, err := kustomizer.Run(filesys.MakeFsOnDisk(), absBase)
+	built, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), absBase)
 	if err != nil {
 		return "", fmt.Errorf("--base %s does not build with kustomize: %v", opts.Base, err)
 	}
@@ -201,39 +189,37 @@ func (o *Overlay) loadBase(opts Options) (string, error) {
 
 // loadBaseFile takes a single manifest file (typically `helm template` output) as the base: it is copied into
 // the overlay's base/ beside a kustomization listing it, and copied again on every run.
-func (o *Overlay) loadBaseFile(opts Options, sel Selection, kustomizer *krusty.Kustomizer) (string, error) {
-	data, err := os.ReadFile(opts.Base)
+func (o *Overlay) loadBaseFile(path string, sel Selection) error {
+	data, err := generate.ReadInput("--base", path)
 	if err != nil {
-		return "", fmt.Errorf("--base %s: %v", opts.Base, unwrap(err))
+		return err
 	}
-	name := filepath.Base(opts.Base)
+	name := filepath.Base(path)
 	kustomization := []byte("# Lists the --base file generate copied here; generate copies it again on every run.\nresources:\n  - " + name + "\n")
-	memory := filesys.MakeFsInMemory()
-	if err := memory.WriteFile("/base/"+name, data); err != nil {
-		return "", err
-	}
-	if err := memory.WriteFile("/base/kustomization.yaml", kustomization); err != nil {
-		return "", err
-	}
-	built, err := kustomizer.Run(memory, "/base")
-	if err != nil {
-		return "", fmt.Errorf("--base %s is not a manifest file kustomize can read: %v", opts.Base, err)
-	}
-	if o.Target, err = FindTarget(built, sel, opts.Base); err != nil {
-		return "", err
-	}
-	o.Files = append(o.Files,
-		fileset.File{Name: embeddedBaseDir + "/" + name, Data: data, Mode: fileset.Public},
-		fileset.File{Name: embeddedBaseDir + "/kustomization.yaml", Data: kustomization, Mode: fileset.Public})
-	return embeddedBaseDir, nil
+	return o.useCopiedBase([]fileset.File{
+		{Name: embeddedBaseDir + "/" + name, Data: data, Mode: fileset.Public},
+		{Name: embeddedBaseDir + "/kustomization.yaml", Data: kustomization, Mode: fileset.Public},
+	}, sel, path)
 }
 
-func unwrap(err error) error {
-	var pathErr *fs.PathError
-	if errors.As(err, &pathErr) {
-		return pathErr.Err
+// useCopiedBase builds a base that the overlay carries in its base/ folder, finds Kestra in it, and adds its
+// files to the overlay.
+func (o *Overlay) useCopiedBase(files []fileset.File, sel Selection, baseName string) error {
+	memory := filesys.MakeFsInMemory()
+	for _, file := range files {
+		if err := memory.WriteFile("/"+file.Name, file.Data); err != nil {
+			return err
+		}
 	}
-	return err
+	built, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(memory, "/"+embeddedBaseDir)
+	if err != nil {
+		return fmt.Errorf("--base %s is not a manifest file kustomize can read: %v", baseName, err)
+	}
+	if o.Target, err = FindTarget(built, sel, baseName); err != nil {
+		return err
+	}
+	o.Files = append(o.Files, files...)
+	return nil
 }
 
 // makeCertificates plans the TLS material the mode needs, reusing what certs/ already holds.
@@ -273,7 +259,7 @@ func (o *Overlay) makeCertificates(opts Options, data *templateData) error {
 	o.Warnings = append(o.Warnings, bundle.Warnings...)
 	o.CertFiles = bundle.Files
 	if len(bundle.CAFiles) > 0 {
-		// The shared CA folder is written by the caller; the overlay only needs the CA certificate.
+		// Write puts it there; say so, since every overlay sharing --ca-dir will trust it from now on.
 		o.Warnings = append(o.Warnings, "a new CA was minted in "+c.CADir)
 	}
 	if v.Mode == "app" && v.App.OutboundTrust {
@@ -369,6 +355,21 @@ func (o *Overlay) Write(dir string, caDir string) (fileset.Result, error) {
 		}
 	}
 	return all, nil
+}
+
+// BuildScratch builds the overlay without touching its real folder, for dry runs: in a private temporary
+// folder (the base must be referred to absolutely, Options.AbsoluteBase), removed afterwards. A newly minted
+// shared CA is not written.
+func (o *Overlay) BuildScratch() (resmap.ResMap, error) {
+	scratch, err := os.MkdirTemp("", "kestra-tls-dry-run-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(scratch)
+	if _, err := o.Write(scratch, ""); err != nil {
+		return nil, err
+	}
+	return Build(scratch)
 }
 
 func merge(into, result fileset.Result, prefix string) fileset.Result {

@@ -6,6 +6,7 @@ package values
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -108,7 +109,7 @@ type Resolved struct {
 func Resolve(defaults Layer, files []Layer, sets []string, overrides []Override) (*Resolved, error) {
 	merged := map[string]any{}
 	apply := func(source string, layer map[string]any) error {
-		merged = mergeMaps(merged, layer)
+		merged = MergeMaps(merged, layer)
 		if _, err := decode(merged); err != nil {
 			return fmt.Errorf("%s: %v", source, err)
 		}
@@ -177,20 +178,12 @@ func decode(merged map[string]any) (*Values, error) {
 func explain(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
-	case asType(err, &typeErr):
+	case errors.As(err, &typeErr):
 		return fmt.Errorf("key %q must be a %s, not a %s (see templates/values.yaml)", typeErr.Field, kindOf(typeErr.Type.Kind().String()), typeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return fmt.Errorf("unknown key %s (see `kubectl kestra-tls generate --show-values` for the keys there are)", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return err
-}
-
-func asType(err error, target **json.UnmarshalTypeError) bool {
-	typeErr, ok := err.(*json.UnmarshalTypeError)
-	if ok {
-		*target = typeErr
-	}
-	return ok
 }
 
 func kindOf(kind string) string {
@@ -205,8 +198,9 @@ func kindOf(kind string) string {
 	return kind
 }
 
-// mergeMaps deep-merges src over dst as Helm merges values: maps merge key by key, anything else replaces.
-func mergeMaps(dst, src map[string]any) map[string]any {
+// MergeMaps deep-merges src over dst as Helm merges values: maps merge key by key, anything else replaces.
+// Kestra's configuration is merged the same way.
+func MergeMaps(dst, src map[string]any) map[string]any {
 	out := make(map[string]any, len(dst))
 	for k, v := range dst {
 		out[k] = v
@@ -214,7 +208,7 @@ func mergeMaps(dst, src map[string]any) map[string]any {
 	for k, v := range src {
 		if srcMap, ok := v.(map[string]any); ok {
 			if dstMap, ok := out[k].(map[string]any); ok {
-				out[k] = mergeMaps(dstMap, srcMap)
+				out[k] = MergeMaps(dstMap, srcMap)
 				continue
 			}
 		}
@@ -222,9 +216,6 @@ func mergeMaps(dst, src map[string]any) map[string]any {
 	}
 	return out
 }
-
-// MergeMaps is exported for merging Kestra's configuration the same way.
-func MergeMaps(dst, src map[string]any) map[string]any { return mergeMaps(dst, src) }
 
 // YAML renders the effective values for the overlay's values.yaml and --show-values.
 func (r *Resolved) YAML() ([]byte, error) {
