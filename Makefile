@@ -9,6 +9,7 @@ PLUGIN   := $(BIN)/kubectl-kestra_tls
 K8S_BINS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/kubectl
 CM_BIN   := $(BIN)/cert-manager-controller
 KREW_BINS := $(BIN)/krew $(BIN)/validate-krew-manifest
+HELM_BIN := $(BIN)/helm
 
 export KUBEBUILDER_ASSETS := $(BIN)
 
@@ -22,7 +23,7 @@ $(PLUGIN): $(shell find cmd internal pkg templates -name '*' -type f 2>/dev/null
 
 # The real kube-apiserver, etcd and kubectl, and the real cert-manager controllers with their CRDs, built
 # from the Go module proxy by two tools modules (cold ~12 min on 2 cores, warm seconds).
-tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS)
+tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN)
 $(K8S_BINS) &: hack/tools/k8s/go.mod hack/tools/k8s/go.sum hack/build-k8s-tools.sh
 	BIN_DIR=$(BIN) hack/build-k8s-tools.sh
 $(CM_BIN): hack/tools/cert-manager/go.mod hack/tools/cert-manager/go.sum hack/tools/cert-manager/main.go hack/build-cert-manager.sh
@@ -30,6 +31,10 @@ $(CM_BIN): hack/tools/cert-manager/go.mod hack/tools/cert-manager/go.sum hack/to
 
 $(KREW_BINS) &: hack/tools/krew/go.mod hack/tools/krew/go.sum
 	cd hack/tools/krew && $(GO) build -o $(BIN)/krew sigs.k8s.io/krew/cmd/krew && $(GO) build -o $(BIN)/validate-krew-manifest sigs.k8s.io/krew/cmd/validate-krew-manifest
+
+# The real helm (v4) that renders and installs the official chart in the chart tests.
+$(HELM_BIN): hack/tools/helm/go.mod hack/tools/helm/go.sum
+	cd hack/tools/helm && $(GO) build -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v4.3.1" -o $@ helm.sh/helm/v4/cmd/helm
 
 # Release archives for six platforms, checksums, and the krew manifest for $(VERSION) (also copied to ./plugin.yaml).
 dist:

@@ -1,4 +1,5 @@
-{{- /* What we add to Kestra's configuration (KESTRA_CONFIGURATION); it is deep-merged over the base's. */ -}}
+{{- /* What we add to Kestra's configuration: deep-merged into the base's KESTRA_CONFIGURATION, or read by
+Micronaut as the last of MICRONAUT_CONFIG_FILES (the official chart's way). */ -}}
 kestra:
   url: {{ .URL }}
 {{- if or .Values.csrf (eq .Values.mode "app") }}
@@ -10,7 +11,7 @@ micronaut:
   {{- end }}
   {{- if eq .Values.mode "app" }}
   server:
-    {{- if .Values.app.dualProtocol }}
+    {{- if .DualProtocol }}
     dual-protocol: true
     {{- end }}
     ssl:

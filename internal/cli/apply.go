@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -41,6 +42,7 @@ type ApplyOptions struct {
 	Output          string
 	CreateNamespace bool
 	ForceConflicts  bool
+	AllowHelmOwned  bool
 	Wait            bool
 	Timeout         time.Duration
 
@@ -92,6 +94,7 @@ Exit codes: 0 when applied (and Ready), 124 when the wait timed out, 130 when in
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "print the applied objects: yaml, json or name (Secret data masked unless --show-secrets)")
 	cmd.Flags().BoolVar(&o.CreateNamespace, "create-namespace", false, "create missing namespaces")
 	cmd.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", false, "take over fields another field manager owns")
+	cmd.Flags().BoolVar(&o.AllowHelmOwned, "allow-helm-owned", false, "patch Kestra workloads that a Helm release owns (only the fields kestra-tls sets; the next helm upgrade may undo them): prefer generate --target helm")
 	cmd.Flags().BoolVar(&o.Wait, "wait", o.Wait, "wait for cert-manager's certificates to be Ready (when there are any)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait; 0 checks once")
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixedCompletions("none", "client", "server"))
@@ -151,10 +154,19 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	layout, err := o.layout()
+	if err != nil {
+		return err
+	}
 	applier := &apply.Applier{Getter: o.configFlags}
 	dryRun := apply.DryRun(o.DryRun)
 	results, err := applier.Apply(ctx, manifests, apply.Options{
 		DryRun: dryRun, ForceConflicts: o.ForceConflicts, CreateNamespace: o.CreateNamespace, Namespace: o.namespace,
+		Origin: func(kind, name string) apply.Origin {
+			key := overlays.Key(kind, name)
+			return apply.Origin{FromBase: layout.FromBase[key], Patch: layout.Patches[key]}
+		},
+		AllowHelmOwned: o.AllowHelmOwned, HelmAdvice: o.helmAdvice(),
 	})
 	if printErr := o.print(results, dryRun); printErr != nil && err == nil {
 		err = printErr
@@ -193,11 +205,43 @@ func (o *ApplyOptions) build() (resmap.ResMap, error) {
 	if o.Generate.DryRun {
 		return overlay.BuildScratch()
 	}
-	if _, err := overlay.Write(o.Dir, o.Generate.resolved.Certificates.CADir); err != nil {
+	if _, err := overlay.Write(o.Dir, true); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(o.ErrOut, "generated %s\n", o.Dir)
 	return overlays.Build(o.Dir)
+}
+
+// layout reads what the overlay does to its base; a dry run of generate-first has no folder yet and
+// touches nothing.
+func (o *ApplyOptions) layout() (*overlays.Layout, error) {
+	if o.generateFirst && o.Generate.DryRun {
+		return &overlays.Layout{}, nil
+	}
+	return overlays.Inspect(o.Dir)
+}
+
+// helmAdvice is the install through the chart that replaces an apply over a Helm release.
+func (o *ApplyOptions) helmAdvice() string {
+	mode, hosts := "ingress", []string{"kestra.example.com"}
+	if previous, err := os.ReadFile(filepath.Join(o.Dir, overlays.ValuesFile)); err == nil {
+		var v struct {
+			Mode  string   `json:"mode"`
+			Hosts []string `json:"hosts"`
+		}
+		if yaml.Unmarshal(previous, &v) == nil && v.Mode != "" && len(v.Hosts) > 0 {
+			mode, hosts = v.Mode, v.Hosts
+		}
+	}
+	flags := "--mode " + mode
+	for _, host := range hosts {
+		flags += " --host " + host
+	}
+	ns := ""
+	if o.namespace != "" {
+		ns = " -n " + o.namespace
+	}
+	return fmt.Sprintf("Install through the chart instead: `kubectl kestra-tls generate --target helm %s --chart-values YOUR-VALUES.yaml -o kestra-tls-helm%s`, then `kubectl kestra-tls apply kestra-tls-helm%s` and `helm upgrade RELEASE CHART%s -f YOUR-VALUES.yaml -f kestra-tls-helm/helm-values.yaml`; or pass --allow-helm-owned to patch only the fields kestra-tls sets.", flags, ns, ns, ns)
 }
 
 func (o *ApplyOptions) print(results []apply.Result, dryRun apply.DryRun) error {

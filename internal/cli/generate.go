@@ -32,6 +32,9 @@ const generateExample = `  # TLS at the Ingress, certificate from Let's Encrypt 
   # Over your own Kestra manifests or the chart's "helm template" output, with Helm-style values
   kubectl kestra-tls generate --base ./kestra-base -f tls-values.yaml --set ingress.className=traefik
 
+  # Installed with the official chart: values for helm that keep yours
+  kubectl kestra-tls generate --target helm --mode app --host kestra.example.com --chart-values my-values.yaml -n kestra
+
   # Look before writing
   kubectl kestra-tls generate --mode app --host kestra.example.com --dry-run`
 
@@ -51,10 +54,11 @@ type GenerateOptions struct {
 	ShowSecrets  bool
 
 	// Dedicated flags; only the ones given override the values.
-	Mode, IngressClass, Issuer, IssuerRef, Email, ACMEServer, CABundle string
-	Deployment, Container, Service                                     string
-	SelfSigned, NoCertManager, OutboundTrust, CSRF                     bool
-	Port                                                               int
+	Mode, Target, IngressClass, Issuer, IssuerRef, Email, ACMEServer, CABundle string
+	Deployment, Container, Service                                             string
+	ChartValues                                                                []string
+	SelfSigned, NoCertManager, OutboundTrust, CSRF                             bool
+	Port                                                                       int
 
 	changed  func(string) bool
 	resolved *values.Resolved
@@ -79,6 +83,18 @@ func NewCmdGenerate(configFlags *genericclioptions.ConfigFlags, streams generici
 (--email), an issuer you have (--issuer-ref) or our own CA (--self-signed), and kestra.url.
 --mode app: Kestra's Micronaut server serves HTTPS on --port with our keystore.p12 and truststore.jks,
 the store password in its own Secret.
+
+Kestra is found in --base whatever its shape: the official chart's ` + "`helm template`" + ` output (Deployment or
+StatefulSet, standalone or distributed, with its dind sidecar) or your own manifests. Where the base gives
+Kestra its configuration as files (MICRONAUT_CONFIG_FILES, as the chart does), ours is one more file, listed
+last; KESTRA_CONFIGURATION is never added there, since Kestra's launcher would then drop every listed file.
+A literal KESTRA_CONFIGURATION is deep-merged instead. --outbound-trust reaches every Kestra component.
+
+--target helm writes helm-values.yaml for people who install with the official chart (helm upgrade
+--install ... -f YOUR-VALUES.yaml -f DIR/helm-values.yaml), through the chart's own knobs, and a
+kustomization with only the Secrets (and issuer) it refers to, for "kubectl kestra-tls apply DIR". Helm
+replaces lists across -f files instead of merging them: give your values with --chart-values so that the
+lists we write (configurations.secrets, common.extraVolumes, ...) keep your entries.
 
 Values come as in Helm: templates/values.yaml, then the values.yaml of an earlier run in -o DIR (unless
 --reset-values), then each -f file, then --set, then the flags. Without --base, a minimal Kestra
@@ -108,6 +124,8 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	o.TLS.AddFlags(cmd)
 	fs := cmd.Flags()
 	fs.StringVar(&o.Mode, "mode", "", "where TLS ends: ingress (default) or app")
+	fs.StringVar(&o.Target, "target", "", "what to write: kustomize (default: an overlay over --base) or helm (values for the official chart, and the Secrets they refer to)")
+	fs.StringArrayVar(&o.ChartValues, "chart-values", nil, "with --target helm: your own values file for the chart (repeatable, in helm's order); the lists we write keep its entries, because helm replaces lists across -f files")
 	fs.StringVar(&o.Base, "base", "", "kustomize folder with your Kestra manifests (default: a minimal embedded Kestra)")
 	fs.StringVar(&o.TemplatesDir, "templates", "", "folder with templates that replace the embedded ones of the same name")
 	fs.StringArrayVarP(&o.ValuesFiles, "values", "f", nil, "values file (repeatable; later ones win)")
@@ -124,15 +142,17 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVar(&o.OutboundTrust, "outbound-trust", false, "app mode: JAVA_OPTS trust for tasks' outbound HTTPS (public CAs plus ours)")
 	fs.StringVar(&o.CABundle, "ca-bundle", "", "PEM bundle of public CAs for --outbound-trust (default the system bundle)")
 	fs.BoolVar(&o.CSRF, "csrf", false, "turn on Micronaut's CSRF protection")
-	fs.StringVar(&o.Deployment, "deployment", "", "Kestra's Deployment in the base (default: found by the chart's labels)")
-	fs.StringVar(&o.Container, "container", "", "Kestra's container in that Deployment")
+	fs.StringVar(&o.Deployment, "deployment", "", "the Deployment or StatefulSet that serves Kestra's UI in the base (default: found by the chart's labels or Kestra's image)")
+	fs.StringVar(&o.Container, "container", "", "Kestra's container in that workload (default: the one running Kestra, never a sidecar)")
 	fs.StringVar(&o.Service, "service", "", "Kestra's Service in the base")
 	fs.BoolVar(&o.ShowSecrets, "show-secrets", false, "print Secret data in dry-run output instead of masking it")
 	_ = cmd.MarkFlagDirname("base")
 	_ = cmd.MarkFlagDirname("templates")
 	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
 	_ = cmd.MarkFlagFilename("ca-bundle")
+	_ = cmd.MarkFlagFilename("chart-values", "yaml", "yml")
 	_ = cmd.RegisterFlagCompletionFunc("mode", fixedCompletions("ingress", "app"))
+	_ = cmd.RegisterFlagCompletionFunc("target", fixedCompletions("kustomize", "helm"))
 	_ = cmd.RegisterFlagCompletionFunc("ingress-class", fixedCompletions("nginx", "traefik"))
 	_ = cmd.RegisterFlagCompletionFunc("issuer", fixedCompletions("letsencrypt"))
 }
@@ -184,6 +204,8 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 		}
 	}
 	add("mode", "mode", o.Mode)
+	add("target", "target", o.Target)
+	add("chart-values", "helm.chartValues", o.ChartValues)
 	add("base", "base", o.Base)
 	add("templates", "templates", o.TemplatesDir)
 	add("host", "hosts", o.TLS.Hosts)
@@ -300,7 +322,7 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 	if o.DryRun {
 		return o.printDryRun(overlay)
 	}
-	result, err := overlay.Write(o.OutputDir, o.resolved.Certificates.CADir)
+	result, err := overlay.Write(o.OutputDir, true)
 	if err != nil {
 		return err
 	}
@@ -313,8 +335,30 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 	if len(result.Written) == 0 && len(result.Removed) == 0 {
 		fmt.Fprintf(o.Out, "%s is up to date (%d files unchanged)\n", o.OutputDir, len(result.Unchanged))
 	}
-	fmt.Fprintf(o.Out, "apply it with: kubectl kestra-tls apply %s   (or: kubectl apply -k %s)\n", o.OutputDir, o.OutputDir)
+	o.printNext(overlay)
 	return nil
+}
+
+// printNext says what to run now.
+func (o *GenerateOptions) printNext(overlay *overlays.Overlay) {
+	if o.resolved.Target != "helm" {
+		fmt.Fprintf(o.Out, "apply it with: kubectl kestra-tls apply %s   (or: kubectl apply -k %s)\n", o.OutputDir, o.OutputDir)
+		return
+	}
+	namespace := ""
+	if ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace(); err == nil && ns != "" {
+		namespace = " -n " + ns
+	}
+	mine := ""
+	for _, file := range o.resolved.Helm.ChartValues {
+		mine += " -f " + file
+	}
+	fmt.Fprintf(o.Out, "then, in this order:\n")
+	fmt.Fprintf(o.Out, "  kubectl kestra-tls apply %s%s   # the Secrets (and issuer) the values refer to\n", o.OutputDir, namespace)
+	fmt.Fprintf(o.Out, "  helm upgrade --install kestra kestra/kestra%s%s -f %s\n", namespace, mine, filepath.Join(o.OutputDir, overlays.HelmValuesFile))
+	if o.resolved.Mode == "ingress" && o.resolved.Issuer.CertManager {
+		fmt.Fprintf(o.Out, "  kubectl kestra-tls wait%s %s   # until cert-manager's certificate is Ready\n", namespace, o.resolved.Ingress.TLSSecretName)
+	}
 }
 
 func (o *GenerateOptions) render(absoluteBase bool) (*overlays.Overlay, error) {

@@ -45,6 +45,13 @@ type Options struct {
 	CreateNamespace bool
 	// Namespace is used for objects that name none (kubectl's -n, or the kubeconfig's).
 	Namespace string
+	// Origin says, by kind and name, which objects come from the base and what the overlay patches in
+	// them; nil treats every object as the overlay's own.
+	Origin func(kind, name string) Origin
+	// AllowHelmOwned patches workloads that a Helm release owns (only the fields the overlay sets).
+	AllowHelmOwned bool
+	// HelmAdvice is what to run instead when a Helm release owns Kestra's workloads.
+	HelmAdvice string
 }
 
 // Operation says what the apply did to an object, in kubectl's words.
@@ -103,9 +110,17 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 	if err := a.checkNamespaces(ctx, infos, opts); err != nil {
 		return nil, err
 	}
+	actions, err := a.planActions(ctx, infos, opts)
+	if err != nil {
+		return nil, err
+	}
 	results := make([]Result, 0, len(infos))
-	for _, info := range infos {
-		result, err := a.applyOne(ctx, info, opts)
+	for i, info := range infos {
+		if actions[i].skip {
+			results = append(results, Result{Object: actions[i].body, Operation: Operation(fmt.Sprintf(string(LeftToHelm), actions[i].release))})
+			continue
+		}
+		result, err := a.applyOne(ctx, info, actions[i], opts)
 		if err != nil {
 			return results, err
 		}
@@ -179,8 +194,8 @@ func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, o
 	return nil
 }
 
-func (a *Applier) applyOne(ctx context.Context, info *resource.Info, opts Options) (Result, error) {
-	object := info.Object.(*unstructured.Unstructured)
+func (a *Applier) applyOne(ctx context.Context, info *resource.Info, act action, opts Options) (Result, error) {
+	object := act.body
 	if opts.DryRun == DryRunClient {
 		return Result{Object: object, Operation: Configured}, nil
 	}
@@ -188,7 +203,7 @@ func (a *Applier) applyOne(ctx context.Context, info *resource.Info, opts Option
 	if err != nil {
 		return Result{}, err
 	}
-	force := opts.ForceConflicts
+	force := act.force
 	patchOptions := &metav1.PatchOptions{FieldManager: FieldManager, Force: &force, DryRun: serverDryRun(opts)}
 	started := time.Now()
 	var created bool

@@ -1,244 +1,120 @@
 package overlays
 
 import (
-	"encoding/json"
 	"fmt"
 	"io/fs"
-	"sort"
-	"strings"
+	"os"
+	"path/filepath"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
 )
 
-// Target is what the overlay patches in the base: Kestra's Deployment, container and Service.
-type Target struct {
-	Namespace     string
-	Deployment    string
-	Container     string
-	Configuration string // the base's KESTRA_CONFIGURATION
-	JavaOpts      string // the base's JAVA_OPTS
-	Service       string
-	ServicePort   ServicePort
+// base is the user's Kestra as the overlay refers to it.
+type base struct {
+	// Ref is the kustomization's resource entry for it.
+	Ref string
+	// Files are carried in the overlay's base/ (the embedded default, or a copied manifest file).
+	Files   []fileset.File
+	Install *kestra.Install
 }
 
-// ServicePort is how the Ingress addresses Kestra's HTTP port on the Service.
-type ServicePort struct {
-	Name   string
-	Number int32
-}
-
-// Selection names the objects to patch; empty fields are found by the official chart's labels.
-type Selection struct {
-	Deployment, Container, Service string
-}
-
-const (
-	nameLabel      = "app.kubernetes.io/name"
-	componentLabel = "app.kubernetes.io/component"
-	kestraHTTPPort = 8080
-)
-
-// kestraComponents are the chart's components that serve the UI and API.
-var kestraComponents = []string{"standalone", "webserver"}
-
-// FindTarget picks Kestra's Deployment, container and Service in a built base.
-func FindTarget(base resmap.ResMap, sel Selection, baseName string) (Target, error) {
-	deployments, services, err := decodeBase(base)
-	if err != nil {
-		return Target{}, fmt.Errorf("--base %s: %v", baseName, err)
-	}
-	deployment, err := pickDeployment(deployments, sel.Deployment, baseName)
-	if err != nil {
-		return Target{}, err
-	}
-	container, err := pickContainer(deployment, sel.Container)
-	if err != nil {
-		return Target{}, err
-	}
-	target := Target{Namespace: deployment.Namespace, Deployment: deployment.Name, Container: container.Name}
-	for _, env := range container.Env {
-		if env.Name != "KESTRA_CONFIGURATION" && env.Name != "JAVA_OPTS" {
-			continue
+// loadBase builds the base, finds Kestra in it, and says how the kustomization refers to it.
+func loadBase(opts Options, sel kestra.Selection) (*base, error) {
+	if opts.Base == "" {
+		files, err := embeddedBase(opts.Templates)
+		if err != nil {
+			return nil, err
 		}
-		if env.ValueFrom != nil {
-			return Target{}, fmt.Errorf("--base %s: %s of container %q comes from valueFrom; kestra-tls can only merge into a literal value (inline it in the base)", baseName, env.Name, container.Name)
-		}
-		if env.Name == "KESTRA_CONFIGURATION" {
-			target.Configuration = env.Value
-		} else {
-			target.JavaOpts = env.Value
-		}
+		return useCopiedBase(files, sel, "(embedded default)")
 	}
-	service, err := pickService(services, deployment, sel.Service, baseName)
+	info, err := os.Stat(opts.Base)
 	if err != nil {
-		return Target{}, err
+		return nil, fmt.Errorf("--base %s: %v (pass a kustomize folder with your Kestra manifests, or a YAML file such as `helm template` output of the official chart)", opts.Base, fileset.Cause(err))
 	}
-	target.Service = service.Name
-	target.ServicePort = pickServicePort(service, container)
-	return target, nil
+	if !info.IsDir() {
+		return loadBaseFile(opts.Base, sel)
+	}
+	absBase, err := filepath.Abs(opts.Base)
+	if err != nil {
+		return nil, err
+	}
+	built, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), absBase)
+	if err != nil {
+		return nil, fmt.Errorf("--base %s does not build with kustomize: %v", opts.Base, err)
+	}
+	install, err := findKestra(built, sel, opts.Base)
+	if err != nil {
+		return nil, err
+	}
+	b := &base{Ref: absBase, Install: install}
+	if opts.AbsoluteBase {
+		return b, nil
+	}
+	absDir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if rel, err := filepath.Rel(absDir, absBase); err == nil {
+		b.Ref = filepath.ToSlash(rel)
+	}
+	return b, nil
 }
 
-func decodeBase(base resmap.ResMap) ([]appsv1.Deployment, []corev1.Service, error) {
-	var deployments []appsv1.Deployment
-	var services []corev1.Service
-	for _, res := range base.Resources() {
-		var into any
+// loadBaseFile takes a single manifest file (typically `helm template` output) as the base: it is copied into
+// the overlay's base/ beside a kustomization listing it, and copied again on every run.
+func loadBaseFile(path string, sel kestra.Selection) (*base, error) {
+	data, err := generate.ReadInput("--base", path)
+	if err != nil {
+		return nil, err
+	}
+	name := filepath.Base(path)
+	kustomization := []byte("# Lists the --base file generate copied here; generate copies it again on every run.\nresources:\n  - " + name + "\n")
+	return useCopiedBase([]fileset.File{
+		{Name: embeddedBaseDir + "/" + name, Data: data, Mode: fileset.Public},
+		{Name: embeddedBaseDir + "/kustomization.yaml", Data: kustomization, Mode: fileset.Public},
+	}, sel, path)
+}
+
+// useCopiedBase builds a base that the overlay carries in its base/ folder and finds Kestra in it.
+func useCopiedBase(files []fileset.File, sel kestra.Selection, baseName string) (*base, error) {
+	memory := filesys.MakeFsInMemory()
+	for _, file := range files {
+		if err := memory.WriteFile("/"+file.Name, file.Data); err != nil {
+			return nil, err
+		}
+	}
+	built, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(memory, "/"+embeddedBaseDir)
+	if err != nil {
+		return nil, fmt.Errorf("--base %s is not a manifest file kustomize can read: %v", baseName, err)
+	}
+	install, err := findKestra(built, sel, baseName)
+	if err != nil {
+		return nil, err
+	}
+	return &base{Ref: embeddedBaseDir, Files: files, Install: install}, nil
+}
+
+func findKestra(built resmap.ResMap, sel kestra.Selection, baseName string) (*kestra.Install, error) {
+	var objects []kestra.Object
+	for _, res := range built.Resources() {
 		switch res.GetKind() {
-		case "Deployment":
-			deployments = append(deployments, appsv1.Deployment{})
-			into = &deployments[len(deployments)-1]
-		case "Service":
-			services = append(services, corev1.Service{})
-			into = &services[len(services)-1]
+		case "Deployment", "StatefulSet", "Service":
 		default:
 			continue
 		}
 		data, err := res.MarshalJSON()
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		if err := json.Unmarshal(data, into); err != nil {
-			return nil, nil, fmt.Errorf("%s %s: %v", res.GetKind(), res.GetName(), err)
-		}
+		objects = append(objects, kestra.Object{Kind: res.GetKind(), Name: res.GetName(), JSON: data})
 	}
-	return deployments, services, nil
-}
-
-func pickDeployment(deployments []appsv1.Deployment, name, baseName string) (*appsv1.Deployment, error) {
-	var candidates []*appsv1.Deployment
-	for i := range deployments {
-		d := &deployments[i]
-		if name != "" {
-			if d.Name == name {
-				candidates = append(candidates, d)
-			}
-			continue
-		}
-		l := d.Labels
-		if l[nameLabel] == "kestra" && contains(kestraComponents, l[componentLabel]) {
-			candidates = append(candidates, d)
-		}
-	}
-	switch {
-	case len(candidates) == 1:
-		return candidates[0], nil
-	case name != "" && len(candidates) == 0:
-		return nil, fmt.Errorf("--deployment %s: no such Deployment in --base %s (it has: %s)", name, baseName, deploymentNames(deployments))
-	case len(candidates) == 0:
-		return nil, fmt.Errorf("--base %s has no Kestra Deployment labelled %s=kestra, %s=standalone or webserver (it has: %s): name yours with --deployment", baseName, nameLabel, componentLabel, deploymentNames(deployments))
-	}
-	var names []string
-	for _, d := range candidates {
-		names = append(names, qualified(d.Namespace, d.Name))
-	}
-	return nil, fmt.Errorf("--base %s has %d candidate Kestra Deployments (%s): choose one with --deployment", baseName, len(candidates), strings.Join(names, ", "))
-}
-
-func pickContainer(d *appsv1.Deployment, name string) (*corev1.Container, error) {
-	containers := d.Spec.Template.Spec.Containers
-	var names []string
-	for i := range containers {
-		names = append(names, containers[i].Name)
-		if containers[i].Name == name || (name == "" && (len(containers) == 1 || containers[i].Name == "kestra")) {
-			return &containers[i], nil
-		}
-	}
-	if name != "" {
-		return nil, fmt.Errorf("--container %s: Deployment %s has no such container (it has: %s)", name, d.Name, strings.Join(names, ", "))
-	}
-	return nil, fmt.Errorf("Deployment %s has %d containers (%s) and none is named kestra: choose one with --container", d.Name, len(containers), strings.Join(names, ", "))
-}
-
-func pickService(services []corev1.Service, d *appsv1.Deployment, name, baseName string) (*corev1.Service, error) {
-	podLabels := labels.Set(d.Spec.Template.Labels)
-	var candidates []*corev1.Service
-	var all []string
-	for i := range services {
-		s := &services[i]
-		all = append(all, s.Name)
-		if s.Namespace != d.Namespace {
-			continue
-		}
-		if name != "" {
-			if s.Name == name {
-				candidates = append(candidates, s)
-			}
-			continue
-		}
-		if len(s.Spec.Selector) > 0 && labels.SelectorFromSet(s.Spec.Selector).Matches(podLabels) {
-			candidates = append(candidates, s)
-		}
-	}
-	switch {
-	case len(candidates) == 1:
-		return candidates[0], nil
-	case name != "" && len(candidates) == 0:
-		return nil, fmt.Errorf("--service %s: no such Service beside Deployment %s in --base %s (it has: %s)", name, d.Name, baseName, strings.Join(all, ", "))
-	case len(candidates) == 0:
-		return nil, fmt.Errorf("--base %s has no Service selecting the pods of Deployment %s: add one, or name it with --service", baseName, d.Name)
-	}
-	var names []string
-	for _, s := range candidates {
-		names = append(names, s.Name)
-	}
-	return nil, fmt.Errorf("--base %s has %d Services selecting Deployment %s (%s): choose one with --service", baseName, len(candidates), d.Name, strings.Join(names, ", "))
-}
-
-// pickServicePort finds the Service port that reaches Kestra's HTTP port (8080), not the guide's port 80.
-func pickServicePort(s *corev1.Service, c *corev1.Container) ServicePort {
-	httpNames := map[string]bool{}
-	for _, p := range c.Ports {
-		if p.ContainerPort == kestraHTTPPort && p.Name != "" {
-			httpNames[p.Name] = true
-		}
-	}
-	for _, p := range s.Spec.Ports {
-		target := p.TargetPort
-		if (target.IntVal == kestraHTTPPort) || (target.StrVal != "" && httpNames[target.StrVal]) || (target.IntVal == 0 && target.StrVal == "" && p.Port == kestraHTTPPort) {
-			return servicePort(p)
-		}
-	}
-	return servicePort(s.Spec.Ports[0])
-}
-
-func servicePort(p corev1.ServicePort) ServicePort {
-	if p.Name != "" {
-		return ServicePort{Name: p.Name}
-	}
-	return ServicePort{Number: p.Port}
-}
-
-func deploymentNames(deployments []appsv1.Deployment) string {
-	if len(deployments) == 0 {
-		return "no Deployment"
-	}
-	var names []string
-	for _, d := range deployments {
-		names = append(names, qualified(d.Namespace, d.Name))
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
-
-func qualified(namespace, name string) string {
-	if namespace == "" {
-		return name
-	}
-	return namespace + "/" + name
-}
-
-func contains(list []string, s string) bool {
-	for _, item := range list {
-		if item == s {
-			return true
-		}
-	}
-	return false
+	return kestra.Find(objects, sel, baseName)
 }
 
 // embeddedBase returns the default base's files from the embedded templates.

@@ -3,12 +3,15 @@ package overlays
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 )
 
 // Build runs kustomize in-process on an overlay folder, with the defaults `kubectl kustomize` uses.
@@ -75,4 +78,66 @@ func MaskSecret(object map[string]any) {
 			}
 		}
 	}
+}
+
+// Layout is what an overlay folder does to its base: which built objects the base brings, and what the
+// overlay patches in them. apply reads it to touch objects another tool installed no more than that.
+type Layout struct {
+	// FromBase holds "Kind/name" of every object of the base.
+	FromBase map[string]bool
+	// Patches maps "Kind/name" to the patch the overlay applies to it.
+	Patches map[string]map[string]any
+}
+
+// Key names an object in a Layout.
+func Key(kind, name string) string { return kind + "/" + name }
+
+// Inspect reads an overlay folder's kustomization: it builds the base (the first resource) alone and reads
+// the patch files.
+func Inspect(dir string) (*Layout, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", dir, fileset.Cause(err))
+	}
+	var kustomization struct {
+		Resources []string `json:"resources"`
+		Patches   []struct {
+			Path   string `json:"path"`
+			Target struct {
+				Kind string `json:"kind"`
+				Name string `json:"name"`
+			} `json:"target"`
+		} `json:"patches"`
+	}
+	if err := yaml.Unmarshal(data, &kustomization); err != nil {
+		return nil, fmt.Errorf("%s/kustomization.yaml: %v", dir, err)
+	}
+	layout := &Layout{FromBase: map[string]bool{}, Patches: map[string]map[string]any{}}
+	if len(kustomization.Resources) > 0 {
+		basePath := kustomization.Resources[0]
+		if !filepath.IsAbs(basePath) {
+			basePath = filepath.Join(dir, basePath)
+		}
+		if info, err := os.Stat(basePath); err == nil && info.IsDir() {
+			built, err := Build(basePath)
+			if err != nil {
+				return nil, err
+			}
+			for _, res := range built.Resources() {
+				layout.FromBase[Key(res.GetKind(), res.GetName())] = true
+			}
+		}
+	}
+	for _, patch := range kustomization.Patches {
+		data, err := os.ReadFile(filepath.Join(dir, patch.Path))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", patch.Path, fileset.Cause(err))
+		}
+		body := map[string]any{}
+		if err := yaml.Unmarshal(data, &body); err != nil {
+			return nil, fmt.Errorf("%s: %v", patch.Path, err)
+		}
+		layout.Patches[Key(patch.Target.Kind, patch.Target.Name)] = body
+	}
+	return layout, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 	"github.com/kestra-tls/kubectl-kestra-tls/templates"
 )
@@ -31,26 +32,6 @@ func TestMaskSecretHidesEveryValueButKeepsKeys(t *testing.T) {
 	}
 }
 
-func TestKestraURL(t *testing.T) {
-	tests := map[string]struct {
-		v    values.Values
-		want string
-	}{
-		"ingress mode uses the first host": {values.Values{Mode: "ingress", Hosts: []string{"a.example.com", "b.example.com"}}, "https://a.example.com/"},
-		"app mode adds the HTTPS port":     {values.Values{Mode: "app", Hosts: []string{"a.example.com"}, App: values.App{Port: 8443}}, "https://a.example.com:8443/"},
-		"app mode on 443 needs no port":    {values.Values{Mode: "app", Hosts: []string{"a.example.com"}, App: values.App{Port: 443}}, "https://a.example.com/"},
-		"an IPv6 host is bracketed":        {values.Values{Mode: "app", Hosts: []string{"::1"}, App: values.App{Port: 8443}}, "https://[::1]:8443/"},
-		"an explicit kestra.url wins":      {values.Values{Mode: "app", Hosts: []string{"a.example.com"}, Kestra: values.Kestra{URL: "https://kestra.corp/"}}, "https://kestra.corp/"},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			if got := kestraURL(tc.v); got != tc.want {
-				t.Errorf("kestraURL = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 func resolved(b testing.TB, sets ...string) *values.Resolved {
 	defaults, err := os.ReadFile("../../templates/values.yaml")
 	if err != nil {
@@ -68,13 +49,11 @@ func TestGenerateWithoutBaseFindsTheEmbeddedKestra(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Target{Deployment: "kestra", Container: "kestra", Service: "kestra", ServicePort: ServicePort{Name: "http"}}
-	got := overlay.Target
-	got.Configuration = ""
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("target (-want +got):\n%s", diff)
+	got := overlay.Install
+	if got.Server.Kind != "Deployment" || got.Server.Name != "kestra" || got.Server.Container != "kestra" || got.Service != "kestra" || got.ServicePort != (kestra.ServicePort{Name: "http"}) {
+		t.Errorf("found %+v", got)
 	}
-	if !strings.Contains(overlay.Target.Configuration, "h2") {
+	if !strings.Contains(got.Server.Env.KestraConfiguration, "h2") {
 		t.Error("the embedded base's configuration was not read")
 	}
 }
@@ -87,7 +66,7 @@ func BenchmarkGenerateRerun(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := first.Write(dir, ""); err != nil {
+	if _, err := first.Write(dir, false); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
@@ -104,7 +83,7 @@ func BenchmarkBuild(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := overlay.Write(dir, ""); err != nil {
+	if _, err := overlay.Write(dir, false); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {

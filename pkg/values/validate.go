@@ -15,6 +15,17 @@ func (v Values) Validate() error {
 	default:
 		return fmt.Errorf("--mode %q is not a mode (values key mode): use ingress (TLS ends at the Ingress) or app (Kestra serves HTTPS itself)", v.Mode)
 	}
+	switch v.Target {
+	case "kustomize", "helm":
+	default:
+		return fmt.Errorf("--target %q is not a target (values key target): use kustomize (an overlay over --base) or helm (values for the official chart)", v.Target)
+	}
+	if v.Target == "helm" && v.Base != "" {
+		return fmt.Errorf("--base %s does not go with --target helm: the chart renders Kestra; pass your chart values with --chart-values instead", v.Base)
+	}
+	if v.Target == "kustomize" && len(v.Helm.ChartValues) > 0 {
+		return fmt.Errorf("--chart-values needs --target helm (did you mean --target helm, or --base with your `helm template` output?)")
+	}
 	if len(v.Hosts) == 0 {
 		return fmt.Errorf("at least one --host is required (values key hosts), e.g. --host kestra.example.com")
 	}
@@ -31,7 +42,7 @@ func (v Values) Validate() error {
 	if v.App.Port < 1 || v.App.Port > 65535 {
 		return fmt.Errorf("--port %d is not a port (values key app.port): use 1 to 65535, e.g. 8443", v.App.Port)
 	}
-	if v.Mode == "app" && v.App.Port == 8080 && !v.App.DualProtocol {
+	if v.Mode == "app" && v.App.Port == 8080 && (v.App.DualProtocol == nil || !*v.App.DualProtocol) {
 		// Kestra's own HTTP port; Micronaut would bind both to it.
 		return fmt.Errorf("--port 8080 is Kestra's HTTP port: choose another HTTPS port, e.g. 8443")
 	}

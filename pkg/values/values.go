@@ -17,6 +17,7 @@ import (
 // Values is the schema of values.yaml; templates/values.yaml documents every key.
 type Values struct {
 	Mode         string       `json:"mode"`
+	Target       string       `json:"target"`
 	Hosts        []string     `json:"hosts"`
 	Base         string       `json:"base"`
 	Templates    string       `json:"templates"`
@@ -28,6 +29,11 @@ type Values struct {
 	CertManager  CertManager  `json:"certManager"`
 	App          App          `json:"app"`
 	Certificates Certificates `json:"certificates"`
+	Helm         Helm         `json:"helm"`
+}
+
+type Helm struct {
+	ChartValues []string `json:"chartValues"`
 }
 
 type Kestra struct {
@@ -64,13 +70,14 @@ type CertManager struct {
 type App struct {
 	Port                 int    `json:"port"`
 	ClientAuthentication string `json:"clientAuthentication"`
-	DualProtocol         bool   `json:"dualProtocol"`
-	SSLSecretName        string `json:"sslSecretName"`
-	PasswordSecretName   string `json:"passwordSecretName"`
-	PasswordEnv          string `json:"passwordEnv"`
-	MountPath            string `json:"mountPath"`
-	OutboundTrust        bool   `json:"outboundTrust"`
-	CABundle             string `json:"caBundle"`
+	// DualProtocol nil (null) means: on when the base's Service has a port to Kestra's 8080, so it keeps working.
+	DualProtocol       *bool  `json:"dualProtocol"`
+	SSLSecretName      string `json:"sslSecretName"`
+	PasswordSecretName string `json:"passwordSecretName"`
+	PasswordEnv        string `json:"passwordEnv"`
+	MountPath          string `json:"mountPath"`
+	OutboundTrust      bool   `json:"outboundTrust"`
+	CABundle           string `json:"caBundle"`
 }
 
 type Certificates struct {

@@ -1,0 +1,314 @@
+package kestra
+
+import (
+	"encoding/base64"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
+)
+
+// launcherConfigFile is where Kestra's launcher (kestra-io/kestra gradle/jar/selfrun.sh) writes a set
+// KESTRA_CONFIGURATION before it points MICRONAUT_CONFIG_FILES at that one file.
+const launcherConfigFile = "/app/confs/application.yml"
+
+// Process is a Kestra container as it starts: the environment the kubelet gives it, the files its mounts
+// show, what Kestra's launcher does with them, and the configuration Micronaut then reads.
+type Process struct {
+	// Env is the container's environment, valueFrom and envFrom resolved from the objects.
+	Env map[string]string
+	// Files are the files the container's ConfigMap and Secret mounts show, by absolute path.
+	Files map[string][]byte
+	// ConfigFiles are the files Micronaut reads, in order (a later one wins), after the launcher.
+	ConfigFiles []string
+	// JVMOptions is what the JVM gets: JAVA_OPTS on the command line, then _JAVA_OPTIONS.
+	JVMOptions string
+	config     map[string]any
+}
+
+// Start follows a workload's container from the objects of a built overlay or a rendered chart: the
+// kubelet (environment, mounts), Kestra's launcher, then Micronaut's configuration files. A file that
+// Micronaut is told to read but no mount provides is an error, as it is for Kestra.
+func Start(objects []map[string]any, kind, name, container string) (*Process, error) {
+	workload := find(objects, kind, "", name)
+	if workload == nil {
+		return nil, fmt.Errorf("no %s %s", kind, name)
+	}
+	pod, _ := dig(workload, "spec", "template", "spec").(map[string]any)
+	var spec map[string]any
+	for _, c := range asList(pod["containers"]) {
+		if c, _ := c.(map[string]any); c["name"] == container {
+			spec = c
+		}
+	}
+	if spec == nil {
+		return nil, fmt.Errorf("%s %s has no container %s", kind, name, container)
+	}
+	namespace, _ := dig(workload, "metadata", "namespace").(string)
+	p := &Process{Env: map[string]string{}, Files: map[string][]byte{}}
+	if err := p.readEnv(objects, namespace, spec); err != nil {
+		return nil, err
+	}
+	if err := p.readMounts(objects, namespace, pod, spec); err != nil {
+		return nil, err
+	}
+	if conf := p.Env["KESTRA_CONFIGURATION"]; conf != "" {
+		p.Files[launcherConfigFile] = []byte(conf + "\n")
+		p.Env["MICRONAUT_CONFIG_FILES"] = launcherConfigFile
+	}
+	p.JVMOptions = strings.TrimSpace(p.Env["JAVA_OPTS"] + " " + p.Env["_JAVA_OPTIONS"])
+	p.config = map[string]any{}
+	for _, file := range strings.Split(p.Env["MICRONAUT_CONFIG_FILES"], ",") {
+		if file = strings.TrimSpace(file); file == "" {
+			continue
+		}
+		data, ok := p.Files[file]
+		if !ok {
+			return nil, fmt.Errorf("MICRONAUT_CONFIG_FILES lists %s, which no mount of container %s provides", file, container)
+		}
+		layer := map[string]any{}
+		if err := yaml.Unmarshal(data, &layer); err != nil {
+			return nil, fmt.Errorf("%s: %v", file, err)
+		}
+		p.config = values.MergeMaps(p.config, layer)
+		p.ConfigFiles = append(p.ConfigFiles, file)
+	}
+	return p, nil
+}
+
+// Property is a configuration value as Micronaut resolves it: an environment variable over the files
+// (MICRONAUT_SERVER_SSL_PORT for micronaut.server.ssl.port), then ${VAR} and ${VAR:default} placeholders.
+// Keys are dotted; camelCase and kebab-case name the same property, as in Micronaut.
+func (p *Process) Property(key string) (any, bool) {
+	if value, ok := p.Env[envName(key)]; ok {
+		return p.resolve(value), true
+	}
+	node := any(p.config)
+	for _, part := range strings.Split(key, ".") {
+		fields, ok := node.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		found := false
+		for k, v := range fields {
+			if normalize(k) == normalize(part) {
+				node, found = v, true
+				break
+			}
+		}
+		if !found {
+			return nil, false
+		}
+	}
+	if text, ok := node.(string); ok {
+		return p.resolve(text), true
+	}
+	return node, true
+}
+
+// String is Property as text, empty when unset.
+func (p *Process) String(key string) string {
+	value, ok := p.Property(key)
+	if !ok || value == nil {
+		return ""
+	}
+	return fmt.Sprint(value)
+}
+
+var placeholder = regexp.MustCompile(`\$\{([^}:]+)(?::([^}]*))?\}`)
+
+func (p *Process) resolve(text string) string {
+	return placeholder.ReplaceAllStringFunc(text, func(match string) string {
+		parts := placeholder.FindStringSubmatch(match)
+		if value, ok := p.Env[parts[1]]; ok {
+			return value
+		}
+		if value, ok := p.Env[envName(parts[1])]; ok {
+			return value
+		}
+		return parts[2]
+	})
+}
+
+// envName is the environment variable Micronaut maps to a property: upper case, dots and dashes as _.
+func envName(key string) string {
+	var out strings.Builder
+	for i, r := range key {
+		switch {
+		case r == '.' || r == '-':
+			out.WriteRune('_')
+		case unicode.IsUpper(r) && i > 0:
+			out.WriteRune('_')
+			out.WriteRune(r)
+		default:
+			out.WriteRune(unicode.ToUpper(r))
+		}
+	}
+	return out.String()
+}
+
+func normalize(key string) string {
+	return strings.ToLower(strings.ReplaceAll(key, "-", ""))
+}
+
+func (p *Process) readEnv(objects []map[string]any, namespace string, spec map[string]any) error {
+	for _, from := range asList(spec["envFrom"]) {
+		from, _ := from.(map[string]any)
+		for _, kind := range []string{"configMapRef", "secretRef"} {
+			ref, ok := from[kind].(map[string]any)
+			if !ok {
+				continue
+			}
+			data, err := objectData(objects, namespace, kind, ref["name"].(string))
+			if err != nil {
+				return err
+			}
+			for key, value := range data {
+				prefix, _ := from["prefix"].(string)
+				p.Env[prefix+key] = string(value)
+			}
+		}
+	}
+	for _, e := range asList(spec["env"]) {
+		e, _ := e.(map[string]any)
+		name, _ := e["name"].(string)
+		if value, ok := e["value"].(string); ok {
+			p.Env[name] = value
+			continue
+		}
+		for _, kind := range []string{"configMapKeyRef", "secretKeyRef"} {
+			ref, ok := dig(e, "valueFrom", kind).(map[string]any)
+			if !ok {
+				continue
+			}
+			data, err := objectData(objects, namespace, kind, ref["name"].(string))
+			if err != nil {
+				return fmt.Errorf("env %s: %v", name, err)
+			}
+			value, ok := data[ref["key"].(string)]
+			if !ok {
+				return fmt.Errorf("env %s: no key %s in %s", name, ref["key"], ref["name"])
+			}
+			p.Env[name] = string(value)
+		}
+		if _, ok := p.Env[name]; !ok {
+			p.Env[name] = ""
+		}
+	}
+	return nil
+}
+
+func (p *Process) readMounts(objects []map[string]any, namespace string, pod, spec map[string]any) error {
+	volumes := map[string]map[string][]byte{}
+	for _, v := range asList(pod["volumes"]) {
+		v, _ := v.(map[string]any)
+		var kind, ref string
+		var items []any
+		if cm, ok := v["configMap"].(map[string]any); ok {
+			kind, ref, items = "configMapRef", fmt.Sprint(cm["name"]), asList(cm["items"])
+		} else if secret, ok := v["secret"].(map[string]any); ok {
+			kind, ref, items = "secretRef", fmt.Sprint(secret["secretName"]), asList(secret["items"])
+		} else {
+			continue
+		}
+		data, err := objectData(objects, namespace, kind, ref)
+		if err != nil {
+			return fmt.Errorf("volume %s: %v", v["name"], err)
+		}
+		files := map[string][]byte{}
+		if len(items) == 0 {
+			files = data
+		}
+		for _, item := range items {
+			item, _ := item.(map[string]any)
+			value, ok := data[fmt.Sprint(item["key"])]
+			if !ok {
+				return fmt.Errorf("volume %s: no key %s in %s", v["name"], item["key"], ref)
+			}
+			files[fmt.Sprint(item["path"])] = value
+		}
+		volumes[fmt.Sprint(v["name"])] = files
+	}
+	for _, m := range asList(spec["volumeMounts"]) {
+		m, _ := m.(map[string]any)
+		files, ok := volumes[fmt.Sprint(m["name"])]
+		if !ok {
+			continue
+		}
+		mountPath := fmt.Sprint(m["mountPath"])
+		if subPath, _ := m["subPath"].(string); subPath != "" {
+			if data, ok := files[subPath]; ok {
+				p.Files[mountPath] = data
+			}
+			continue
+		}
+		for name, data := range files {
+			p.Files[path.Join(mountPath, name)] = data
+		}
+	}
+	return nil
+}
+
+// objectData is a ConfigMap's data or a Secret's decoded data.
+func objectData(objects []map[string]any, namespace, refKind, name string) (map[string][]byte, error) {
+	kind := "ConfigMap"
+	if strings.HasPrefix(refKind, "secret") {
+		kind = "Secret"
+	}
+	object := find(objects, kind, namespace, name)
+	if object == nil {
+		return nil, fmt.Errorf("no %s %s", kind, name)
+	}
+	out := map[string][]byte{}
+	data, _ := object["data"].(map[string]any)
+	for key, value := range data {
+		text := fmt.Sprint(value)
+		if kind == "Secret" {
+			decoded, err := base64.StdEncoding.DecodeString(text)
+			if err != nil {
+				return nil, fmt.Errorf("Secret %s key %s: %v", name, key, err)
+			}
+			out[key] = decoded
+			continue
+		}
+		out[key] = []byte(text)
+	}
+	if strings, ok := object["stringData"].(map[string]any); ok {
+		for key, value := range strings {
+			out[key] = []byte(fmt.Sprint(value))
+		}
+	}
+	return out, nil
+}
+
+// find matches by kind and name, and by namespace when both sides name one.
+func find(objects []map[string]any, kind, namespace, name string) map[string]any {
+	for _, object := range objects {
+		ns, _ := dig(object, "metadata", "namespace").(string)
+		if object["kind"] == kind && dig(object, "metadata", "name") == name && (namespace == "" || ns == "" || ns == namespace) {
+			return object
+		}
+	}
+	return nil
+}
+
+func dig(node any, keys ...string) any {
+	for _, key := range keys {
+		fields, ok := node.(map[string]any)
+		if !ok {
+			return nil
+		}
+		node = fields[key]
+	}
+	return node
+}
+
+func asList(node any) []any {
+	list, _ := node.([]any)
+	return list
+}

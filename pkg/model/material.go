@@ -1,0 +1,107 @@
+package model
+
+import (
+	"crypto/x509"
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/keystore"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+)
+
+// Material is the TLS material of a mode, planned against what certs/ already holds.
+type Material struct {
+	Bundle *generate.Bundle
+	// Files go into certs/ (0700): the bundle's files, and the outbound trust store when asked.
+	Files []fileset.File
+	// SharedCADir receives a newly minted CA (values' certificates.caDir), empty when the CA stays in certs/.
+	SharedCADir string
+	Warnings    []string
+}
+
+// SelfSignedIngress tells whether ingress mode issues from our own CA.
+func selfSignedIngress(mode, issuerType string) bool {
+	return mode == "ingress" && issuerType == "self-signed"
+}
+
+// planMaterial plans the certificates and stores the mode needs, reusing what certs/ already holds.
+func planMaterial(opts Options) (*Material, error) {
+	v := opts.Values.Values
+	selfSigned := selfSignedIngress(v.Mode, v.Issuer.Type)
+	if v.Mode != "app" && !selfSigned {
+		return nil, nil
+	}
+	c := v.Certificates
+	supplied, password, err := generate.Sources{
+		CertFile: c.CertFile, KeyFile: c.KeyFile, CAFile: c.CAFile, PKCS12File: c.PKCS12File,
+		KeyPasswordFile: c.KeyPasswordFile, StorePasswordFile: c.StorePasswordFile,
+		StorePassword: opts.StorePassword, Minting: c.CADir != "",
+	}.Load()
+	if err != nil {
+		return nil, err
+	}
+	hosts, err := pki.ParseHosts(v.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	algorithm, err := pki.ParseKeyAlgorithm(c.KeyAlgorithm)
+	if err != nil {
+		return nil, err
+	}
+	bundle, err := generate.Plan(generate.Request{
+		Dir: filepath.Join(opts.Dir, CertsDir), CADir: c.CADir, Hosts: hosts, KeyAlgorithm: algorithm,
+		Days: c.Days, CACommonName: c.CACommonName, Password: password, Supplied: supplied,
+		CAOnly: selfSigned && v.Issuer.CertManager, Force: opts.Force, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := &Material{Bundle: bundle, Files: bundle.Files, Warnings: bundle.Warnings}
+	if len(bundle.CAFiles) > 0 {
+		// Write puts it there; say so, since every overlay sharing the CA folder will trust it from now on.
+		m.SharedCADir = c.CADir
+		m.Warnings = append(m.Warnings, "a new CA was minted in "+c.CADir)
+	}
+	if v.Mode == "app" && v.App.OutboundTrust {
+		jks, err := outboundTruststore(v.App.CABundle, bundle.CA, bundle.Password)
+		if err != nil {
+			return nil, err
+		}
+		m.Files = append(m.Files, fileset.File{Name: OutboundTrustFile, Data: jks, Mode: fileset.Private})
+	}
+	return m, nil
+}
+
+// outboundTruststore holds the public CAs and ours: the guide's JAVA_OPTS trust store held only ours, so
+// every call a task made to a public HTTPS site failed.
+func outboundTruststore(bundlePath string, ca *x509.Certificate, password string) ([]byte, error) {
+	data, err := generate.ReadInput("--ca-bundle", bundlePath)
+	if err != nil {
+		return nil, err
+	}
+	public, err := pki.ParseCertificates(data)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-bundle %s: %v (pass a PEM bundle of public CAs, e.g. /etc/ssl/certs/ca-certificates.crt)", bundlePath, err)
+	}
+	entries := []keystore.TrustedEntry{{Alias: generate.TruststoreCAAlias, Cert: ca}}
+	for i, cert := range public {
+		entries = append(entries, keystore.TrustedEntry{Alias: "public-" + strconv.Itoa(i+1), Cert: cert})
+	}
+	return keystore.JKS(entries, password)
+}
+
+// Write puts a newly minted shared CA into its folder, then certs/ under dir (0700, keys and stores 0600).
+func (m *Material) Write(dir string, writeSharedCA bool) (fileset.Result, error) {
+	if m == nil {
+		return fileset.Result{}, nil
+	}
+	if writeSharedCA && m.SharedCADir != "" {
+		if _, err := fileset.Write(m.SharedCADir, 0o700, m.Bundle.CAFiles); err != nil {
+			return fileset.Result{}, err
+		}
+	}
+	return fileset.Write(filepath.Join(dir, CertsDir), 0o700, m.Files)
+}

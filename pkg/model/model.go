@@ -1,0 +1,149 @@
+// Package model is what Kestra needs for TLS, decided once from the effective values: its URL, the
+// configuration fragment Micronaut must read, the certificates and stores, the JVM flags for outbound
+// trust. Each target (the kustomize overlay, helm values) renders it in its own way.
+package model
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/render"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
+)
+
+// Names shared by every target.
+const (
+	// CertsDir is the overlay's folder for keys and stores.
+	CertsDir = "certs"
+	// OutboundTrustFile is the JKS of public CAs plus ours that JVM flags name for tasks' outbound HTTPS.
+	OutboundTrustFile = "outbound-truststore.jks"
+	// ConfigFile holds our configuration fragment when it reaches Micronaut as a file.
+	ConfigFile = "kestra-tls.yml"
+	// ConfigName names the ConfigMap (kustomize) or Secret (helm) that carries ConfigFile.
+	ConfigName = "kestra-tls-config"
+	// StoresVolume is the pod volume with the stores.
+	StoresVolume = "kestra-ssl"
+)
+
+// Options are the inputs the model needs besides the values.
+type Options struct {
+	Dir           string // the output folder; its certs/ holds the material
+	Values        *values.Resolved
+	Renderer      *render.Renderer
+	StorePassword string // from the environment; values' storePasswordFile wins
+	Force         bool
+	Now           time.Time
+	// ServesHTTP tells that something reaches Kestra's plain HTTP port (a Service port to 8080), which
+	// decides dual-protocol when values leave it open (null).
+	ServesHTTP bool
+}
+
+// Model is Kestra's TLS, ready to render.
+type Model struct {
+	Values *values.Resolved
+	// URL is kestra.url.
+	URL string
+	// DualProtocol keeps plain HTTP on 8080 beside HTTPS (app mode).
+	DualProtocol bool
+	// Fragment is our part of Kestra's configuration, to be merged over (or read after) the base's.
+	Fragment map[string]any
+	// Material is the certificates and stores, nil when the mode needs none (ACME or an existing issuer).
+	Material *Material
+	// JavaOpts are the JVM flags for outbound trust, empty when off.
+	JavaOpts string
+	Warnings []string
+}
+
+// Build decides everything once.
+func Build(opts Options) (*Model, error) {
+	v := opts.Values
+	m := &Model{Values: v, URL: kestraURL(v.Values)}
+	if v.Mode == "app" {
+		m.DualProtocol = opts.ServesHTTP
+		if v.App.DualProtocol != nil {
+			m.DualProtocol = *v.App.DualProtocol
+		}
+	}
+	material, err := planMaterial(opts)
+	if err != nil {
+		return nil, err
+	}
+	if material != nil {
+		m.Material = material
+		m.Warnings = append(m.Warnings, material.Warnings...)
+	}
+	if v.Mode == "app" && v.App.OutboundTrust {
+		m.JavaOpts = "-Djavax.net.ssl.trustStore=" + path.Join(v.App.MountPath, OutboundTrustFile) + " -Djavax.net.ssl.trustStoreType=JKS"
+	}
+	rendered, err := opts.Renderer.Render("kestra-configuration.yaml.tpl", map[string]any{
+		"Values": v.Map, "URL": m.URL, "DualProtocol": m.DualProtocol,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.Fragment = map[string]any{}
+	if err := yaml.Unmarshal(rendered, &m.Fragment); err != nil {
+		return nil, fmt.Errorf("kestra-configuration.yaml.tpl does not render to YAML: %v", err)
+	}
+	return m, nil
+}
+
+// MountsStores tells whether Kestra's containers need the stores volume: Kestra serves HTTPS itself, or
+// its tasks trust through the outbound store.
+func (m *Model) MountsStores() bool { return m.Values.Mode == "app" }
+
+// FragmentYAML is the fragment as a file.
+func (m *Model) FragmentYAML() ([]byte, error) {
+	data, err := yaml.Marshal(m.Fragment)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte("# Kestra's TLS settings, written by `kubectl kestra-tls generate`; Micronaut reads this file after the others.\n"), data...), nil
+}
+
+// MergeInto deep-merges the fragment over a configuration in YAML, keeping every key of it we don't set.
+func (m *Model) MergeInto(configuration, source string) (string, error) {
+	existing := map[string]any{}
+	if err := yaml.Unmarshal([]byte(configuration), &existing); err != nil {
+		return "", fmt.Errorf("%s is not valid YAML: %v (fix it in the base)", source, err)
+	}
+	merged, err := yaml.Marshal(values.MergeMaps(existing, m.Fragment))
+	return string(merged), err
+}
+
+// AppendJavaOpts adds the outbound-trust flags to what a JVM options variable already holds.
+func (m *Model) AppendJavaOpts(existing string) string {
+	if m.JavaOpts == "" || strings.Contains(existing, m.JavaOpts) {
+		return existing
+	}
+	return strings.TrimSpace(existing + " " + m.JavaOpts)
+}
+
+// CertFiles are the files of certs/, nil without material.
+func (m *Model) CertFiles() []fileset.File {
+	if m.Material == nil {
+		return nil
+	}
+	return m.Material.Files
+}
+
+// kestraURL is kestra.url: what users type in the browser.
+func kestraURL(v values.Values) string {
+	if v.Kestra.URL != "" {
+		return v.Kestra.URL
+	}
+	host := v.Hosts[0]
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if v.Mode == "app" && v.App.Port != 443 {
+		host += ":" + strconv.Itoa(v.App.Port)
+	}
+	return "https://" + host + "/"
+}

@@ -1,0 +1,145 @@
+package overlays
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
+)
+
+// ConfigMountPath is where the server container reads our configuration file when the base gives Kestra
+// its configuration as files (MICRONAUT_CONFIG_FILES): beside the chart's /app/confs/_default.yml.
+const ConfigMountPath = "/app/confs/" + model.ConfigFile
+
+// The ways our configuration reaches Micronaut.
+const (
+	// DeliverEnv merges it into the literal KESTRA_CONFIGURATION (the guide's style).
+	DeliverEnv = "KESTRA_CONFIGURATION"
+	// DeliverFile appends a mounted file to MICRONAUT_CONFIG_FILES (the chart's style): Kestra's launcher
+	// replaces MICRONAUT_CONFIG_FILES whenever KESTRA_CONFIGURATION is set, so that variable must stay unset.
+	DeliverFile = "MICRONAUT_CONFIG_FILES"
+)
+
+// workloadPatch is what one Kestra workload gets; workload-patch.yaml.tpl renders it.
+type workloadPatch struct {
+	File                  string
+	Kind, Name, Container string
+	Env                   []envVar
+	Mounts                []mount
+	HTTPS                 bool
+	MountsStores          bool
+	MountsConfig          bool
+	// Delivery is how our configuration reaches the server: DeliverEnv or DeliverFile; empty elsewhere.
+	Delivery string
+}
+
+type envVar struct {
+	Name, Value           string
+	Block                 bool
+	SecretName, SecretKey string
+}
+
+type mount struct{ Name, MountPath, SubPath string }
+
+// planWorkloads decides, for each Kestra workload of the base, what it gets: the server our configuration
+// (by the delivery its environment calls for), the HTTPS port and the stores; every component the outbound
+// trust, since workers run the tasks that call out.
+func planWorkloads(install *kestra.Install, m *model.Model) ([]workloadPatch, []string, error) {
+	v := m.Values
+	var patches []workloadPatch
+	var warnings []string
+	for _, w := range install.Workloads {
+		server := w.Kind == install.Server.Kind && w.Name == install.Server.Name
+		p := workloadPatch{
+			File: "patch-" + strings.ToLower(w.Kind) + "-" + w.Name + ".yaml",
+			Kind: w.Kind, Name: w.Name, Container: w.Container,
+		}
+		if server {
+			delivery, warning, err := chooseDelivery(w)
+			if err != nil {
+				return nil, nil, err
+			}
+			if warning != "" {
+				warnings = append(warnings, warning)
+			}
+			p.Delivery = delivery
+			if v.Mode == "app" {
+				p.Env = append(p.Env, envVar{Name: v.App.PasswordEnv, SecretName: v.App.PasswordSecretName, SecretKey: "password"})
+				p.HTTPS = true
+			}
+			if delivery == DeliverEnv {
+				merged, err := m.MergeInto(w.Env.KestraConfiguration, fmt.Sprintf("the KESTRA_CONFIGURATION of %s %s", w.Kind, w.Name))
+				if err != nil {
+					return nil, nil, err
+				}
+				p.Env = append(p.Env, envVar{Name: "KESTRA_CONFIGURATION", Value: merged, Block: true})
+			} else {
+				p.Env = append(p.Env, envVar{Name: "MICRONAUT_CONFIG_FILES", Value: appendConfigFile(w.Env.ConfigFiles)})
+				p.Mounts = append(p.Mounts, mount{Name: model.ConfigName, MountPath: ConfigMountPath, SubPath: model.ConfigFile})
+				p.MountsConfig = true
+			}
+		}
+		if m.JavaOpts != "" {
+			name, err := javaOptsVariable(w)
+			if err != nil {
+				return nil, nil, err
+			}
+			p.Env = append(p.Env, envVar{Name: name, Value: m.AppendJavaOpts(w.Env.JavaOpts[name])})
+		}
+		if (server && m.MountsStores()) || m.JavaOpts != "" {
+			p.Mounts = append([]mount{{Name: model.StoresVolume, MountPath: v.App.MountPath}}, p.Mounts...)
+			p.MountsStores = true
+		}
+		if len(p.Env) == 0 && len(p.Mounts) == 0 && !p.HTTPS {
+			continue
+		}
+		patches = append(patches, p)
+	}
+	return patches, warnings, nil
+}
+
+// chooseDelivery reads how the server's container is configured today, the way Kestra's launcher does.
+func chooseDelivery(w kestra.Workload) (string, string, error) {
+	env := w.Env
+	literal := env.HasKestraConfiguration && strings.TrimSpace(env.KestraConfiguration) != ""
+	if slices.Contains(env.FromValueFrom, "KESTRA_CONFIGURATION") {
+		return "", "", fmt.Errorf("KESTRA_CONFIGURATION of container %q in %s %s comes from valueFrom; kestra-tls can only merge into a literal value (inline it in the base, or list your configuration files in MICRONAUT_CONFIG_FILES)", w.Container, w.Kind, w.Name)
+	}
+	if env.HasConfigFiles && !literal {
+		if slices.Contains(env.FromValueFrom, "MICRONAUT_CONFIG_FILES") {
+			return "", "", fmt.Errorf("MICRONAUT_CONFIG_FILES of container %q in %s %s comes from valueFrom; kestra-tls must append its file to the list (make it a literal value in the base)", w.Container, w.Kind, w.Name)
+		}
+		return DeliverFile, "", nil
+	}
+	warning := ""
+	if env.HasConfigFiles && literal {
+		warning = fmt.Sprintf("%s %s sets both KESTRA_CONFIGURATION and MICRONAUT_CONFIG_FILES (%s): Kestra's launcher writes KESTRA_CONFIGURATION to /app/confs/application.yml and replaces MICRONAUT_CONFIG_FILES with that one file, so Kestra reads none of the listed files today. kestra-tls merges into KESTRA_CONFIGURATION; move what those files hold into it, or remove KESTRA_CONFIGURATION so that the files count", w.Kind, w.Name, env.ConfigFiles)
+	}
+	return DeliverEnv, warning, nil
+}
+
+// appendConfigFile lists our file last, so that Micronaut lets it win over the base's files.
+func appendConfigFile(files string) string {
+	var kept []string
+	for _, file := range strings.Split(files, ",") {
+		if file = strings.TrimSpace(file); file != "" && file != ConfigMountPath {
+			kept = append(kept, file)
+		}
+	}
+	return strings.Join(append(kept, ConfigMountPath), ",")
+}
+
+// javaOptsVariable is where JVM flags go: _JAVA_OPTIONS when the base uses it (the chart does; the JVM
+// reads it after the command line, so it has the last word), else JAVA_OPTS, which Kestra's launcher passes.
+func javaOptsVariable(w kestra.Workload) (string, error) {
+	name := "JAVA_OPTS"
+	if _, ok := w.Env.JavaOpts["_JAVA_OPTIONS"]; ok {
+		name = "_JAVA_OPTIONS"
+	}
+	if slices.Contains(w.Env.FromValueFrom, name) {
+		return "", fmt.Errorf("%s of container %q in %s %s comes from valueFrom; kestra-tls must append the outbound trust store to it (make it a literal value in the base, or drop --outbound-trust)", name, w.Container, w.Kind, w.Name)
+	}
+	return name, nil
+}

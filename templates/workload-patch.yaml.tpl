@@ -1,0 +1,60 @@
+{{- /* One Kestra workload (Deployment or StatefulSet) of the base, as .Workload: the server gets our
+configuration, the HTTPS port and the stores; every component gets the outbound trust. Lists merge by key
+(env by name, volumes by name), so the base's own entries stay. */ -}}
+{{- $w := .Workload -}}
+apiVersion: apps/v1
+kind: {{ $w.Kind }}
+metadata:
+  name: {{ $w.Name }}
+spec:
+  template:
+    spec:
+      containers:
+        - name: {{ $w.Container }}
+          {{- if $w.Env }}
+          env:
+            {{- range $w.Env }}
+            - name: {{ .Name }}
+              {{- if .SecretName }}
+              valueFrom:
+                secretKeyRef:
+                  name: {{ .SecretName }}
+                  key: {{ .SecretKey }}
+              {{- else if .Block }}
+              value: |
+                {{- .Value | trimSuffix "\n" | nindent 16 }}
+              {{- else }}
+              value: {{ .Value | quote }}
+              {{- end }}
+            {{- end }}
+          {{- end }}
+          {{- if $w.HTTPS }}
+          ports:
+            - name: https
+              containerPort: {{ $.Values.app.port }}
+          {{- end }}
+          {{- if $w.Mounts }}
+          volumeMounts:
+            {{- range $w.Mounts }}
+            - name: {{ .Name }}
+              mountPath: {{ .MountPath }}
+              {{- with .SubPath }}
+              subPath: {{ . }}
+              {{- end }}
+              readOnly: true
+            {{- end }}
+          {{- end }}
+      {{- if $w.Mounts }}
+      volumes:
+        {{- if $w.MountsStores }}
+        - name: kestra-ssl
+          secret:
+            secretName: {{ $.Values.app.sslSecretName }}
+            defaultMode: 0400
+        {{- end }}
+        {{- if $w.MountsConfig }}
+        - name: kestra-tls-config
+          configMap:
+            name: kestra-tls-config
+        {{- end }}
+      {{- end }}
