@@ -17,6 +17,7 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/helmvalues"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
@@ -218,7 +219,7 @@ func checkOutboundTrust(t *testing.T, objects []map[string]any) {
 		if _, ok := p.Files["/app/ssl/outbound-truststore.jks"]; !ok {
 			t.Errorf("%s %s: the outbound store is not mounted", w.kind, w.name)
 		}
-		if chart := p.Env["_JAVA_OPTIONS"]; strings.Contains(chart, "-Xmx") && !strings.HasPrefix(chart, "-Xmx1g") {
+		if chart := p.Env["_JAVA_OPTIONS"]; strings.Contains(chart, "-Xmx") && !strings.HasPrefix(chart, "-Xmx") {
 			t.Errorf("%s %s: the chart's JVM options were not kept first: %q", w.kind, w.name, chart)
 		}
 	}
@@ -373,4 +374,87 @@ func dig(node any, keys ...string) any {
 		node = fields[key]
 	}
 	return node
+}
+
+// TestHelmValuesGiveTheChartTLS renders the real chart with the user's values plus ours (--target helm),
+// adds the Secrets our folder builds, and starts Kestra from that: the same promises as the overlay, made
+// through the chart's own knobs, and the user's list entries kept although helm replaces lists.
+func TestHelmValuesGiveTheChartTLS(t *testing.T) {
+	testutil.Chart(t)
+	for _, tc := range []struct {
+		name        string
+		chartValues string
+		secretsFile bool
+	}{
+		{"standalone with the user's lists", "testdata/chart-values.yaml", false},
+		{"distributed with configurations.secrets", "testdata/chart-distributed.yaml", true},
+	} {
+		t.Run(tc.name+"/app", func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "helm")
+			if _, stderr, err := runCmd(t, "generate", "--target", "helm", "-o", out, "--mode", "app", "--host", "kestra.example.com", "--host", "127.0.0.1",
+				"--chart-values", tc.chartValues, "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--csrf", "-n", "kestra"); err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			rendered := testutil.RenderChart(t, "kestra", "kestra", "-f", tc.chartValues, "-f", filepath.Join(out, overlays.HelmValuesFile))
+			built, err := overlays.Build(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			secrets, _ := built.AsYaml()
+			objects := append(decodeObjects(t, rendered), decodeObjects(t, secrets)...)
+			server := checkKestraStarts(t, objects, "app", tc.secretsFile)
+			checkServesTLS(t, server, out)
+			checkOutboundTrust(t, objects)
+			checkServicePorts(t, objects, server)
+			if got := server.process.Env["TZ"]; got != "Europe/Paris" {
+				t.Errorf("the user's common.extraEnv entry TZ was lost: %q", got)
+			}
+			if _, ok := server.process.Env["_JAVA_OPTIONS"]; !ok || !strings.HasPrefix(server.process.Env["_JAVA_OPTIONS"], "-Xmx") {
+				t.Errorf("the user's jvm.extraOpts were not kept first: %q", server.process.Env["_JAVA_OPTIONS"])
+			}
+			annotations, _ := dig(workloadObject(t, objects, server), "spec", "template", "metadata", "annotations").(map[string]any)
+			if sum, _ := annotations[helmvalues.ChecksumAnnotation].(string); len(sum) != 64 {
+				t.Errorf("the pods carry no checksum of the stores: %v", annotations)
+			}
+		})
+	}
+	t.Run("ingress", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "helm")
+		if _, stderr, err := runCmd(t, "generate", "--target", "helm", "-o", out, "--host", "kestra.example.com", "--email", "ops@example.com", "--chart-values", "testdata/chart-values.yaml", "--csrf"); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		objects := decodeObjects(t, testutil.RenderChart(t, "kestra", "kestra", "-f", "testdata/chart-values.yaml", "-f", filepath.Join(out, overlays.HelmValuesFile)))
+		checkKestraStarts(t, objects, "ingress", false)
+		checkIngressReaches8080(t, objects)
+		var ingress map[string]any
+		for _, object := range objects {
+			if object["kind"] == "Ingress" {
+				ingress = object
+			}
+		}
+		if got := dig(ingress, "metadata", "annotations", "cert-manager.io/cluster-issuer"); got != "letsencrypt-prod" {
+			t.Errorf("the Ingress is not annotated for cert-manager: %v", got)
+		}
+		tls, _ := yaml.Marshal(dig(ingress, "spec", "tls"))
+		if !strings.Contains(string(tls), "secretName: kestra-tls") || !strings.Contains(string(tls), "kestra.example.com") {
+			t.Errorf("the Ingress TLS is %s", tls)
+		}
+		rules, _ := yaml.Marshal(dig(ingress, "spec", "rules"))
+		for _, host := range []string{"kestra.example.com", "kestra-internal.example.com"} {
+			if !strings.Contains(string(rules), "host: "+host) {
+				t.Errorf("the Ingress lost host %s:\n%s", host, rules)
+			}
+		}
+	})
+}
+
+func workloadObject(t *testing.T, objects []map[string]any, w started) map[string]any {
+	t.Helper()
+	for _, object := range objects {
+		if object["kind"] == w.kind && dig(object, "metadata", "name") == w.name {
+			return object
+		}
+	}
+	t.Fatalf("no %s %s", w.kind, w.name)
+	return nil
 }

@@ -60,9 +60,19 @@ func RunHelm(t testing.TB, args ...string) []byte {
 	return stdout.Bytes()
 }
 
-// RenderChart is `helm template RELEASE <chart> -n NAMESPACE` with the chart configuration and extra args.
+// RenderChart is `helm template RELEASE <chart> -n NAMESPACE` with the chart configuration as the first
+// values file (a --set would override every -f after it, ours included), then args.
 func RenderChart(t testing.TB, release, namespace string, args ...string) []byte {
 	t.Helper()
-	chart := Chart(t)
-	return RunHelm(t, append([]string{"template", release, chart, "-n", namespace, "--set-json", "configurations.application=" + ChartConfiguration}, args...)...)
+	return RunHelm(t, append([]string{"template", release, Chart(t), "-n", namespace, "-f", ChartValuesFile(t)}, args...)...)
+}
+
+// ChartValuesFile writes the chart configuration as a values file.
+func ChartValuesFile(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "configuration.yaml")
+	if err := os.WriteFile(path, []byte(`{"configurations":{"application":`+ChartConfiguration+`}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
