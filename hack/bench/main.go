@@ -89,6 +89,9 @@ func run() error {
 	if err := coldStart(plugin, kubectl); err != nil {
 		return err
 	}
+	if err := chartBase(plugin, work); err != nil {
+		return err
+	}
 	return onCluster(plugin, kubectl, work)
 }
 
@@ -152,6 +155,68 @@ func coldStart(plugin, kubectl string) error {
 	theirs, _ := os.Stat(kubectl)
 	say("Binary size: kubectl-kestra_tls %.1f MB, kubectl v1.37.2 %.1f MB (both stripped, -trimpath).\n\n",
 		float64(ours.Size())/1e6, float64(theirs.Size())/1e6)
+	return nil
+}
+
+// --- 2b. over the official chart --------------------------------------------------------------------
+
+// chartBase times generate over the official chart in distributed mode, rendered by the real helm, as a
+// chart user runs it: the overlay over `helm template` output, and the helm values.
+func chartBase(plugin, work string) error {
+	chart := filepath.Join(testutil.RepoRoot(), "..", "shared", "fixtures", "kestra-chart", "kestra")
+	if _, err := os.Stat(filepath.Join(chart, "Chart.yaml")); err != nil {
+		if os.Getenv("CI") == "true" {
+			return fmt.Errorf("the official Kestra chart is missing at %s", chart)
+		}
+		say("## 2b. Over the official chart\n\nSkipped: no chart at %s (../shared is only beside this team's clones).\n\n", chart)
+		return nil
+	}
+	values := filepath.Join(work, "chart-values.yaml")
+	distributed := `{"deployments":{"standalone":{"enabled":false},"webserver":{"enabled":true},"executor":{"enabled":true},"worker":{"enabled":true},"scheduler":{"enabled":true},"indexer":{"enabled":true}},` +
+		`"configurations":{"application":` + testutil.ChartConfiguration + `}}`
+	if err := os.WriteFile(values, []byte(distributed), 0o644); err != nil {
+		return err
+	}
+	rendered, err := exec.Command(filepath.Join(testutil.BinDir(), "helm"), "template", "kestra", chart, "-n", "kestra", "-f", values).Output()
+	if err != nil {
+		return fmt.Errorf("helm template: %v", err)
+	}
+	base := filepath.Join(work, "kestra-distributed.yaml")
+	if err := os.WriteFile(base, rendered, 0o644); err != nil {
+		return err
+	}
+	say("## 2b. Over the official chart (distributed: webserver, executor, worker, scheduler, indexer)\n\n| command | median | min - max |\n|---|---|---|\n")
+	cases := []struct {
+		label string
+		args  []string
+	}{
+		{"`generate --mode app --base kestra-distributed.yaml --outbound-trust` (first run: new CA and stores)", []string{"generate", "--mode", "app", "--host", "kestra.example.com", "--base", base, "--outbound-trust", "--ca-bundle", "/etc/ssl/certs/ca-certificates.crt"}},
+		{"the same again (re-run over its own output)", nil},
+		{"`generate --base kestra-distributed.yaml --self-signed` (ingress mode, re-run)", []string{"generate", "--host", "kestra.example.com", "--base", base, "--self-signed"}},
+		{"`generate --target helm --mode app --chart-values chart-values.yaml` (re-run)", []string{"generate", "--target", "helm", "--mode", "app", "--host", "kestra.example.com", "--chart-values", values}},
+	}
+	for i, c := range cases {
+		var d durations
+		for run := 0; run < *runs; run++ {
+			args := c.args
+			dir := filepath.Join(work, fmt.Sprintf("chart-%d-%d", i, run))
+			if args == nil { // the first case again, into its own finished output
+				args, dir = cases[0].args, filepath.Join(work, fmt.Sprintf("chart-0-%d", run))
+			} else if i > 1 {
+				// Re-runs: the first run made the material; time the second.
+				if _, err := timeProcess(nil, plugin, append(args, "-o", dir)...); err != nil {
+					return err
+				}
+			}
+			t, err := timeProcess(nil, plugin, append(args, "-o", dir)...)
+			if err != nil {
+				return err
+			}
+			d = append(d, t)
+		}
+		say("| %s | %s | %s |\n", c.label, d.median(), d.span())
+	}
+	say("\n")
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
 
 const applyExample = `  # Apply an overlay made by generate, and wait until cert-manager's certificate is Ready
@@ -221,21 +222,28 @@ func (o *ApplyOptions) layout() (*overlays.Layout, error) {
 	return overlays.Inspect(o.Dir)
 }
 
-// helmAdvice is the install through the chart that replaces an apply over a Helm release.
+// helmAdvice is the install through the chart that replaces an apply over a Helm release, with the mode,
+// hosts and issuer of the overlay's values.
 func (o *ApplyOptions) helmAdvice() string {
-	mode, hosts := "ingress", []string{"kestra.example.com"}
+	flags := "--mode ingress --host kestra.example.com"
 	if previous, err := os.ReadFile(filepath.Join(o.Dir, overlays.ValuesFile)); err == nil {
-		var v struct {
-			Mode  string   `json:"mode"`
-			Hosts []string `json:"hosts"`
-		}
+		var v values.Values
 		if yaml.Unmarshal(previous, &v) == nil && v.Mode != "" && len(v.Hosts) > 0 {
-			mode, hosts = v.Mode, v.Hosts
+			flags = "--mode " + v.Mode
+			for _, host := range v.Hosts {
+				flags += " --host " + host
+			}
+			if v.Mode == "ingress" {
+				switch v.Issuer.Type {
+				case "letsencrypt":
+					flags += " --email " + v.Issuer.Email
+				case "ref":
+					flags += " --issuer-ref " + v.Issuer.RefName + ",kind=" + v.Issuer.RefKind
+				case "self-signed":
+					flags += " --self-signed"
+				}
+			}
 		}
-	}
-	flags := "--mode " + mode
-	for _, host := range hosts {
-		flags += " --host " + host
 	}
 	ns := ""
 	if o.namespace != "" {

@@ -6,6 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +25,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
@@ -73,6 +79,11 @@ func TestIngressModeWaitsUntilCertManagerIssues(t *testing.T) {
 	stdout, _, err = runCmd(t, append([]string{"wait", "--timeout", "10s"}, clusterArgs(c, "", "ingress-ready")...)...)
 	if err != nil || !strings.Contains(stdout, "certificate.cert-manager.io/kestra-tls Ready") {
 		t.Errorf("wait = %q, %v", stdout, err)
+	}
+	// --timeout 0 checks once: a Ready certificate is Ready at once, not a timeout.
+	stdout, _, err = runCmd(t, append([]string{"wait", "--timeout", "0"}, clusterArgs(c, "", "ingress-ready")...)...)
+	if err != nil || !strings.Contains(stdout, "certificate.cert-manager.io/kestra-tls Ready") {
+		t.Errorf("wait --timeout 0 on a Ready certificate = %q, %v", stdout, err)
 	}
 	_, _, err = runCmd(t, append([]string{"wait", "no-such-certificate", "--timeout", "0"}, clusterArgs(c, "", "ingress-ready")...)...)
 	var timeout interface{ ExitCode() int }
@@ -271,14 +282,24 @@ users: [{name: u, user: {token: x}}]
 contexts: [{name: c, context: {cluster: c, user: u}}]
 current-context: c
 `), 0o600)
+	// The real API server, but a kubeconfig without its CA: the client must not trust it.
+	untrusted := filepath.Join(t.TempDir(), "untrusted.kubeconfig")
+	os.WriteFile(untrusted, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "`+c.Config.Host+`"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`), 0o600)
 	tests := map[string]struct {
 		kubeconfig string
 		namespace  string
 		args       []string
 		wantErr    []string
 	}{
+		"an API server whose certificate is not trusted": {kubeconfig: untrusted, namespace: "default", wantErr: []string{"certificate your kubeconfig does not trust", "certificate-authority"}},
 		"a missing namespace without --create-namespace": {namespace: "absent", wantErr: []string{`namespace "absent" does not exist`, "--create-namespace"}},
-		"a user without RBAC permissions":                {kubeconfig: viewer, namespace: "default", wantErr: []string{"forbidden", "kubectl auth can-i"}},
+		"a user without RBAC permissions":                {kubeconfig: viewer, namespace: "default", wantErr: []string{"forbidden", "may not get namespaces", "kubectl auth can-i get namespaces"}},
 		"an unreachable cluster":                         {kubeconfig: unreachable, namespace: "default", wantErr: []string{"cannot reach the cluster at https://127.0.0.1:1", "--kubeconfig"}},
 		"a bad --dry-run":                                {namespace: "default", args: []string{"--dry-run=later"}, wantErr: []string{"--dry-run=later", `"server"`}},
 		"a folder that is no overlay":                    {namespace: "default", args: []string{"--", filepath.Join(out, "nope")}, wantErr: []string{"not an overlay folder", "generate"}},
@@ -400,5 +421,77 @@ func TestGenerateThenApplyPrintsSecretsOnlyWhenAsked(t *testing.T) {
 	}
 	if !strings.Contains(shown, encoded) {
 		t.Error("--show-secrets did not print the Secret data")
+	}
+}
+
+// TestInterruptDuringARequestExits130 cancels the command (as Ctrl-C does) while apply's first request is
+// in flight, held by a proxy in front of the real API server: the cancelled request comes back as a
+// *url.Error, which must read as an interrupt (130), not "cannot reach the cluster"; nothing is written.
+func TestInterruptDuringARequestExits130(t *testing.T) {
+	c := testCluster(t)
+	ns := "interrupted-apply"
+	out := filepath.Join(t.TempDir(), "overlay")
+	if _, _, err := runCmd(t, "generate", "-o", out, "--host", "kestra.example.com", "--self-signed", "--ca-dir", sharedCADir); err != nil {
+		t.Fatal(err)
+	}
+	transport, err := rest.TransportFor(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := url.Parse(c.Config.Host)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = transport
+	held := make(chan struct{}, 1)
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/namespaces/") {
+			held <- struct{}{}
+			<-r.Context().Done() // hold the request until the client gives up
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer server.Close()
+	kubeconfig := filepath.Join(t.TempDir(), "proxy.kubeconfig")
+	os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "`+server.URL+`"}}]
+users: [{name: u, user: {}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-held; cancel() }()
+	cmd := NewCmdKestraTLS(genericiooptions.NewTestIOStreamsDiscard())
+	cmd.SetArgs(append([]string{"apply", out, "--create-namespace"}, clusterArgs(c, kubeconfig, ns)...))
+	err = cmd.ExecuteContext(ctx)
+	var exit interface{ ExitCode() int }
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("apply cancelled mid-request = %v, want exit 130", err)
+	}
+	if _, err := c.Client.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{}); err == nil {
+		t.Error("an interrupted apply created the namespace")
+	}
+}
+
+// TestBackToBackAppliesReadUnchanged re-applies within the same second as a real change: the word comes
+// from the server's revision, so the no-op still reads "unchanged" (a clock-based verdict said "configured").
+func TestBackToBackAppliesReadUnchanged(t *testing.T) {
+	c := testCluster(t)
+	ns := "back-to-back"
+	out := filepath.Join(t.TempDir(), "overlay")
+	if _, _, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := applyCmd(t, c, ns, out, "--create-namespace"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	stdout, _, err := applyCmd(t, c, ns, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		if !strings.HasSuffix(line, " unchanged") {
+			t.Errorf("a no-op re-apply printed %q", line)
+		}
 	}
 }

@@ -140,7 +140,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.ACMEServer, "acme-server", "", "ACME directory URL (default Let's Encrypt production)")
 	fs.IntVar(&o.Port, "port", 0, "HTTPS port of Kestra in app mode (default 8443)")
 	fs.BoolVar(&o.OutboundTrust, "outbound-trust", false, "app mode: JAVA_OPTS trust for tasks' outbound HTTPS (public CAs plus ours)")
-	fs.StringVar(&o.CABundle, "ca-bundle", "", "PEM bundle of public CAs for --outbound-trust (default the system bundle)")
+	fs.StringVar(&o.CABundle, "ca-bundle", "", "PEM bundle of public CAs for --outbound-trust (default: Mozilla's root store, built in)")
 	fs.BoolVar(&o.CSRF, "csrf", false, "turn on Micronaut's CSRF protection")
 	fs.StringVar(&o.Deployment, "deployment", "", "the Deployment or StatefulSet that serves Kestra's UI in the base (default: found by the chart's labels or Kestra's image)")
 	fs.StringVar(&o.Container, "container", "", "Kestra's container in that workload (default: the one running Kestra, never a sidecar)")
@@ -318,6 +318,9 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 	}
 	for _, warning := range overlay.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", warning)
+	}
+	for _, note := range overlay.Notes {
+		fmt.Fprintf(o.ErrOut, "%s\n", note)
 	}
 	if o.DryRun {
 		return o.printDryRun(overlay)

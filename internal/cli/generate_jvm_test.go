@@ -2,7 +2,7 @@ package cli
 
 import (
 	"encoding/base64"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
 
 // TestAppModeOverlayServesTLSFromJava takes everything from the built overlay, as the cluster would give it
@@ -164,4 +165,31 @@ func lookup(t *testing.T, node any, path ...string) any {
 		}
 	}
 	return node
+}
+
+// TestOutboundTrustDefaultsToTheBuiltInRootStore needs no file of the machine that runs generate (macOS and
+// Windows have no /etc/ssl/certs/ca-certificates.crt): the public roots come from the binary, the same
+// everywhere, generate says how many, and values.yaml names no machine path. keytool reads the store.
+func TestOutboundTrustDefaultsToTheBuiltInRootStore(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "overlay")
+	_, stderr, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com", "--outbound-trust")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "public roots from Mozilla's root store built into kestra-tls") {
+		t.Errorf("generate does not say which roots went in:\n%s", stderr)
+	}
+	values, _ := os.ReadFile(filepath.Join(out, "values.yaml"))
+	if strings.Contains(string(values), "/etc/ssl") {
+		t.Errorf("values.yaml names a path of this machine:\n%s", values)
+	}
+	password, _ := os.ReadFile(filepath.Join(out, "certs", "store-password"))
+	listing, err := exec.Command("keytool", "-list", "-keystore", filepath.Join(out, "certs", "outbound-truststore.jks"), "-storepass", string(password)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("keytool -list: %v\n%s", err, listing)
+	}
+	var entries int
+	if _, err := fmt.Sscanf(string(listing[strings.Index(string(listing), "contains "):]), "contains %d entries", &entries); err != nil || entries < 100 {
+		t.Errorf("the outbound store holds %d entries, want our CA and Mozilla's roots (over 100):\n%.300s", entries, listing)
+	}
 }

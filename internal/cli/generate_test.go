@@ -325,3 +325,26 @@ func TestGenerateAppModeWithSuppliedMaterial(t *testing.T) {
 		t.Error("the keystore in the Secret does not hold the supplied certificate")
 	}
 }
+
+// TestBaseWithBothConfigurationsWarnsAndMerges: Kestra's launcher drops MICRONAUT_CONFIG_FILES when
+// KESTRA_CONFIGURATION is set, so that is where our settings go, with a warning that says why.
+func TestBaseWithBothConfigurationsWarnsAndMerges(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "overlay")
+	_, stderr, err := runCmd(t, "generate", "-o", out, "--host", "kestra.example.com", "--self-signed", "--base", "testdata/bases/both/kestra.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Warning:", "sets both KESTRA_CONFIGURATION and MICRONAUT_CONFIG_FILES", "replaces MICRONAUT_CONFIG_FILES with that one file"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	built, err := overlays.Build(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := containerEnv(t, built, "KESTRA_CONFIGURATION")
+	if !strings.Contains(config, "type: postgres") || !strings.Contains(config, "url: https://kestra.example.com/") {
+		t.Errorf("KESTRA_CONFIGURATION was not merged:\n%s", config)
+	}
+}

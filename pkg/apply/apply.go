@@ -5,12 +5,15 @@ package apply
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -114,8 +117,13 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 	if err != nil {
 		return nil, err
 	}
+	revision, err := a.currentRevision(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
 	results := make([]Result, 0, len(infos))
 	for i, info := range infos {
+		actions[i].revision = revision
 		if actions[i].skip {
 			results = append(results, Result{Object: actions[i].body, Operation: Operation(fmt.Sprintf(string(LeftToHelm), actions[i].release))})
 			continue
@@ -227,10 +235,41 @@ func (a *Applier) applyOne(ctx context.Context, info *resource.Info, act action,
 	switch {
 	case created:
 		operation = Created
-	case changedByUs(applied, started):
+	case opts.DryRun == DryRunServer:
+		// A dry run persists nothing, so no revision moves: read our managedFields time instead.
+		if changedByUs(applied, started) {
+			operation = Configured
+		}
+	case writtenAfter(applied, act.revision):
 		operation = Configured
 	}
 	return Result{Object: applied, Operation: operation}, nil
+}
+
+// currentRevision is the store's revision before the first write, as the API server reports it in a list:
+// an object whose resourceVersion is newer was written by this apply. The server's own counter, not a
+// clock: a skewed client clock cannot change the verdict.
+func (a *Applier) currentRevision(ctx context.Context, opts Options) (uint64, error) {
+	if opts.DryRun != DryRunNone {
+		return 0, nil
+	}
+	dyn, err := a.dynamicClient()
+	if err != nil {
+		return 0, err
+	}
+	list, err := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return 0, a.explain(err, "reading the cluster's revision", nil)
+	}
+	revision, _ := strconv.ParseUint(list.GetResourceVersion(), 10, 64)
+	return revision, nil
+}
+
+// writtenAfter tells whether the object changed after the revision; an unreadable resourceVersion (not
+// etcd's counter) counts as changed, the safe side.
+func writtenAfter(object *unstructured.Unstructured, revision uint64) bool {
+	version, err := strconv.ParseUint(object.GetResourceVersion(), 10, 64)
+	return err != nil || revision == 0 || version > revision
 }
 
 // statusError prefers the Status the server sent (for a conflict it names the other field managers and
@@ -283,18 +322,18 @@ func rank(info *resource.Info) int {
 	return 5
 }
 
-// explain turns API errors into messages that say what to do.
+// explain turns API errors into messages that say what to do. Cancellation, an unreachable server, an
+// untrusted server certificate and a refused verb each get their own words.
 func (a *Applier) explain(err error, doing string, info *resource.Info) error {
+	var unknownAuthority x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var hostname x509.HostnameError
 	switch {
+	case errors.Is(err, context.Canceled):
+		// Wrapped, so that the command tells an interrupt (130) from a failure.
+		return fmt.Errorf("%s: %w", doing, err)
 	case apierrors.IsForbidden(err):
-		verb, what := "patch", "the object"
-		if info != nil {
-			what = info.Mapping.Resource.Resource
-		}
-		var status apierrors.APIStatus
-		if errors.As(err, &status) && status.Status().Details != nil && status.Status().Details.Kind != "" {
-			what = status.Status().Details.Kind
-		}
+		verb, what := refused(err, info)
 		hint := fmt.Sprintf("kubectl auth can-i %s %s", verb, what)
 		if info != nil && info.Namespaced() {
 			hint += " -n " + info.Namespace
@@ -302,14 +341,38 @@ func (a *Applier) explain(err error, doing string, info *resource.Info) error {
 		return fmt.Errorf("%s: forbidden: your user may not %s %s (check with `%s` and ask for that RBAC permission): %v", doing, verb, what, hint, err)
 	case apierrors.IsConflict(err):
 		return fmt.Errorf("%s: another field manager owns some of these fields: %v (re-run with --force-conflicts to take them over)", doing, err)
+	case errors.As(err, &unknownAuthority), errors.As(err, &invalid), errors.As(err, &hostname):
+		return fmt.Errorf("%s: the API server%s presented a certificate your kubeconfig does not trust: %v (check the context's certificate-authority-data, --certificate-authority, or --context)", doing, a.serverAddress(), err)
 	case isUnreachable(err):
-		host := ""
-		if config, cerr := a.Getter.ToRESTConfig(); cerr == nil {
-			host = " at " + config.Host
-		}
-		return fmt.Errorf("cannot reach the cluster%s: %v (check --kubeconfig and --context, and that the API server is up)", host, err)
+		return fmt.Errorf("cannot reach the cluster%s: %v (check --kubeconfig and --context, and that the API server is up)", a.serverAddress(), err)
 	}
 	return fmt.Errorf("%s: %w", doing, err)
+}
+
+func (a *Applier) serverAddress() string {
+	if config, err := a.Getter.ToRESTConfig(); err == nil {
+		return " at " + config.Host
+	}
+	return ""
+}
+
+// forbiddenPattern reads the API server's own words: User "x" cannot VERB resource "RESOURCE" ...
+var forbiddenPattern = regexp.MustCompile(`cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?`)
+
+// refused names the verb and resource the server refused, as `kubectl auth can-i` takes them.
+func refused(err error, info *resource.Info) (verb, what string) {
+	if match := forbiddenPattern.FindStringSubmatch(err.Error()); match != nil {
+		what = match[2]
+		if match[3] != "" {
+			what += "." + match[3]
+		}
+		return match[1], what
+	}
+	verb, what = "patch", "the object"
+	if info != nil {
+		what = info.Mapping.Resource.Resource
+	}
+	return verb, what
 }
 
 func isUnreachable(err error) bool {

@@ -48,6 +48,8 @@ type action struct {
 	// body is what to send: the whole built object, or only the fields the overlay patches.
 	body  *unstructured.Unstructured
 	force bool
+	// revision is the store's revision before the first write (0 unknown).
+	revision uint64
 }
 
 // planActions reads the live objects the base brings, before anything is written: a helm-owned object the

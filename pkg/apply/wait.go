@@ -118,6 +118,10 @@ func (w *Waiter) Wait(ctx context.Context, refs []CertificateRef, timeout time.D
 	var ready []ReadyCertificate
 	for _, ref := range refs {
 		waitCtx, cancel := context.WithDeadline(ctx, deadline)
+		if timeout == 0 {
+			// "Check once" still needs time for its one request: a deadline already past fails it.
+			waitCtx, cancel = context.WithTimeout(ctx, checkOnceLimit)
+		}
 		object, err := w.waitOne(waitCtx, ref, timeout == 0)
 		cancel()
 		if err != nil {
@@ -135,6 +139,9 @@ func (w *Waiter) Wait(ctx context.Context, refs []CertificateRef, timeout time.D
 }
 
 var errNotReadyOnce = errors.New("not ready")
+
+// checkOnceLimit bounds the single look of --timeout 0.
+const checkOnceLimit = 30 * time.Second
 
 func (w *Waiter) waitOne(ctx context.Context, ref CertificateRef, once bool) (*unstructured.Unstructured, error) {
 	client := w.Dynamic.Resource(certificatesGVR).Namespace(ref.Namespace)

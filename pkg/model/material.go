@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"golang.org/x/crypto/x509roots/fallback/bundle"
+
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/keystore"
@@ -20,6 +22,8 @@ type Material struct {
 	// SharedCADir receives a newly minted CA (values' certificates.caDir), empty when the CA stays in certs/.
 	SharedCADir string
 	Warnings    []string
+	// Notes say what went in, for the user to check.
+	Notes []string
 }
 
 // SelfSignedIngress tells whether ingress mode issues from our own CA.
@@ -66,26 +70,52 @@ func planMaterial(opts Options) (*Material, error) {
 		m.Warnings = append(m.Warnings, "a new CA was minted in "+c.CADir)
 	}
 	if v.Mode == "app" && v.App.OutboundTrust {
-		jks, err := outboundTruststore(v.App.CABundle, bundle.CA, bundle.Password)
+		public, source, err := PublicRoots(v.App.CABundle)
+		if err != nil {
+			return nil, err
+		}
+		jks, err := outboundTruststore(public, bundle.CA, bundle.Password)
 		if err != nil {
 			return nil, err
 		}
 		m.Files = append(m.Files, fileset.File{Name: OutboundTrustFile, Data: jks, Mode: fileset.Private})
+		m.Notes = append(m.Notes, fmt.Sprintf("outbound trust: %d public roots from %s, plus our CA", len(public), source))
 	}
 	return m, nil
 }
 
-// outboundTruststore holds the public CAs and ours: the guide's JAVA_OPTS trust store held only ours, so
-// every call a task made to a public HTTPS site failed.
-func outboundTruststore(bundlePath string, ca *x509.Certificate, password string) ([]byte, error) {
+// PublicRoots are the public CAs tasks trust: Mozilla's root store as the binary carries it (the same on
+// every machine that runs generate, macOS and Windows included), or the PEM bundle the user names. Roots
+// that Mozilla distrusts after a date are left out: a Java trust store cannot say "until".
+func PublicRoots(bundlePath string) ([]*x509.Certificate, string, error) {
+	if bundlePath == "" {
+		var roots []*x509.Certificate
+		for root := range bundle.Roots() {
+			if root.Constraint != nil {
+				continue
+			}
+			cert, err := x509.ParseCertificate(root.Certificate)
+			if err != nil {
+				return nil, "", fmt.Errorf("the built-in root store: %v", err)
+			}
+			roots = append(roots, cert)
+		}
+		return roots, "Mozilla's root store built into kestra-tls (golang.org/x/crypto/x509roots/fallback)", nil
+	}
 	data, err := generate.ReadInput("--ca-bundle", bundlePath)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	public, err := pki.ParseCertificates(data)
 	if err != nil {
-		return nil, fmt.Errorf("--ca-bundle %s: %v (pass a PEM bundle of public CAs, e.g. /etc/ssl/certs/ca-certificates.crt)", bundlePath, err)
+		return nil, "", fmt.Errorf("--ca-bundle %s: %v (pass a PEM bundle of public CAs, or leave --ca-bundle out for the built-in one)", bundlePath, err)
 	}
+	return public, "--ca-bundle " + bundlePath, nil
+}
+
+// outboundTruststore holds the public CAs and ours: the guide's JAVA_OPTS trust store held only ours, so
+// every call a task made to a public HTTPS site failed.
+func outboundTruststore(public []*x509.Certificate, ca *x509.Certificate, password string) ([]byte, error) {
 	entries := []keystore.TrustedEntry{{Alias: generate.TruststoreCAAlias, Cert: ca}}
 	for i, cert := range public {
 		entries = append(entries, keystore.TrustedEntry{Alias: "public-" + strconv.Itoa(i+1), Cert: cert})

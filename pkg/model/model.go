@@ -125,6 +125,14 @@ func (m *Model) AppendJavaOpts(existing string) string {
 	return strings.TrimSpace(existing + " " + m.JavaOpts)
 }
 
+// Notes say what went into the material, for the user to check.
+func (m *Model) Notes() []string {
+	if m.Material == nil {
+		return nil
+	}
+	return m.Material.Notes
+}
+
 // CertFiles are the files of certs/, nil without material.
 func (m *Model) CertFiles() []fileset.File {
 	if m.Material == nil {

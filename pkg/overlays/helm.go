@@ -23,7 +23,8 @@ const helmValuesHeader = `# Kestra's TLS for the official Kestra chart, written 
 # Pass it after your own values: helm upgrade --install RELEASE CHART -f YOUR-VALUES.yaml -f %s
 # Lists here (configurations.secrets, common.extraVolumes, common.extraVolumeMounts, common.extraEnv,
 # ingress.hosts, ingress.tls) already hold the entries of the --chart-values given to generate, because helm
-# replaces lists across -f files: regenerate after changing those lists in your values.
+# replaces lists across -f files: regenerate after changing those lists in your values. A --set or
+# --set-json of configurations.application replaces what the -f files give, ours included: keep it in a file.
 `
 
 // generateHelm renders values for the official chart, and a kustomization with only the Secrets (and
@@ -46,7 +47,7 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Overlay{Material: m.Material, Warnings: m.Warnings}
+	out := &Overlay{Material: m.Material, Warnings: m.Warnings, Notes: m.Notes()}
 	in := helmvalues.Input{Model: m, Chart: chart}
 	data := templateData{Values: v.Map, Kestra: kestraData{Namespace: v.Namespace}}
 	if m.Material != nil {

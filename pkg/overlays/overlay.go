@@ -108,7 +108,7 @@ func Generate(opts Options) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Overlay{Files: b.Files, Material: m.Material, Install: b.Install, Warnings: append(m.Warnings, warnings...)}
+	out := &Overlay{Files: b.Files, Material: m.Material, Install: b.Install, Warnings: append(m.Warnings, warnings...), Notes: m.Notes()}
 	data := templateData{
 		Values: v.Map, Base: b.Ref, Workloads: patches,
 		Kestra: kestraData{Namespace: b.Install.Server.Namespace, Service: b.Install.Service, ServicePort: b.Install.ServicePort},
