@@ -108,7 +108,10 @@ func (o *ApplyOptions) Complete(cmd *cobra.Command, args []string) error {
 	if len(args) == 1 {
 		o.Dir = args[0]
 	}
-	o.generateFlags.VisitAll(func(flag *pflag.Flag) { o.generateFirst = o.generateFirst || cmd.Flags().Changed(flag.Name) })
+	o.generateFlags.VisitAll(func(flag *pflag.Flag) {
+		// --show-secrets is about what apply prints, not an input of generate.
+		o.generateFirst = o.generateFirst || (cmd.Flags().Changed(flag.Name) && flag.Name != "show-secrets")
+	})
 	var err error
 	if o.namespace, _, err = o.configFlags.ToRawKubeConfigLoader().Namespace(); err != nil {
 		return err

@@ -171,7 +171,15 @@ func TestAppModeIsAcceptedByTheAPIServer(t *testing.T) {
 	if _, err := c.Client.AppsV1().Deployments(ns).Get(context.Background(), "kestra", metav1.GetOptions{}); err == nil {
 		t.Error("--dry-run=server persisted the Deployment")
 	}
-	stdout, stderr, err := applyCmd(t, c, ns, out)
+	// --show-secrets is about printing: it must not make apply regenerate the folder first.
+	stdout, stderr, err := applyCmd(t, c, ns, out, "--dry-run=server", "-o", "yaml", "--show-secrets")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if strings.Contains(stderr, "generated") || !strings.Contains(stdout, "keystore.p12: ") || strings.Contains(stdout, "<masked:") {
+		t.Errorf("apply -o yaml --show-secrets regenerated the folder or masked the data:\n%s", stderr)
+	}
+	stdout, stderr, err = applyCmd(t, c, ns, out)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -493,5 +501,31 @@ func TestBackToBackAppliesReadUnchanged(t *testing.T) {
 		if !strings.HasSuffix(line, " unchanged") {
 			t.Errorf("a no-op re-apply printed %q", line)
 		}
+	}
+}
+
+// TestApplyIsAllOrNothing: an object the API server rejects (an unknown field, refused by strict field
+// validation, as kubectl does) comes last in apply's order; nothing before it is written, the namespace
+// apply created for it is removed, and the message names the object and the field.
+func TestApplyIsAllOrNothing(t *testing.T) {
+	c := testCluster(t)
+	ns := "all-or-nothing"
+	templates := t.TempDir()
+	ingress, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "templates", "ingress.yaml.tpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(templates, "ingress.yaml.tpl"), []byte(strings.Replace(string(ingress), "spec:\n", "spec:\n  bogusField: 1\n", 1)), 0o644)
+	out := filepath.Join(t.TempDir(), "overlay")
+	_, _, err = applyCmd(t, c, ns, out, "--host", "kestra.example.com", "--self-signed", "--no-cert-manager", "--templates", templates, "--create-namespace")
+	if err == nil || !strings.Contains(err.Error(), "Ingress") || !strings.Contains(err.Error(), "bogusField") || !strings.Contains(err.Error(), "nothing was written") {
+		t.Fatalf("apply with a rejected Ingress = %v, want the Ingress and its unknown field named, nothing written", err)
+	}
+	ctx := context.Background()
+	if _, err := c.Client.CoreV1().Secrets(ns).Get(ctx, "kestra-tls", metav1.GetOptions{}); err == nil {
+		t.Error("the Secret before the rejected Ingress was written")
+	}
+	if namespace, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err == nil && namespace.DeletionTimestamp == nil {
+		t.Error("the namespace apply created for the rejected objects is still there")
 	}
 }

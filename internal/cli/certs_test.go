@@ -165,7 +165,7 @@ func TestJavaServesOurStores(t *testing.T) {
 			}
 			password, _ := os.ReadFile(filepath.Join(dir, "store-password"))
 			for store, storeType := range map[string]string{"keystore.p12": "PKCS12", "truststore.jks": "JKS", "truststore.p12": "PKCS12"} {
-				out, err := exec.Command("keytool", "-list", "-keystore", filepath.Join(dir, store), "-storetype", storeType, "-storepass", string(password)).CombinedOutput()
+				out, err := exec.Command(testutil.Program(t, "keytool", "apt-get install openjdk-17-jdk-headless"), "-list", "-keystore", filepath.Join(dir, store), "-storetype", storeType, "-storepass", string(password)).CombinedOutput()
 				if err != nil {
 					t.Errorf("keytool -list %s: %v\n%s", store, err, out)
 				}

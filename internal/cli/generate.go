@@ -15,6 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 	"github.com/kestra-tls/kubectl-kestra-tls/templates"
@@ -182,9 +183,9 @@ func (o *GenerateOptions) Complete(cmd *cobra.Command) error {
 		}
 	}
 	for _, file := range o.ValuesFiles {
-		data, err := os.ReadFile(file)
+		data, err := generate.ReadInput("-f", file)
 		if err != nil {
-			return fmt.Errorf("-f %s: cannot read the values file: %v", file, err)
+			return err
 		}
 		layers = append(layers, values.Layer{Source: "-f " + file, Data: data})
 	}

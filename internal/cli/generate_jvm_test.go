@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
@@ -89,7 +90,7 @@ func TestAppModeOverlayServesTLSFromJava(t *testing.T) {
 	if body, err := javatls.JavaClient(t, inPod(store[1]), "JKS", "", "kestra.example.com", port); err != nil || !strings.Contains(body, "kestra-tls-ok") {
 		t.Errorf("Java client with JAVA_OPTS's trust store: %v\n%s", err, body)
 	}
-	listing, err := exec.Command("keytool", "-list", "-keystore", inPod(store[1]), "-storepass", string(password)).CombinedOutput()
+	listing, err := exec.Command(testutil.Program(t, "keytool", "apt-get install openjdk-17-jdk-headless"), "-list", "-keystore", inPod(store[1]), "-storepass", string(password)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("keytool -list: %v\n%s", err, listing)
 	}
@@ -184,7 +185,7 @@ func TestOutboundTrustDefaultsToTheBuiltInRootStore(t *testing.T) {
 		t.Errorf("values.yaml names a path of this machine:\n%s", values)
 	}
 	password, _ := os.ReadFile(filepath.Join(out, "certs", "store-password"))
-	listing, err := exec.Command("keytool", "-list", "-keystore", filepath.Join(out, "certs", "outbound-truststore.jks"), "-storepass", string(password)).CombinedOutput()
+	listing, err := exec.Command(testutil.Program(t, "keytool", "apt-get install openjdk-17-jdk-headless"), "-list", "-keystore", filepath.Join(out, "certs", "outbound-truststore.jks"), "-storepass", string(password)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("keytool -list: %v\n%s", err, listing)
 	}

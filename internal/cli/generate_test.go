@@ -224,20 +224,23 @@ func TestGenerateBadInputNamesTheCauseAndWritesNothing(t *testing.T) {
 		args    []string
 		wantErr []string
 	}{
-		"an unknown mode":                   {[]string{"--mode", "sidecar", "--host", "a.example.com"}, []string{`--mode "sidecar"`, "ingress", "app"}},
-		"--set on an unknown key":           {[]string{"--set", "ingress.clasName=nginx", "--host", "a.example.com", "--self-signed"}, []string{"--set ingress.clasName=nginx", "unknown key", "clasName"}},
-		"--set with a mistyped value":       {[]string{"--set", "app.port=https", "--mode", "app", "--host", "a.example.com"}, []string{"--set app.port=https", "app.port", "number"}},
-		"the ACME issuer without --email":   {[]string{"--host", "a.example.com"}, []string{"--email is required", "--issuer-ref", "--self-signed"}},
-		"a base with no Kestra Deployment":  {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/bases/no-kestra"}, []string{"--base testdata/bases/no-kestra", "no Kestra Deployment", "web", "--deployment"}},
-		"two candidate Deployments":         {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/bases/two-kestras"}, []string{"2 candidate Kestra Deployments", "kestra-standalone", "kestra-webserver", "--deployment"}},
-		"a malformed values file":           {[]string{"--host", "a.example.com", "-f", malformed}, []string{"-f " + malformed, "not valid YAML"}},
-		"an invalid host":                   {[]string{"--mode", "app", "--host", "kestra_ui.example.com"}, []string{`--host "kestra_ui.example.com"`}},
-		"an IP host in ingress mode":        {[]string{"--host", "10.0.0.5", "--self-signed"}, []string{"--host 10.0.0.5", "--mode app"}},
-		"a base that does not exist":        {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/nope"}, []string{"--base testdata/nope", "no such file", "helm template"}},
-		"a base file that is no manifest":   {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/values-traefik.yaml"}, []string{"--base testdata/values-traefik.yaml", "not a manifest file"}},
-		"a missing values file":             {[]string{"--host", "a.example.com", "-f", "nope.yaml"}, []string{"-f nope.yaml"}},
-		"two certificate sources":           {[]string{"--host", "a.example.com", "--self-signed", "--issuer-ref", "x"}, []string{"--issuer-ref", "--self-signed", "only one"}},
-		"a named Deployment that is absent": {[]string{"--host", "a.example.com", "--self-signed", "--deployment", "kestra-web"}, []string{"--deployment kestra-web", "no such Deployment"}},
+		"an unknown mode":                     {[]string{"--mode", "sidecar", "--host", "a.example.com"}, []string{`--mode "sidecar"`, "ingress", "app"}},
+		"--set on an unknown key":             {[]string{"--set", "ingress.clasName=nginx", "--host", "a.example.com", "--self-signed"}, []string{"--set ingress.clasName=nginx", "unknown key", "clasName"}},
+		"--set with a mistyped value":         {[]string{"--set", "app.port=https", "--mode", "app", "--host", "a.example.com"}, []string{"--set app.port=https", "app.port", "number"}},
+		"the ACME issuer without --email":     {[]string{"--host", "a.example.com"}, []string{"--email is required", "--issuer-ref", "--self-signed"}},
+		"a base with no Kestra Deployment":    {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/bases/no-kestra"}, []string{"--base testdata/bases/no-kestra", "no Kestra Deployment", "web", "--deployment"}},
+		"two candidate Deployments":           {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/bases/two-kestras"}, []string{"2 candidate Kestra Deployments", "kestra-standalone", "kestra-webserver", "--deployment"}},
+		"a malformed values file":             {[]string{"--host", "a.example.com", "-f", malformed}, []string{"-f " + malformed, "not valid YAML"}},
+		"an invalid host":                     {[]string{"--mode", "app", "--host", "kestra_ui.example.com"}, []string{`--host "kestra_ui.example.com"`}},
+		"an IP host in ingress mode":          {[]string{"--host", "10.0.0.5", "--self-signed"}, []string{"--host 10.0.0.5", "--mode app"}},
+		"a base that does not exist":          {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/nope"}, []string{"--base testdata/nope", "no such file", "helm template"}},
+		"a base file that is no manifest":     {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/values-traefik.yaml"}, []string{"--base testdata/values-traefik.yaml", "not a manifest file"}},
+		"a missing values file":               {[]string{"--host", "a.example.com", "-f", "nope.yaml"}, []string{"-f nope.yaml"}},
+		"two certificate sources":             {[]string{"--host", "a.example.com", "--self-signed", "--issuer-ref", "x"}, []string{"--issuer-ref", "--self-signed", "only one"}},
+		"a named Deployment that is absent":   {[]string{"--host", "a.example.com", "--self-signed", "--deployment", "kestra-web"}, []string{"--deployment kestra-web", "no such Deployment"}},
+		"--force with a supplied certificate": {[]string{"--mode", "app", "--host", "a.example.com", "--cert", "testdata/ca-bundle.pem", "--key", "testdata/ca-bundle.pem", "--force"}, []string{"--force", "--cert"}},
+		"a Service without ports":             {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/bases/externalname/kestra.yaml"}, []string{"Service kestra has no ports", "--service"}},
+		"a YAML alias bomb as --base":         {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/bases/alias-bomb.yaml"}, []string{"--base testdata/bases/alias-bomb.yaml", "excessive aliasing"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -23,8 +23,13 @@ func BinDir() string { return filepath.Join(RepoRoot(), "bin") }
 
 // Kubectls returns every real kubectl available: the machine's and bin/kubectl (v1.37 from the tools
 // module). It fails the test when there is none: the tests that call it prove compatibility with kubectl.
+// Under -short (make test-unit) it returns none: the caller checks what it can without kubectl.
 func Kubectls(t testing.TB) []string {
 	t.Helper()
+	if testing.Short() {
+		t.Log("-short: no comparison with the real kubectl")
+		return nil
+	}
 	var found []string
 	if path, err := exec.LookPath("kubectl"); err == nil {
 		found = append(found, path)
@@ -36,6 +41,20 @@ func Kubectls(t testing.TB) []string {
 		t.Fatal("no kubectl: run `make tools` (builds bin/kubectl) or install kubectl")
 	}
 	return found
+}
+
+// Program returns the path of a program the test runs (keytool, openssl...); -short skips the test, and
+// a missing program fails it with the package to install.
+func Program(t testing.TB, name, install string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs %s (skipped by -short)", name)
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s not found: %s", name, install)
+	}
+	return path
 }
 
 func fileExists(path string) bool {

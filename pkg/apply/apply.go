@@ -94,8 +94,9 @@ func (a *Applier) dynamicClient() (dynamic.Interface, error) {
 
 const certManagerGroup = "cert-manager.io"
 
-// Apply server-side applies every object of the YAML stream, one request each, in dependency order.
-// Nothing is written when a kind can't be mapped (cert-manager missing) or a namespace is missing.
+// Apply server-side applies every object of the YAML stream, one request each, in dependency order. It is
+// all or nothing: every object is first applied as a server-side dry run (strict field validation, as
+// kubectl does), and nothing is written, a namespace it created removed again, unless all pass.
 func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]Result, error) {
 	if err := a.checkKinds(manifests); err != nil {
 		return nil, err
@@ -110,12 +111,21 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 		return nil, a.explain(err, "reading the overlay", nil)
 	}
 	sort.SliceStable(infos, func(i, j int) bool { return rank(infos[i]) < rank(infos[j]) })
-	if err := a.checkNamespaces(ctx, infos, opts); err != nil {
+	created, err := a.checkNamespaces(ctx, infos, opts)
+	if err != nil {
+		a.removeNamespaces(created)
 		return nil, err
 	}
 	actions, err := a.planActions(ctx, infos, opts)
 	if err != nil {
+		a.removeNamespaces(created)
 		return nil, err
+	}
+	if opts.DryRun == DryRunNone {
+		if err := a.checkAll(ctx, infos, actions, opts); err != nil {
+			a.removeNamespaces(created)
+			return nil, err
+		}
 	}
 	revision, err := a.currentRevision(ctx, opts)
 	if err != nil {
@@ -159,8 +169,42 @@ func (a *Applier) checkKinds(manifests []byte) error {
 	return nil
 }
 
-// checkNamespaces makes sure every target namespace exists, creating it with --create-namespace.
-func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, opts Options) error {
+// checkAll applies every object as a server-side dry run: the API server validates each (schema, unknown
+// fields, conflicts, admission) before the first write.
+func (a *Applier) checkAll(ctx context.Context, infos []*resource.Info, actions []action, opts Options) error {
+	check := opts
+	check.DryRun = DryRunServer
+	for i, info := range infos {
+		if actions[i].skip {
+			continue
+		}
+		if _, err := a.applyOne(ctx, info, actions[i], check); err != nil {
+			return fmt.Errorf("%w (found by a server-side dry run of every object before any write: nothing was written)", err)
+		}
+	}
+	return nil
+}
+
+// removeNamespaces deletes the namespaces this apply created, when it then wrote nothing into them.
+func (a *Applier) removeNamespaces(names []string) {
+	if len(names) == 0 {
+		return
+	}
+	dyn, err := a.dynamicClient()
+	if err != nil {
+		return
+	}
+	// Not the user's context: an interrupt must not leave the namespace behind.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, name := range names {
+		_ = dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Delete(ctx, name, metav1.DeleteOptions{})
+	}
+}
+
+// checkNamespaces makes sure every target namespace exists, creating it with --create-namespace; it
+// returns the namespaces it created.
+func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, opts Options) ([]string, error) {
 	declared := map[string]bool{}
 	needed := map[string]bool{}
 	for _, info := range infos {
@@ -172,12 +216,13 @@ func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, o
 		}
 	}
 	if opts.DryRun == DryRunClient {
-		return nil
+		return nil, nil
 	}
 	dyn, err := a.dynamicClient()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var created []string
 	namespaces := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"})
 	for _, name := range sortedKeys(needed) {
 		if declared[name] {
@@ -188,18 +233,22 @@ func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, o
 		case err == nil:
 			continue
 		case !apierrors.IsNotFound(err):
-			return a.explain(err, "checking namespace "+name, nil)
+			return created, a.explain(err, "checking namespace "+name, nil)
 		case !opts.CreateNamespace:
-			return fmt.Errorf("namespace %q does not exist: create it (kubectl create namespace %s) or pass --create-namespace", name, name)
+			return created, fmt.Errorf("namespace %q does not exist: create it (kubectl create namespace %s) or pass --create-namespace", name, name)
+		case opts.DryRun == DryRunServer:
+			// The API server checks each object against its namespace, and a dry run persists none.
+			return created, fmt.Errorf("namespace %q does not exist, and --dry-run=server cannot check objects in a namespace that only a real apply would create: create it first (kubectl create namespace %s), or use --dry-run=client", name, name)
 		}
 		ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}}
 		data, _ := ns.MarshalJSON()
 		_, err = namespaces.Patch(ctx, name, types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, DryRun: serverDryRun(opts)})
 		if err != nil {
-			return a.explain(err, "creating namespace "+name, nil)
+			return created, a.explain(err, "creating namespace "+name, nil)
 		}
+		created = append(created, name)
 	}
-	return nil
+	return created, nil
 }
 
 func (a *Applier) applyOne(ctx context.Context, info *resource.Info, act action, opts Options) (Result, error) {
@@ -212,7 +261,7 @@ func (a *Applier) applyOne(ctx context.Context, info *resource.Info, act action,
 		return Result{}, err
 	}
 	force := act.force
-	patchOptions := &metav1.PatchOptions{FieldManager: FieldManager, Force: &force, DryRun: serverDryRun(opts)}
+	patchOptions := &metav1.PatchOptions{FieldManager: FieldManager, Force: &force, DryRun: serverDryRun(opts), FieldValidation: "Strict"}
 	started := time.Now()
 	var created bool
 	response := info.Client.Patch(types.ApplyPatchType).

@@ -37,6 +37,12 @@ type Result struct {
 // same bytes and mode are not touched, so a re-run changes nothing on disk.
 func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 	var result Result
+	if dirMode&0o077 == 0 {
+		// A private folder (keys) must be the folder itself, not a link to one we did not choose.
+		if info, err := os.Lstat(dir); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+			return result, fmt.Errorf("%s is a symbolic link: kestra-tls writes keys only into a real folder (remove the link, or choose another output directory with -o)", dir)
+		}
+	}
 	type staged struct {
 		temp, target string
 		file         File
@@ -118,9 +124,11 @@ func writeTemp(dir, base string, file File) (string, error) {
 	return name, nil
 }
 
+// same is false for anything but a regular file, a symbolic link above all: the rename then replaces the
+// link itself, so that a link planted beside our files never makes us write (or keep) a key elsewhere.
 func same(target string, file File) bool {
-	info, err := os.Stat(target)
-	if err != nil || info.Mode().Perm() != file.Mode.Perm() || info.Size() != int64(len(file.Data)) {
+	info, err := os.Lstat(target)
+	if err != nil || !info.Mode().IsRegular() || info.Mode().Perm() != file.Mode.Perm() || info.Size() != int64(len(file.Data)) {
 		return false
 	}
 	existing, err := os.ReadFile(target)

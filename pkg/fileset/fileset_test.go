@@ -3,6 +3,7 @@ package fileset
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -47,5 +48,25 @@ func TestWriteFailureLeavesNoTemporaryFiles(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"blocker"}, names); diff != "" {
 		t.Errorf("files left behind (-want +got):\n%s", diff)
+	}
+}
+
+// TestPlantedLinksAreNeverFollowedForWriting: a link planted where a key goes is replaced, not written
+// through; a private folder that is itself a link is refused.
+func TestPlantedLinksAreNeverFollowedForWriting(t *testing.T) {
+	dir := t.TempDir()
+	elsewhere := filepath.Join(t.TempDir(), "elsewhere.key")
+	os.WriteFile(elsewhere, []byte("secret"), 0o600)
+	os.Symlink(elsewhere, filepath.Join(dir, "server.key"))
+	if _, err := Write(dir, 0o700, []File{{Name: "server.key", Data: []byte("secret"), Mode: Private}}); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := os.Lstat(filepath.Join(dir, "server.key")); info.Mode()&os.ModeSymlink != 0 {
+		t.Error("the planted link is still there: same bytes through a link counted as unchanged")
+	}
+	linked := filepath.Join(t.TempDir(), "certs")
+	os.Symlink(t.TempDir(), linked)
+	if _, err := Write(linked, 0o700, []File{{Name: "server.key", Data: []byte("x"), Mode: Private}}); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("writing keys into a linked folder = %v, want a refusal", err)
 	}
 }

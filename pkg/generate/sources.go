@@ -3,6 +3,7 @@ package generate
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -78,12 +79,27 @@ func (s Sources) supplied() (*Supplied, error) {
 
 // ReadInput reads a file named by a flag, with an error that names both.
 func ReadInput(flag, path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	file, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: cannot read the file: %v", flag, path, fileset.Cause(err))
 	}
+	defer file.Close()
+	if info, err := file.Stat(); err == nil && info.IsDir() {
+		return nil, fmt.Errorf("%s %s is a folder: pass a file", flag, path)
+	}
+	// Bounded: a device or a huge file must not take the machine's memory.
+	data, err := io.ReadAll(io.LimitReader(file, MaxInputSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: cannot read the file: %v", flag, path, fileset.Cause(err))
+	}
+	if len(data) > MaxInputSize {
+		return nil, fmt.Errorf("%s %s is over %d MiB: pass the file it names (certificates, keys, manifests are far smaller)", flag, path, MaxInputSize>>20)
+	}
 	return data, nil
 }
+
+// MaxInputSize bounds every file a flag names.
+const MaxInputSize = 16 << 20
 
 // ReadSecretFile reads a password file, dropping the line ending editors and `echo` add.
 func ReadSecretFile(flag, path string) (string, error) {

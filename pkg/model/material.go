@@ -12,6 +12,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/keystore"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
 
 // Material is the TLS material of a mode, planned against what certs/ already holds.
@@ -24,6 +25,19 @@ type Material struct {
 	Warnings    []string
 	// Notes say what went in, for the user to check.
 	Notes []string
+}
+
+// gitignore keeps `git add .` in an overlay from committing keys, stores and the password.
+var gitignore = fileset.File{Name: ".gitignore", Data: []byte("# Written by kubectl kestra-tls: keys, stores and their password. Never commit them.\n*\n"), Mode: fileset.Public}
+
+// Sources names the supplied material and the password source: one reading for certs, generate and apply,
+// so that they accept and refuse the same combinations (--force or --ca-dir with supplied material).
+func Sources(c values.Certificates, force bool, storePassword string) generate.Sources {
+	return generate.Sources{
+		CertFile: c.CertFile, KeyFile: c.KeyFile, CAFile: c.CAFile, PKCS12File: c.PKCS12File,
+		KeyPasswordFile: c.KeyPasswordFile, StorePasswordFile: c.StorePasswordFile,
+		StorePassword: storePassword, Minting: c.CADir != "" || force,
+	}
 }
 
 // SelfSignedIngress tells whether ingress mode issues from our own CA.
@@ -39,11 +53,7 @@ func planMaterial(opts Options) (*Material, error) {
 		return nil, nil
 	}
 	c := v.Certificates
-	supplied, password, err := generate.Sources{
-		CertFile: c.CertFile, KeyFile: c.KeyFile, CAFile: c.CAFile, PKCS12File: c.PKCS12File,
-		KeyPasswordFile: c.KeyPasswordFile, StorePasswordFile: c.StorePasswordFile,
-		StorePassword: opts.StorePassword, Minting: c.CADir != "",
-	}.Load()
+	supplied, password, err := Sources(c, opts.Force, opts.StorePassword).Load()
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +73,7 @@ func planMaterial(opts Options) (*Material, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Material{Bundle: bundle, Files: bundle.Files, Warnings: bundle.Warnings}
+	m := &Material{Bundle: bundle, Files: append(append([]fileset.File{}, bundle.Files...), gitignore), Warnings: bundle.Warnings}
 	if len(bundle.CAFiles) > 0 {
 		// Write puts it there; say so, since every overlay sharing the CA folder will trust it from now on.
 		m.SharedCADir = c.CADir

@@ -13,6 +13,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/yamlguard"
 )
 
 // base is the user's Kestra as the overlay refers to it.
@@ -44,6 +45,9 @@ func loadBase(opts Options, sel kestra.Selection) (*base, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := yamlguard.CheckTree("--base "+opts.Base, os.DirFS(absBase)); err != nil {
+		return nil, err
+	}
 	built, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), absBase)
 	if err != nil {
 		return nil, fmt.Errorf("--base %s does not build with kustomize: %v", opts.Base, err)
@@ -71,6 +75,9 @@ func loadBase(opts Options, sel kestra.Selection) (*base, error) {
 func loadBaseFile(path string, sel kestra.Selection) (*base, error) {
 	data, err := generate.ReadInput("--base", path)
 	if err != nil {
+		return nil, err
+	}
+	if err := yamlguard.Check("--base "+path, data); err != nil {
 		return nil, err
 	}
 	name := filepath.Base(path)
