@@ -113,7 +113,7 @@ func (o *ApplyOptions) Complete(cmd *cobra.Command, args []string) error {
 		o.generateFirst = o.generateFirst || (cmd.Flags().Changed(flag.Name) && flag.Name != "show-secrets")
 	})
 	var err error
-	if o.namespace, _, err = o.configFlags.ToRawKubeConfigLoader().Namespace(); err != nil {
+	if o.namespace, err = namespaceOf(o.configFlags); err != nil {
 		return err
 	}
 	if o.generateFirst {

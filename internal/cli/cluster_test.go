@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
 )
 
@@ -21,6 +22,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	testutil.RemovePlugin()
 	if sharedCluster != nil {
 		sharedCluster.Stop()
 	}

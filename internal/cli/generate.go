@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 	"github.com/kestra-tls/kubectl-kestra-tls/templates"
@@ -193,8 +194,27 @@ func (o *GenerateOptions) Complete(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	o.resolved, err = values.Resolve(values.Layer{Source: "templates/values.yaml", Data: defaults}, layers, o.Sets, overrides)
-	return err
+	if o.resolved, err = values.Resolve(values.Layer{Source: "templates/values.yaml", Data: defaults}, layers, o.Sets, overrides); err != nil {
+		return err
+	}
+	return o.normalizeHosts()
+}
+
+// normalizeHosts writes every host as the Ingress, the certificate and the browser name it (punycode for an
+// internationalised name), in the order given.
+func (o *GenerateOptions) normalizeHosts() error {
+	normalized, err := pki.NormalizeHosts(o.resolved.Hosts)
+	if err != nil {
+		return err
+	}
+	hosts := make([]any, len(normalized))
+	for i, host := range normalized {
+		o.resolved.Hosts[i], hosts[i] = host, host
+	}
+	if len(hosts) > 0 {
+		o.resolved.Map["hosts"] = hosts
+	}
+	return nil
 }
 
 func (o *GenerateOptions) overrides() ([]values.Override, error) {

@@ -68,8 +68,11 @@ func (f *TLSFlags) AddFlags(cmd *cobra.Command) {
 // Request turns the flags into a material request for dir, reading the files they name.
 func (f *TLSFlags) Request(dir string) (generate.Request, error) {
 	req := generate.Request{Dir: dir, CADir: f.CADir, Days: f.Days, CACommonName: f.CACommonName, Force: f.Force, Now: time.Now()}
-	var err error
-	if req.Hosts, err = pki.ParseHosts(f.Hosts); err != nil {
+	hosts, err := pki.NormalizeHosts(f.Hosts)
+	if err != nil {
+		return req, err
+	}
+	if req.Hosts, err = pki.ParseHosts(hosts); err != nil {
 		return req, err
 	}
 	if req.KeyAlgorithm, err = pki.ParseKeyAlgorithm(f.KeyAlgorithm); err != nil {

@@ -58,7 +58,7 @@ func (o *WaitOptions) Complete(args []string) error {
 		o.Certificate = args[0]
 	}
 	var err error
-	o.namespace, _, err = o.configFlags.ToRawKubeConfigLoader().Namespace()
+	o.namespace, err = namespaceOf(o.configFlags)
 	return err
 }
 

@@ -3,6 +3,7 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,4 +90,41 @@ func (b *SyncBuffer) Tail(lines int) string {
 		all = all[len(all)-lines:]
 	}
 	return strings.Join(all, "\n")
+}
+
+var (
+	pluginOnce sync.Once
+	pluginPath string
+	pluginErr  error
+)
+
+// Plugin builds the plugin from the code under test, once per test binary, into a private folder: a test
+// that runs the binary must not run whatever `make build` left in bin/.
+func Plugin(t testing.TB) string {
+	t.Helper()
+	pluginOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kestra-tls-plugin-")
+		if err != nil {
+			pluginErr = err
+			return
+		}
+		pluginPath = filepath.Join(dir, "kubectl-kestra_tls")
+		cmd := exec.Command("go", "build", "-o", pluginPath, "./cmd/kubectl-kestra_tls")
+		cmd.Dir = RepoRoot()
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			pluginErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if pluginErr != nil {
+		t.Fatal(pluginErr)
+	}
+	return pluginPath
+}
+
+// RemovePlugin deletes the binary Plugin built; TestMain calls it.
+func RemovePlugin() {
+	if pluginPath != "" {
+		os.RemoveAll(filepath.Dir(pluginPath))
+	}
 }

@@ -44,6 +44,8 @@ type Supplied struct {
 	KeyPassword []byte
 	// Names of the files, for error messages.
 	CertSource, KeySource, CASource string
+	// CertFlag is the flag that named CertSource: --cert, or --pkcs12.
+	CertFlag string
 }
 
 // Request says what material to produce.
@@ -361,7 +363,7 @@ func (b *Bundle) useSupplied(req Request) error {
 	if s.PKCS12 != nil {
 		signer, certs, err := pki.ParsePKCS12(s.PKCS12, string(s.KeyPassword))
 		if err != nil {
-			return fmt.Errorf("%s: %v", s.CertSource, err)
+			return fmt.Errorf("%s %s: %v", s.CertFlag, s.CertSource, err)
 		}
 		key, chain = pki.Pair{Cert: certs[0], Key: signer}, certs
 	} else {
@@ -385,7 +387,7 @@ func (b *Bundle) useSupplied(req Request) error {
 	} else if last := chain[len(chain)-1]; len(chain) > 1 && last.IsCA && last.CheckSignatureFrom(last) == nil {
 		ca = last
 	} else {
-		return fmt.Errorf("--ca is required: pass the PEM certificate of the CA that signed %s (it goes into the truststore)", s.CertSource)
+		return fmt.Errorf("--ca is required with %s %s: pass the PEM certificate of the CA that signed it (it goes into the truststore)", s.CertFlag, s.CertSource)
 	}
 	var intermediates []*x509.Certificate
 	for _, cert := range chain[1:] {
@@ -395,7 +397,14 @@ func (b *Bundle) useSupplied(req Request) error {
 	}
 	warnings, err := pki.CheckServerChain(key, intermediates, ca, req.Hosts, req.Now)
 	if err != nil {
-		return fmt.Errorf("%s: %v", s.CertSource, err)
+		sources := s.CertFlag + " " + s.CertSource
+		if s.KeySource != "" {
+			sources += " (--key " + s.KeySource + ")"
+		}
+		if s.CASource != "" {
+			sources += " and --ca " + s.CASource
+		}
+		return fmt.Errorf("%s: %v", sources, err)
 	}
 	b.Warnings = append(b.Warnings, warnings...)
 	if b.Hosts.Empty() {

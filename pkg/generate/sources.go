@@ -47,7 +47,7 @@ func (s Sources) supplied() (*Supplied, error) {
 	case s.Minting:
 		return nil, errors.New("--ca-dir and --force apply to minted certificates, not to --cert/--key/--pkcs12")
 	}
-	supplied := &Supplied{CertSource: s.CertFile, KeySource: s.KeyFile, CASource: s.CAFile}
+	supplied := &Supplied{CertSource: s.CertFile, KeySource: s.KeyFile, CASource: s.CAFile, CertFlag: "--cert"}
 	var err error
 	if s.KeyPasswordFile != "" {
 		password, err := ReadSecretFile("--key-password-file", s.KeyPasswordFile)
@@ -57,7 +57,7 @@ func (s Sources) supplied() (*Supplied, error) {
 		supplied.KeyPassword = []byte(password)
 	}
 	if s.PKCS12File != "" {
-		supplied.CertSource = s.PKCS12File
+		supplied.CertSource, supplied.CertFlag = s.PKCS12File, "--pkcs12"
 		if supplied.PKCS12, err = ReadInput("--pkcs12", s.PKCS12File); err != nil {
 			return nil, err
 		}

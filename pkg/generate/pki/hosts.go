@@ -5,6 +5,9 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"unicode"
+
+	"golang.org/x/net/idna"
 )
 
 // Hosts is the set of names a server certificate must answer to, sorted into the SAN types that
@@ -31,9 +34,9 @@ func ParseHosts(values []string) (Hosts, error) {
 			}
 			continue
 		}
-		name := strings.ToLower(strings.TrimSuffix(value, "."))
-		if err := validateDNSName(name); err != nil {
-			return Hosts{}, fmt.Errorf("--host %q is not a valid DNS name or IP address: %v (use e.g. kestra.example.com, *.kestra.example.com or 10.0.0.5)", raw, err)
+		name, err := NormalizeHost(value)
+		if err != nil {
+			return Hosts{}, err
 		}
 		if !seen[name] {
 			seen[name] = true
@@ -41,6 +44,50 @@ func ParseHosts(values []string) (Hosts, error) {
 		}
 	}
 	return hosts, nil
+}
+
+// NormalizeHosts normalizes every --host in order and refuses one given twice (after normalization: case,
+// a final dot, punycode), which is a typo more often than not.
+func NormalizeHosts(values []string) ([]string, error) {
+	out := make([]string, 0, len(values))
+	seen := map[string]string{}
+	for _, raw := range values {
+		host, err := NormalizeHost(raw)
+		if err != nil {
+			return nil, err
+		}
+		if first, ok := seen[host]; ok {
+			return nil, fmt.Errorf("--host %s is given twice (as %q and %q): name each host once", host, first, raw)
+		}
+		seen[host] = raw
+		out = append(out, host)
+	}
+	return out, nil
+}
+
+// NormalizeHost is a --host as certificates and Kubernetes name it: an IP address as written, a DNS name in
+// lower case without its final dot, an internationalised name in its punycode (A-label) form, as browsers
+// send it.
+func NormalizeHost(raw string) (string, error) {
+	value := strings.TrimSpace(raw)
+	if net.ParseIP(value) != nil {
+		return value, nil
+	}
+	name := strings.ToLower(strings.TrimSuffix(value, "."))
+	if strings.ContainsFunc(name, func(r rune) bool { return r > unicode.MaxASCII }) {
+		wildcard := strings.HasPrefix(name, "*.")
+		ascii, err := idna.Lookup.ToASCII(strings.TrimPrefix(name, "*."))
+		if err != nil {
+			return "", fmt.Errorf("--host %q is not a valid internationalised domain name: %v", raw, err)
+		}
+		if name = ascii; wildcard {
+			name = "*." + ascii
+		}
+	}
+	if err := validateDNSName(name); err != nil {
+		return "", fmt.Errorf("--host %q is not a valid DNS name or IP address: %v (use e.g. kestra.example.com, *.kestra.example.com or 10.0.0.5)", raw, err)
+	}
+	return name, nil
 }
 
 // All returns the hosts as strings, DNS names first, in the order given.
@@ -94,6 +141,9 @@ func validateDNSName(name string) error {
 		return fmt.Errorf("longer than 253 characters")
 	}
 	labels := strings.Split(name, ".")
+	if last := labels[len(labels)-1]; strings.Trim(last, "0123456789") == "" {
+		return fmt.Errorf("the last label %q is all digits, which no top-level domain is (an IP address is written in full, e.g. 10.0.0.5)", last)
+	}
 	for i, label := range labels {
 		if label == "*" {
 			if i != 0 {

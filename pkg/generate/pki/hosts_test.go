@@ -17,6 +17,12 @@ func TestParseHosts(t *testing.T) {
 		"DNS names keep their order and lose case and a trailing dot": {
 			hosts: []string{"Kestra.Example.com.", "kestra.internal"}, wantDNS: []string{"kestra.example.com", "kestra.internal"},
 		},
+		"an internationalised name becomes its punycode form, as browsers send it": {
+			hosts: []string{"Bücher.example.com", "*.kestra.bücher.example"}, wantDNS: []string{"xn--bcher-kva.example.com", "*.kestra.xn--bcher-kva.example"},
+		},
+		"an all-numeric top-level domain is refused": {
+			hosts: []string{"kestra.123"}, wantErr: "all digits",
+		},
 		"a wildcard is a DNS name": {
 			hosts: []string{"*.kestra.example.com"}, wantDNS: []string{"*.kestra.example.com"},
 		},

@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+)
+
+// plantedSecret is in every password file of the sweep: no message may print it.
+const plantedSecret = "s3cr3t-Planted-Pa55"
+
+// TestBadInputSweep runs the real binary, built from the code under test, on wrong inputs across every
+// command, each under a memory limit (2 GiB) and a time limit (30 s). Each must exit 1 with one line that
+// names the flag or file, no stack trace, nothing written to -o, and no secret printed.
+func TestBadInputSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real binary (skipped by -short)")
+	}
+	plugin := testutil.Plugin(t)
+	f := newFixtures(t)
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	certPEM, _ := os.ReadFile(f.certPEM)
+	keyPEM, _ := os.ReadFile(f.keyPEM)
+	key, err := pki.ParsePrivateKey(keyPEM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := pki.ParseCertificates(certPEM)
+	p12, err := pkcs12.Modern2023.Encode(key, leaf[0], nil, "right-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	garbage := make([]byte, 4096)
+	rand.Read(garbage)
+	bomb, _ := os.ReadFile("testdata/bases/alias-bomb.yaml")
+	huge := bytes.Repeat([]byte("# padding to make an oversized file\n"), 17<<20/36+1)
+	files := map[string]string{
+		"malformed.yaml":    write("malformed.yaml", []byte("ingress: [unclosed\n")),
+		"malformed-base":    write("malformed-base.yaml", []byte("apiVersion: v1\nkind: [Service\n")),
+		"bomb":              write("bomb.yaml", bomb),
+		"huge":              write("huge.yaml", huge),
+		"empty.pem":         write("empty.pem", nil),
+		"binary.pem":        write("binary.pem", garbage),
+		"truncated.pem":     write("truncated.pem", certPEM[:len(certPEM)/2]),
+		"empty.p12":         write("empty.p12", nil),
+		"truncated.p12":     write("truncated.p12", p12[:len(p12)/2]),
+		"server.p12":        write("server.p12", p12),
+		"wrong-password":    write("wrong-password", []byte(plantedSecret+"\n")),
+		"empty-password":    write("empty-password", []byte("\n")),
+		"a-file":            write("a-file", []byte("not a folder")),
+		"bad-template/":     filepath.Join(dir, "templates"),
+		"missing.kubecfg":   filepath.Join(dir, "no-such-kubeconfig"),
+		"other-ca.pem":      write("other-ca.pem", otherCA(t)),
+		"values-folder":     t.TempDir(),
+		"kubeconfig":        write("kubeconfig", []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n")),
+		"long-host":         strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61) + ".com",
+		"ca-bundle-garbage": write("ca-bundle.bin", garbage),
+	}
+	os.MkdirAll(files["bad-template/"], 0o755)
+	os.WriteFile(filepath.Join(files["bad-template/"], "ingress.yaml.tpl"), []byte("{{ .Values.nope.deeper }"), 0o644)
+	host := []string{"--host", "kestra.example.com"}
+	app := append([]string{"generate", "--mode", "app"}, host...)
+	ingress := append(append([]string{"generate"}, host...), "--self-signed")
+	with := func(base []string, more ...string) []string { return append(append([]string{}, base...), more...) }
+
+	tests := map[string]struct {
+		args []string
+		want []string
+	}{
+		"malformed YAML in -f":                   {with(ingress, "-f", files["malformed.yaml"]), []string{"-f " + files["malformed.yaml"], "not valid YAML"}},
+		"malformed YAML in --base":               {with(ingress, "--base", files["malformed-base"]), []string{"--base " + files["malformed-base"]}},
+		"an alias bomb in -f":                    {with(ingress, "-f", files["bomb"]), []string{"-f " + files["bomb"], "aliasing"}},
+		"an alias bomb in --base":                {with(ingress, "--base", files["bomb"]), []string{"--base " + files["bomb"], "aliasing"}},
+		"an alias bomb in --chart-values":        {with(ingress, "--target", "helm", "--chart-values", files["bomb"]), []string{"--chart-values " + files["bomb"], "aliasing"}},
+		"an oversized -f":                        {with(ingress, "-f", files["huge"]), []string{"-f " + files["huge"], "MiB"}},
+		"an oversized --base":                    {with(ingress, "--base", files["huge"]), []string{"--base " + files["huge"], "MiB"}},
+		"-f naming a folder":                     {with(ingress, "-f", files["values-folder"]), []string{"-f " + files["values-folder"], "folder"}},
+		"--set with a mistyped value":            {with(app, "--set", "app.port=https"), []string{"--set app.port=https", "number"}},
+		"--set on an unknown key":                {with(ingress, "--set", "ingress.clasName=x"), []string{"--set ingress.clasName=x", "unknown key"}},
+		"--set without a value":                  {with(ingress, "--set", "ingress.className"), []string{"--set ingress.className"}},
+		"a host with a space":                    {with([]string{"generate", "--self-signed"}, "--host", "bü cher.example.com"), []string{`--host "bü cher.example.com"`}},
+		"a 254-byte host":                        {with([]string{"generate", "--self-signed"}, "--host", files["long-host"]), []string{"--host", "253"}},
+		"an all-numeric top-level domain":        {with([]string{"generate", "--self-signed"}, "--host", "kestra.123"), []string{`--host "kestra.123"`, "all digits"}},
+		"the same host twice":                    {with(ingress, "--host", "KESTRA.example.com."), []string{"--host", "twice"}},
+		"a port of 0":                            {with(app, "--port", "0"), []string{"--port 0", "1 to 65535"}},
+		"a port over 65535":                      {with(app, "--port", "70000"), []string{"--port 70000", "1 to 65535"}},
+		"an empty PEM certificate":               {with(app, "--cert", files["empty.pem"], "--key", f.keyPEM), []string{"--cert " + files["empty.pem"]}},
+		"a binary file as certificate":           {with(app, "--cert", files["binary.pem"], "--key", f.keyPEM), []string{"--cert " + files["binary.pem"]}},
+		"a truncated PEM certificate":            {with(app, "--cert", files["truncated.pem"], "--key", f.keyPEM), []string{"--cert " + files["truncated.pem"]}},
+		"a binary file as key":                   {with(app, "--cert", f.certPEM, "--key", files["binary.pem"]), []string{"--key " + files["binary.pem"]}},
+		"an empty PKCS#12":                       {with(app, "--pkcs12", files["empty.p12"], "--key-password-file", files["wrong-password"], "--ca", f.caPEM), []string{"--pkcs12 " + files["empty.p12"]}},
+		"a truncated PKCS#12":                    {with(app, "--pkcs12", files["truncated.p12"], "--key-password-file", files["wrong-password"], "--ca", f.caPEM), []string{"--pkcs12 " + files["truncated.p12"]}},
+		"a PKCS#12 with the wrong password":      {with(app, "--pkcs12", files["server.p12"], "--key-password-file", files["wrong-password"], "--ca", f.caPEM), []string{"--pkcs12 " + files["server.p12"], "password"}},
+		"an expired supplied certificate":        {with(app, "--cert", f.expiredCertPEM, "--key", f.keyPEM, "--ca", f.caPEM), []string{"--cert " + f.expiredCertPEM, "expired"}},
+		"a key that does not match":              {with(app, "--cert", f.certPEM, "--key", f.otherKeyPEM, "--ca", f.caPEM), []string{"--key " + f.otherKeyPEM}},
+		"a chain that does not verify":           {with(app, "--cert", f.certPEM, "--key", f.keyPEM, "--ca", files["other-ca.pem"]), []string{"--ca " + files["other-ca.pem"], "does not verify"}},
+		"an empty store password file":           {with(app, "--store-password-file", files["empty-password"]), []string{"--store-password-file " + files["empty-password"], "empty"}},
+		"a Service without ports":                {with(ingress, "--base", "testdata/bases/externalname/kestra.yaml"), []string{"Service kestra has no ports"}},
+		"a base without Kestra":                  {with(ingress, "--base", "testdata/bases/no-kestra"), []string{"--base testdata/bases/no-kestra", "--deployment"}},
+		"an unwritable -o":                       {with(ingress, "-o", "/proc/kestra-tls-overlay"), []string{"/proc/kestra-tls-overlay"}},
+		"-o naming a file":                       {with(ingress, "-o", files["a-file"]), []string{files["a-file"]}},
+		"an unknown --mode":                      {with(ingress, "--mode", "sidecar"), []string{`--mode "sidecar"`}},
+		"an unknown --target":                    {with(ingress, "--target", "terraform"), []string{`--target "terraform"`}},
+		"--target helm with --base":              {with(ingress, "--target", "helm", "--base", "testdata/bases/chart"), []string{"--base", "--chart-values"}},
+		"--chart-values without --target helm":   {with(ingress, "--chart-values", files["malformed.yaml"]), []string{"--chart-values", "--target helm"}},
+		"an unknown --issuer":                    {with(append([]string{"generate"}, host...), "--issuer", "zerossl"), []string{`--issuer "zerossl"`}},
+		"an email that is not one":               {with(append([]string{"generate"}, host...), "--email", "ops at example"), []string{`--email "ops at example"`}},
+		"a plain-HTTP ACME server":               {with(append([]string{"generate"}, host...), "--email", "ops@example.com", "--acme-server", "http://acme.example.com/dir"), []string{"--acme-server", "https://"}},
+		"a template that does not parse":         {with(ingress, "--templates", files["bad-template/"]), []string{"ingress.yaml.tpl"}},
+		"--templates naming a file":              {with(ingress, "--templates", files["a-file"]), []string{"--templates " + files["a-file"]}},
+		"a binary --ca-bundle":                   {with(app, "--outbound-trust", "--ca-bundle", files["ca-bundle-garbage"]), []string{"--ca-bundle " + files["ca-bundle-garbage"]}},
+		"--force with supplied material":         {with(app, "--cert", f.certPEM, "--key", f.keyPEM, "--force"), []string{"--force"}},
+		"certs with an unknown key algorithm":    {[]string{"certs", "--host", "a.example.com", "--key-algorithm", "dsa"}, []string{"--key-algorithm", "dsa"}},
+		"certs with 0 days":                      {[]string{"certs", "--host", "a.example.com", "--days", "0"}, []string{"--days"}},
+		"certs with --cert but no --key":         {[]string{"certs", "--host", "a.example.com", "--cert", f.certPEM}, []string{"--cert and --key"}},
+		"apply with a kubeconfig that is absent": {[]string{"apply", "--kubeconfig", files["missing.kubecfg"], "--host", "a.example.com", "--self-signed", "--dry-run=server"}, []string{files["missing.kubecfg"]}},
+		"apply with a context that is absent":    {[]string{"apply", "--kubeconfig", files["kubeconfig"], "--context", "nope", "--host", "a.example.com", "--self-signed"}, []string{"--context nope", "get-contexts"}},
+		"apply with an unknown --dry-run":        {[]string{"apply", "--dry-run=later"}, []string{"--dry-run=later"}},
+		"apply with an unknown -o":               {[]string{"apply", "-o", "xml"}, []string{"-o xml"}},
+		"wait with a negative --timeout":         {[]string{"wait", "--timeout", "-5s"}, []string{"--timeout -5s"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			args := tc.args
+			if !containsFlag(args, "-o") && (args[0] == "generate" || args[0] == "certs") {
+				args = append(args, "-o", out)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "sh", append([]string{"-c", `ulimit -v 2097152; exec "$@"`, "sh", plugin}, args...)...)
+			cmd.Env = append(os.Environ(), "KUBECONFIG="+files["kubeconfig"])
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if ctx.Err() != nil {
+				t.Fatalf("still running after 30 s")
+			}
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("exit = %v, want 1\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+			}
+			message := stderr.String()
+			lines := strings.Split(strings.TrimSpace(message), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "error: ") {
+				t.Errorf("want one error line, got:\n%s", message)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(message, want) {
+					t.Errorf("the error does not name %q:\n%s", want, message)
+				}
+			}
+			for _, never := range []string{"goroutine ", "panic:", plantedSecret} {
+				if strings.Contains(message+stdout.String(), never) {
+					t.Errorf("the output holds %q:\n%s", never, message)
+				}
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("wrote %s despite the error", out)
+			}
+		})
+	}
+	if len(tests) < 40 {
+		t.Errorf("the sweep has %d cases, the issue asks for at least 40", len(tests))
+	}
+}
+
+func containsFlag(args []string, flag string) bool {
+	for _, arg := range args {
+		if arg == flag {
+			return true
+		}
+	}
+	return false
+}
+
+// otherCA is a CA that signed none of the fixtures.
+func otherCA(t *testing.T) []byte {
+	t.Helper()
+	key, _ := pki.ECDSAP256.GenerateKey()
+	ca, err := pki.NewCA(pki.CARequest{CommonName: "Other CA", Days: 10, Key: key, Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pki.EncodeCertificates(ca.Cert)
+}
