@@ -13,7 +13,7 @@ HELM_BIN := $(BIN)/helm
 
 export KUBEBUILDER_ASSETS := $(BIN)
 
-.PHONY: all build test test-unit lint bench tools demo dist clean
+.PHONY: all build test test-unit lint bench tools demo dist clean fuzz
 all: build
 
 build: $(PLUGIN)
@@ -45,11 +45,21 @@ dist:
 demo: build tools
 	$(GO) run ./hack/demo
 
-# Every benchmark runs once (a check, not a measurement), then every test.
+# Every benchmark runs once (a check, not a measurement), then every test, then each fuzz target briefly.
 test: build tools dist lint
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 	$(GO) run ./hack/bench -quick
 	$(GO) test -count=1 ./...
+	$(MAKE) fuzz
+
+# Each fuzz target for FUZZTIME; what it finds lands in the package's testdata/fuzz and replays in every
+# later `go test`.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZTIME) ./pkg/values
+	$(GO) test -run '^$$' -fuzz '^FuzzFind$$' -fuzztime $(FUZZTIME) ./pkg/kestra
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePEMInput$$' -fuzztime $(FUZZTIME) ./pkg/generate/pki
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePKCS12$$' -fuzztime $(FUZZTIME) ./pkg/generate/pki
 
 # Unit tests only: no JVM, no control plane.
 test-unit:

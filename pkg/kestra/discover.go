@@ -137,6 +137,12 @@ func decode(objects []Object) ([]podWorkload, []corev1.Service, error) {
 	var services []corev1.Service
 	for _, object := range objects {
 		switch object.Kind {
+		case "Deployment", "StatefulSet", "Service":
+			if object.Name == "" {
+				return nil, nil, fmt.Errorf("a %s has no metadata.name: name it", object.Kind)
+			}
+		}
+		switch object.Kind {
 		case "Deployment":
 			var d appsv1.Deployment
 			if err := json.Unmarshal(object.JSON, &d); err != nil {
