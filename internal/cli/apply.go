@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
@@ -198,6 +199,13 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 func (o *ApplyOptions) build() (resmap.ResMap, error) {
 	if !o.generateFirst {
 		return overlays.Build(o.Dir)
+	}
+	if !o.Generate.DryRun {
+		held, err := fileset.Lock(o.Dir, 0o755, waitingFor(o.ErrOut, o.Dir))
+		if err != nil {
+			return nil, err
+		}
+		defer held.Release()
 	}
 	overlay, err := o.Generate.render(o.Generate.DryRun)
 	if err != nil {

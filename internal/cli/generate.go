@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
@@ -333,6 +335,13 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 		_, err = o.Out.Write(data)
 		return err
 	}
+	if !o.DryRun {
+		held, err := fileset.Lock(o.OutputDir, 0o755, waitingFor(o.ErrOut, o.OutputDir))
+		if err != nil {
+			return err
+		}
+		defer held.Release()
+	}
 	overlay, err := o.render(o.DryRun)
 	if err != nil {
 		return err
@@ -361,6 +370,11 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 	}
 	o.printNext(overlay)
 	return nil
+}
+
+// waitingFor tells the user why a run pauses: another one holds the output folder.
+func waitingFor(out io.Writer, dir string) func() {
+	return func() { fmt.Fprintf(out, "waiting for another kestra-tls run that is writing %s\n", dir) }
 }
 
 // printNext says what to run now.

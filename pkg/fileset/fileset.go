@@ -57,6 +57,7 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 	}
 	for _, file := range files {
 		target := filepath.Join(dir, filepath.FromSlash(file.Name))
+		removeStaleTemps(target)
 		if same(target, file) {
 			result.Unchanged = append(result.Unchanged, file.Name)
 			continue
@@ -94,6 +95,15 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 	sort.Strings(result.Written)
 	sort.Strings(result.Unchanged)
 	return result, nil
+}
+
+// removeStaleTemps deletes what a run killed between staging and renaming left of target. Callers hold the
+// folder's Lock, so no live run is staging there.
+func removeStaleTemps(target string) {
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*"))
+	for _, path := range stale {
+		os.Remove(path)
+	}
 }
 
 func writeTemp(dir, base string, file File) (string, error) {
