@@ -102,6 +102,8 @@ type Waiter struct {
 	Dynamic dynamic.Interface
 	// Progress gets one line each time a condition's reason or message changes.
 	Progress io.Writer
+
+	outage outage
 }
 
 // ReadyCertificate is a Certificate that became Ready, with when.
@@ -112,7 +114,9 @@ type ReadyCertificate struct {
 }
 
 // Wait blocks until every Certificate is Ready with its observedGeneration current, or the timeout
-// passes (0: check once). It lists then watches; it never polls.
+// passes (0: check once). It lists then watches; it never polls. An API server that goes away (a restart,
+// a network blip) is waited for within the same timeout; a watch the server closes or expires is resumed
+// or relisted.
 func (w *Waiter) Wait(ctx context.Context, refs []CertificateRef, timeout time.Duration) ([]ReadyCertificate, error) {
 	deadline := time.Now().Add(timeout)
 	var ready []ReadyCertificate
@@ -129,7 +133,18 @@ func (w *Waiter) Wait(ctx context.Context, refs []CertificateRef, timeout time.D
 				return ready, &InterruptedError{}
 			}
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errNotReadyOnce) {
-				return ready, &TimeoutError{Explanation: w.Explain(context.WithoutCancel(ctx), ref, timeout)}
+				if since := w.outage.downSince; !since.IsZero() {
+					return ready, &TimeoutError{Explanation: fmt.Sprintf("%s is not Ready after %s: the API server has been unreachable for the last %s (since %s), so kestra-tls cannot tell why: %v",
+						ref, timeout, time.Since(since).Round(time.Second), since.Format(time.TimeOnly), w.outage.lastErr)}
+				}
+				explanation := w.Explain(ctx, ref, timeout)
+				if ctx.Err() != nil {
+					return ready, &InterruptedError{}
+				}
+				if w.outage.total > 0 {
+					explanation += fmt.Sprintf("\n  (the API server was unreachable for %s of the wait)", w.outage.total.Round(time.Second))
+				}
+				return ready, &TimeoutError{Explanation: explanation}
 			}
 			return ready, err
 		}
@@ -143,57 +158,122 @@ var errNotReadyOnce = errors.New("not ready")
 // checkOnceLimit bounds the single look of --timeout 0.
 const checkOnceLimit = 30 * time.Second
 
-func (w *Waiter) waitOne(ctx context.Context, ref CertificateRef, once bool) (*unstructured.Unstructured, error) {
-	client := w.Dynamic.Resource(certificatesGVR).Namespace(ref.Namespace)
-	selector := fields.OneTermEqualSelector("metadata.name", ref.Name).String()
-	list, err := client.List(ctx, metav1.ListOptions{FieldSelector: selector})
-	if err != nil {
-		return nil, err
+// outage tracks how long the API server could not be reached during a wait.
+type outage struct {
+	downSince time.Time
+	total     time.Duration
+	lastErr   error
+}
+
+// transient errors are worth waiting out: the server is restarting, overloaded or briefly unreachable.
+func transient(err error) bool {
+	return isUnreachable(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err) ||
+		apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) || apierrors.IsInternalError(err)
+}
+
+// down records a failed request and waits a little before the next try; it returns the error when the
+// wait should end instead.
+func (w *Waiter) down(ctx context.Context, err error, attempt *int) error {
+	if ctx.Err() != nil || !transient(err) {
+		return err
 	}
-	var last string
-	for i := range list.Items {
-		if isReady(&list.Items[i], ref) {
-			return &list.Items[i], nil
-		}
-		last = w.report(ref, &list.Items[i], last)
+	if w.outage.downSince.IsZero() {
+		w.outage.downSince = time.Now()
+		w.printf("lost the API server (%v); waiting for it to come back\n", err)
 	}
-	if once {
-		return nil, errNotReadyOnce
-	}
-	if len(list.Items) == 0 && ref.Via != "" {
-		w.printf("waiting for cert-manager to create %s from %s\n", ref, ref.Via)
-	}
-	resourceVersion := list.GetResourceVersion()
-	for {
-		watcher, err := client.Watch(ctx, metav1.ListOptions{FieldSelector: selector, ResourceVersion: resourceVersion, AllowWatchBookmarks: true})
-		if err != nil {
-			return nil, err
-		}
-		object, done, err := w.consume(ctx, watcher, ref, &resourceVersion, &last)
-		watcher.Stop()
-		if done || err != nil {
-			return object, err
-		}
-		// The server closed the watch (it does so every few minutes): resume from the last version seen.
+	w.outage.lastErr = err
+	*attempt++
+	backoff := min(time.Duration(*attempt)*250*time.Millisecond, 2*time.Second)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(backoff):
+		return nil
 	}
 }
 
-func (w *Waiter) consume(ctx context.Context, watcher watch.Interface, ref CertificateRef, resourceVersion, last *string) (*unstructured.Unstructured, bool, error) {
+func (w *Waiter) up() {
+	if since := w.outage.downSince; !since.IsZero() {
+		gone := time.Since(since)
+		w.outage.total += gone
+		w.outage.downSince = time.Time{}
+		w.printf("the API server is back after %s\n", gone.Round(100*time.Millisecond))
+	}
+}
+
+func (w *Waiter) waitOne(ctx context.Context, ref CertificateRef, once bool) (*unstructured.Unstructured, error) {
+	client := w.Dynamic.Resource(certificatesGVR).Namespace(ref.Namespace)
+	selector := fields.OneTermEqualSelector("metadata.name", ref.Name).String()
+	var last string
+	attempt := 0
+	announced := false
+	for { // list, then watch from the list's version; relist when the watch's version expired
+		list, err := client.List(ctx, metav1.ListOptions{FieldSelector: selector})
+		if err != nil {
+			if once {
+				return nil, err
+			}
+			if err := w.down(ctx, err, &attempt); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		w.up()
+		attempt = 0
+		for i := range list.Items {
+			if isReady(&list.Items[i], ref) {
+				return &list.Items[i], nil
+			}
+			last = w.report(ref, &list.Items[i], last)
+		}
+		if once {
+			return nil, errNotReadyOnce
+		}
+		if len(list.Items) == 0 && ref.Via != "" && !announced {
+			w.printf("waiting for cert-manager to create %s from %s\n", ref, ref.Via)
+			announced = true
+		}
+		resourceVersion := list.GetResourceVersion()
+		for {
+			watcher, err := client.Watch(ctx, metav1.ListOptions{FieldSelector: selector, ResourceVersion: resourceVersion, AllowWatchBookmarks: true})
+			if err != nil {
+				if err := w.down(ctx, err, &attempt); err != nil {
+					return nil, err
+				}
+				break // relist: events may have been missed while the server was away
+			}
+			w.up()
+			object, done, relist, err := w.consume(ctx, watcher, ref, &resourceVersion, &last)
+			watcher.Stop()
+			if done || err != nil {
+				return object, err
+			}
+			if relist {
+				break
+			}
+			// The server closed the watch (it does so every few minutes): resume from the last version seen.
+		}
+	}
+}
+
+// consume reads watch events until the Certificate is Ready (done), the context ends, the watch closes
+// (resume), or its version expired (410 Gone: relist).
+func (w *Waiter) consume(ctx context.Context, watcher watch.Interface, ref CertificateRef, resourceVersion, last *string) (object *unstructured.Unstructured, done, relist bool, err error) {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, true, ctx.Err()
+			return nil, true, false, ctx.Err()
 		case event, open := <-watcher.ResultChan():
 			if !open {
-				return nil, false, nil
+				return nil, false, false, nil
 			}
 			switch event.Type {
 			case watch.Error:
 				if status := apierrors.FromObject(event.Object); apierrors.IsResourceExpired(status) || apierrors.IsGone(status) {
-					*resourceVersion = ""
-					return nil, false, nil
+					w.printf("the watch expired (%v); listing again\n", status)
+					return nil, false, true, nil
 				}
-				return nil, true, apierrors.FromObject(event.Object)
+				return nil, true, false, apierrors.FromObject(event.Object)
 			case watch.Bookmark, watch.Added, watch.Modified:
 				object, ok := event.Object.(*unstructured.Unstructured)
 				if !ok {
@@ -204,7 +284,7 @@ func (w *Waiter) consume(ctx context.Context, watcher watch.Interface, ref Certi
 					continue
 				}
 				if isReady(object, ref) {
-					return object, true, nil
+					return object, true, false, nil
 				}
 				*last = w.report(ref, object, *last)
 			case watch.Deleted:

@@ -11,10 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -34,7 +36,11 @@ type Cluster struct {
 	dir         string
 	certManager *exec.Cmd
 	stdin       io.WriteCloser
-	Logs        *testutil.SyncBuffer
+	certDir     string
+	// restartedAPIServer is the kube-apiserver RestartAPIServer started, if any.
+	restartedAPIServer *exec.Cmd
+	apiServerLogs      *testutil.SyncBuffer
+	Logs               *testutil.SyncBuffer
 }
 
 // Start runs kube-apiserver and etcd with cert-manager's CRDs installed.
@@ -46,6 +52,13 @@ func Start(withCRDs bool) (*Cluster, error) {
 		}
 	}
 	env := &envtest.Environment{BinaryAssetsDirectory: bin, ControlPlaneStartTimeout: 60 * time.Second, ControlPlaneStopTimeout: 20 * time.Second}
+	// Our own certificate folder: envtest removes one it made itself on Stop, and a restarted API server
+	// would then serve a new certificate that no kubeconfig of ours trusts.
+	certDir, err := os.MkdirTemp("", "kestra-tls-apiserver-")
+	if err != nil {
+		return nil, err
+	}
+	env.ControlPlane.GetAPIServer().CertDir = certDir
 	if withCRDs {
 		env.CRDDirectoryPaths = []string{filepath.Join(bin, "cert-manager-crds")}
 		env.ErrorIfCRDPathMissing = true
@@ -57,9 +70,10 @@ func Start(withCRDs bool) (*Cluster, error) {
 		Set("endpoint-reconciler-type", "none")
 	config, err := env.Start()
 	if err != nil {
+		os.RemoveAll(certDir)
 		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
 	}
-	c := &Cluster{env: env, Config: config}
+	c := &Cluster{env: env, Config: config, certDir: certDir}
 	fail := func(err error) (*Cluster, error) { c.Stop(); return nil, err }
 	if c.dir, err = os.MkdirTemp("", "kestra-tls-cluster-"); err != nil {
 		return fail(err)
@@ -92,7 +106,7 @@ func (c *Cluster) KubeconfigFor(name string, groups []string) (string, error) {
 
 // StartCertManager runs the cert-manager controllers against this cluster and waits until they run.
 func (c *Cluster) StartCertManager() error {
-	if _, err := c.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cert-manager"}}, metav1.CreateOptions{}); err != nil {
+	if _, err := c.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cert-manager"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
 	binary := filepath.Join(testutil.BinDir(), "cert-manager-controller")
@@ -138,6 +152,82 @@ func (c *Cluster) StartCertManager() error {
 	}
 }
 
+// KillCertManager ends the cert-manager controllers with SIGKILL, as a crash or an evicted pod would;
+// StartCertManager runs them again.
+func (c *Cluster) KillCertManager() {
+	if c.certManager == nil {
+		return
+	}
+	c.certManager.Process.Kill()
+	c.certManager.Wait()
+	c.certManager = nil
+}
+
+// RestartAPIServer kills kube-apiserver with SIGKILL, as a crash would (etcd keeps running with every
+// object), waits, and starts the same command line again: same address, same certificates. The new
+// process is ours, stopped by Stop.
+func (c *Cluster) RestartAPIServer(down time.Duration) error {
+	pid, argv, err := c.findAPIServer()
+	if err != nil {
+		return err
+	}
+	process, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	if err := process.Kill(); err != nil {
+		return fmt.Errorf("killing kube-apiserver: %w", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+			break
+		}
+		if status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); strings.Contains(string(status), ") Z ") {
+			break // a zombie until envtest reaps it: already gone from the network
+		}
+	}
+	time.Sleep(down)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	c.apiServerLogs = &testutil.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = c.apiServerLogs, c.apiServerLogs
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting kube-apiserver again: %w", err)
+	}
+	c.restartedAPIServer = cmd
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		if err := c.Client.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Error(); err == nil {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("kube-apiserver did not come back in 60 s:\n%s", c.apiServerLogs.Tail(20))
+}
+
+// findAPIServer finds this cluster's kube-apiserver by its certificate folder, unique to the cluster.
+func (c *Cluster) findAPIServer() (int, []string, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, entry := range entries {
+		pid, err := strconv.Atoi(entry.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("/proc", entry.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		argv := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
+		if strings.HasSuffix(argv[0], "kube-apiserver") && strings.Contains(string(data), c.certDir) {
+			return pid, argv, nil
+		}
+	}
+	return 0, nil, fmt.Errorf("no kube-apiserver with --cert-dir %s", c.certDir)
+}
+
 // Stop ends cert-manager, kube-apiserver and etcd, and removes the kubeconfigs.
 func (c *Cluster) Stop() {
 	if c.certManager != nil {
@@ -152,10 +242,24 @@ func (c *Cluster) Stop() {
 			<-done
 		}
 	}
+	if cmd := c.restartedAPIServer; cmd != nil {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
 	if c.env != nil {
 		_ = c.env.Stop()
 	}
 	if c.dir != "" {
 		os.RemoveAll(c.dir)
+	}
+	if c.certDir != "" {
+		os.RemoveAll(c.certDir)
 	}
 }
