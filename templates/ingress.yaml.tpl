@@ -5,7 +5,7 @@
 {{- else if eq .Values.issuer.type "ref" }}
 {{- $_ := set $annotations (ternary "cert-manager.io/issuer" "cert-manager.io/cluster-issuer" (eq .Values.issuer.refKind "Issuer")) .Values.issuer.refName }}
 {{- else if .Values.issuer.certManager }}
-{{- $_ := set $annotations "cert-manager.io/cluster-issuer" .Values.certManager.caIssuerName }}
+{{- $_ := set $annotations (ternary "cert-manager.io/cluster-issuer" "cert-manager.io/issuer" .Values.certManager.clusterIssuer) .Values.certManager.caIssuerName }}
 {{- end }}
 {{- if eq $class "nginx" }}
 {{- /* Kestra's UI streams logs and executions over SSE and WebSocket: no buffering, long timeouts. */}}

@@ -90,13 +90,30 @@ secretGenerator:
       disableNameSuffixHash: true
     {{- end }}
 {{- else if .Values.issuer.certManager }}
-  # The CA that cert-manager's CA ClusterIssuer signs with; it must live in cert-manager's namespace.
+  {{- if .Certs.Issuer }}
+  # What cert-manager's CA issuer signs with: the name-constrained issuer (and the root above it); the
+  # root's key stays in certs/ and never enters the cluster.
+  {{- else }}
+  # What cert-manager's CA issuer signs with: the CA itself, which has no name constraints.
+  {{- end }}
   - name: {{ .Values.certManager.caIssuerName }}
+    {{- if .Values.certManager.clusterIssuer }}
+    # A ClusterIssuer reads its Secret from cert-manager's namespace.
     namespace: {{ .Values.certManager.namespace }}
+    {{- else }}
+    {{- with .Kestra.Namespace }}
+    namespace: {{ . }}
+    {{- end }}
+    {{- end }}
     type: kubernetes.io/tls
     files:
+      {{- if .Certs.Issuer }}
+      - tls.crt={{ .Certs.Dir }}/issuer.pem
+      - tls.key={{ .Certs.Dir }}/issuer.key
+      {{- else }}
       - tls.crt={{ .Certs.Dir }}/ca.pem
       - tls.key={{ .Certs.Dir }}/ca.key
+      {{- end }}
     options:
       disableNameSuffixHash: true
 {{- else }}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 )
 
 var (
@@ -52,7 +53,7 @@ func TestIngressModeWaitsUntilCertManagerIssues(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s\ncert-manager:\n%s", err, stdout, stderr, c.Logs.Tail(20))
 	}
-	for _, want := range []string{"ingress.networking.k8s.io/kestra created", "clusterissuer.cert-manager.io/kestra-tls-ca", "certificate.cert-manager.io/kestra-tls Ready (kestra.example.com, ui.kestra.example.com)"} {
+	for _, want := range []string{"ingress.networking.k8s.io/kestra created", "issuer.cert-manager.io/kestra-tls-ca created", "certificate.cert-manager.io/kestra-tls Ready (kestra.example.com, ui.kestra.example.com)"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
@@ -61,16 +62,21 @@ func TestIngressModeWaitsUntilCertManagerIssues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	block, _ := pem.Decode(secret.Data["tls.crt"])
-	leaf, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
+	// cert-manager serves the leaf and our name-constrained issuer; the root is what clients trust.
+	chain, err := pki.ParseCertificates(secret.Data["tls.crt"])
+	if err != nil || len(chain) < 2 {
+		t.Fatalf("tls.crt: %v (%d certificates, want the leaf and the issuer)", err, len(chain))
+	}
+	leaf := chain[0]
+	intermediates := x509.NewCertPool()
+	for _, cert := range chain[1:] {
+		intermediates.AddCert(cert)
 	}
 	caPEM, _ := os.ReadFile(filepath.Join(sharedCADir, "ca.pem"))
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(caPEM)
 	for _, host := range []string{"kestra.example.com", "ui.kestra.example.com"} {
-		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: host, Roots: roots}); err != nil {
+		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: host, Roots: roots, Intermediates: intermediates}); err != nil {
 			t.Errorf("the issued certificate does not verify for %s against our CA: %v", host, err)
 		}
 	}
@@ -147,7 +153,7 @@ func resourceVersions(t *testing.T, c *cluster.Cluster, ns string) map[string]st
 	add("deployment", deployment, err)
 	service, err := c.Client.CoreV1().Services(ns).Get(ctx, "kestra", metav1.GetOptions{})
 	add("service", service, err)
-	caSecret, err := c.Client.CoreV1().Secrets("cert-manager").Get(ctx, "kestra-tls-ca", metav1.GetOptions{})
+	caSecret, err := c.Client.CoreV1().Secrets(ns).Get(ctx, "kestra-tls-ca", metav1.GetOptions{})
 	add("secret", caSecret, err)
 	return versions
 }

@@ -61,7 +61,8 @@ type GenerateOptions struct {
 	Mode, Target, IngressClass, Issuer, IssuerRef, Email, ACMEServer, CABundle string
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
-	SelfSigned, NoCertManager, OutboundTrust, CSRF                             bool
+	SelfSigned, NoCertManager, OutboundTrust, CSRF, ClusterIssuer              bool
+	CAPermit                                                                   []string
 	Port                                                                       int
 
 	changed  func(string) bool
@@ -139,6 +140,8 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.Issuer, "issuer", "", "certificate source in ingress mode: letsencrypt (default)")
 	fs.StringVar(&o.IssuerRef, "issuer-ref", "", "use an existing cert-manager issuer: NAME or NAME,kind=Issuer")
 	fs.BoolVar(&o.SelfSigned, "self-signed", false, "issue from our own CA (a cert-manager CA ClusterIssuer)")
+	fs.BoolVar(&o.ClusterIssuer, "cluster-issuer", false, "with --self-signed: our CA as a cert-manager ClusterIssuer usable from every namespace (default: a namespaced Issuer beside Kestra)")
+	fs.StringArrayVar(&o.CAPermit, "ca-permit", nil, "with --self-signed: a DNS domain (with its subdomains) or IP address cert-manager's issuer may sign, repeatable (default: the --host names)")
 	fs.BoolVar(&o.NoCertManager, "no-cert-manager", false, "with --self-signed: write the kestra-tls Secret from our certificate, no cert-manager")
 	fs.StringVar(&o.Email, "email", "", "ACME account email for Let's Encrypt")
 	fs.StringVar(&o.ACMEServer, "acme-server", "", "ACME directory URL (default Let's Encrypt production)")
@@ -240,6 +243,8 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("outbound-trust", "app.outboundTrust", o.OutboundTrust)
 	add("ca-bundle", "app.caBundle", o.CABundle)
 	add("csrf", "csrf", o.CSRF)
+	add("cluster-issuer", "certManager.clusterIssuer", o.ClusterIssuer)
+	add("ca-permit", "certManager.permitted", o.CAPermit)
 	add("deployment", "kestra.deployment", o.Deployment)
 	add("container", "kestra.container", o.Container)
 	add("service", "kestra.service", o.Service)

@@ -2,6 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"flag"
 	"os"
 	"os/exec"
@@ -9,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -349,5 +355,39 @@ func TestBaseWithBothConfigurationsWarnsAndMerges(t *testing.T) {
 	config := containerEnv(t, built, "KESTRA_CONFIGURATION")
 	if !strings.Contains(config, "type: postgres") || !strings.Contains(config, "url: https://kestra.example.com/") {
 		t.Errorf("KESTRA_CONFIGURATION was not merged:\n%s", config)
+	}
+}
+
+// TestACAFromBeforeConstraintsKeepsWorkingWithAWarning: a CA minted with path length 0 cannot sign a
+// constrained issuer; generate keeps using it for cert-manager and says what that means.
+func TestACAFromBeforeConstraintsKeepsWorkingWithAWarning(t *testing.T) {
+	caDir := t.TempDir()
+	key, _ := pki.ECDSAP256.GenerateKey()
+	template := &x509.Certificate{
+		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "Old Kestra TLS CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(5, 0, 0),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true, MaxPathLenZero: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, _ := pki.EncodePrivateKey(key)
+	os.WriteFile(filepath.Join(caDir, "ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(filepath.Join(caDir, "ca.key"), keyPEM, 0o600)
+	out := filepath.Join(t.TempDir(), "overlay")
+	_, stderr, err := runCmd(t, "generate", "-o", out, "--host", "kestra.example.com", "--self-signed", "--ca-dir", caDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, "has no name constraints") || !strings.Contains(stderr, "--force") {
+		t.Errorf("no warning about the unconstrained CA:\n%s", stderr)
+	}
+	kustomization, _ := os.ReadFile(filepath.Join(out, "kustomization.yaml"))
+	if !strings.Contains(string(kustomization), "tls.key=certs/ca.key") {
+		t.Errorf("cert-manager does not get the old CA:\n%s", kustomization)
+	}
+	if _, err := overlays.Build(out); err != nil {
+		t.Error(err)
 	}
 }

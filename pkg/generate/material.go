@@ -20,14 +20,18 @@ import (
 
 // File names in the output directory; the manifests and Secrets refer to them.
 const (
-	CACertFile         = "ca.pem"
-	CAKeyFile          = "ca.key"
-	ServerCertFile     = "server.pem"
-	ServerKeyFile      = "server.key"
-	KeystoreFile       = "keystore.p12"
-	TruststoreFile     = "truststore.jks"
-	TruststoreP12File  = "truststore.p12"
-	StorePasswordFile  = "store-password"
+	CACertFile        = "ca.pem"
+	CAKeyFile         = "ca.key"
+	ServerCertFile    = "server.pem"
+	ServerKeyFile     = "server.key"
+	KeystoreFile      = "keystore.p12"
+	TruststoreFile    = "truststore.jks"
+	TruststoreP12File = "truststore.p12"
+	StorePasswordFile = "store-password"
+	// IssuerCertFile holds the name-constrained issuer and the root above it (the chain cert-manager
+	// serves); IssuerKeyFile its key, the only CA key that goes into the cluster.
+	IssuerCertFile     = "issuer.pem"
+	IssuerKeyFile      = "issuer.key"
 	TruststoreCAAlias  = "ca"
 	minPasswordLength  = 6 // keytool refuses shorter store passwords
 	wellKnownPassword  = "changeit"
@@ -62,15 +66,21 @@ type Request struct {
 	Password string
 	// Force replaces an existing CA and server certificate.
 	Force bool
-	// CAOnly makes (or reuses) just the CA, for cert-manager to issue from.
-	CAOnly   bool
-	Supplied *Supplied
-	Now      time.Time
+	// CAOnly makes (or reuses) just the CA, and the name-constrained issuer under it that cert-manager
+	// signs with.
+	CAOnly bool
+	// Permitted overrides the names the issuer may sign (default: Hosts).
+	Permitted pki.Hosts
+	Supplied  *Supplied
+	Now       time.Time
 }
 
 // Bundle is the material, ready to be written.
 type Bundle struct {
-	CA       *x509.Certificate
+	CA *x509.Certificate
+	// Issuer is the name-constrained intermediate for cert-manager (CAOnly), nil when the CA predates
+	// constraints and cannot sign one.
+	Issuer   *x509.Certificate
 	Server   pki.Pair
 	Chain    []*x509.Certificate // leaf first, then intermediates and the CA
 	Password string
@@ -264,8 +274,9 @@ func (b *Bundle) mint(req Request) error {
 		b.Reused = append(b.Reused, "server certificate")
 	}
 	if req.CADir != "" {
-		if req.CAOnly {
-			// cert-manager's CA issuer signs with the key, so it travels into the output with the certificate.
+		if req.CAOnly && !pki.CanSignIssuer(ca.Cert) {
+			// A CA without a constrained issuer is what cert-manager signs with: its key travels into the
+			// output. A CA that signs an issuer keeps its key in --ca-dir.
 			files, err := caFiles(ca)
 			if err != nil {
 				return err
@@ -276,11 +287,81 @@ func (b *Bundle) mint(req Request) error {
 		}
 	}
 	b.CA = ca.Cert
-	if !req.CAOnly {
-		b.Server = server
-		b.Chain = []*x509.Certificate{server.Cert, ca.Cert}
+	if req.CAOnly {
+		return b.planIssuer(req, ca)
 	}
+	b.Server = server
+	b.Chain = []*x509.Certificate{server.Cert, ca.Cert}
 	return nil
+}
+
+// planIssuer reuses or signs the name-constrained issuer that the cluster's cert-manager holds. A CA from
+// before constraints (path length 0) cannot sign one: cert-manager then gets the CA itself, with a warning.
+func (b *Bundle) planIssuer(req Request, ca pki.Pair) error {
+	if !pki.CanSignIssuer(ca.Cert) {
+		b.Warnings = append(b.Warnings, fmt.Sprintf("the CA %q has no name constraints and cannot sign a constrained issuer, so cert-manager gets the CA itself: anyone who may create a Certificate for its issuer can have it sign any name, which everyone who imported ca.pem then trusts. Pass --force to mint a new CA with a constrained issuer (clients must then trust the new ca.pem)", ca.Cert.Subject.CommonName))
+		return nil
+	}
+	permitted := req.Permitted
+	if permitted.Empty() {
+		permitted = req.Hosts
+	}
+	issuer, found := reusableIssuer(req, ca, permitted)
+	if found {
+		b.Reused = append(b.Reused, "issuer")
+	} else {
+		key, err := req.KeyAlgorithm.GenerateKey()
+		if err != nil {
+			return fmt.Errorf("generating the issuer key: %w", err)
+		}
+		if issuer, err = pki.NewIssuer(ca, pki.IssuerRequest{CommonName: req.CACommonName + " issuer", Permitted: permitted, Days: pki.DefaultCADays, Key: key, Now: req.Now}); err != nil {
+			return err
+		}
+	}
+	keyPEM, err := pki.EncodePrivateKey(issuer.Key)
+	if err != nil {
+		return err
+	}
+	b.Issuer = issuer.Cert
+	b.Files = append(b.Files,
+		fileset.File{Name: IssuerCertFile, Data: pki.EncodeCertificates(issuer.Cert, ca.Cert), Mode: fileset.Public},
+		fileset.File{Name: IssuerKeyFile, Data: keyPEM, Mode: fileset.Private})
+	return nil
+}
+
+// reusableIssuer returns the issuer already in Dir when the CA signed it, it permits exactly these names,
+// keeps the key algorithm, and is not due for renewal.
+func reusableIssuer(req Request, ca pki.Pair, permitted pki.Hosts) (pki.Pair, bool) {
+	certPEM, err1 := os.ReadFile(filepath.Join(req.Dir, IssuerCertFile))
+	keyPEM, err2 := os.ReadFile(filepath.Join(req.Dir, IssuerKeyFile))
+	if err1 != nil || err2 != nil {
+		return pki.Pair{}, false
+	}
+	certs, err1 := pki.ParseCertificates(certPEM)
+	key, err2 := pki.ParsePrivateKey(keyPEM, nil)
+	if err1 != nil || err2 != nil {
+		return pki.Pair{}, false
+	}
+	issuer := certs[0]
+	var ips []string
+	for _, r := range issuer.PermittedIPRanges {
+		ips = append(ips, r.IP.String())
+	}
+	want := permitted.IPs
+	var wantIPs []string
+	for _, ip := range want {
+		wantIPs = append(wantIPs, ip.String())
+	}
+	if !pki.KeyMatches(key, issuer.PublicKey) || issuer.CheckSignatureFrom(ca.Cert) != nil ||
+		pki.AlgorithmOf(issuer.PublicKey) != req.KeyAlgorithm || issuer.NotAfter.Sub(req.Now) < renewBeforeExpiry ||
+		!sameStrings(issuer.PermittedDNSDomains, pki.PermittedDomains(permitted)) || !sameStrings(ips, wantIPs) {
+		return pki.Pair{}, false
+	}
+	return pki.Pair{Cert: issuer, Key: key}, true
+}
+
+func sameStrings(a, b []string) bool {
+	return pki.Hosts{DNSNames: a}.SameSet(pki.Hosts{DNSNames: b})
 }
 
 func caFiles(ca pki.Pair) ([]fileset.File, error) {

@@ -65,8 +65,13 @@ func planMaterial(opts Options) (*Material, error) {
 	if err != nil {
 		return nil, err
 	}
+	permitted, err := pki.ParseHosts(v.CertManager.Permitted)
+	if err != nil {
+		return nil, fmt.Errorf("certManager.permitted (--ca-permit): %v", err)
+	}
 	bundle, err := generate.Plan(generate.Request{
-		Dir: filepath.Join(opts.Dir, CertsDir), CADir: c.CADir, Hosts: hosts, KeyAlgorithm: algorithm,
+		Permitted: permitted,
+		Dir:       filepath.Join(opts.Dir, CertsDir), CADir: c.CADir, Hosts: hosts, KeyAlgorithm: algorithm,
 		Days: c.Days, CACommonName: c.CACommonName, Password: password, Supplied: supplied,
 		CAOnly: selfSigned && v.Issuer.CertManager, Force: opts.Force, Now: opts.Now,
 	})

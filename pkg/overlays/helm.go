@@ -50,9 +50,7 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 	out := &Overlay{Material: m.Material, Warnings: m.Warnings, Notes: m.Notes()}
 	in := helmvalues.Input{Model: m, Chart: chart}
 	data := templateData{Values: v.Map, Kestra: kestraData{Namespace: v.Namespace}}
-	if m.Material != nil {
-		data.Certs = &certsData{Dir: CertsDir}
-	}
+	data.Certs = certs(m)
 	manifests := []string{"kustomization.yaml"}
 	if v.Mode == "ingress" {
 		if in.Ingress, err = ingressRouting(renderer, data); err != nil {

@@ -81,7 +81,18 @@ type kestraData struct {
 	ServicePort kestra.ServicePort
 }
 
-type certsData struct{ Dir string }
+type certsData struct {
+	Dir string
+	// Issuer is true when certs/ holds the name-constrained issuer for cert-manager.
+	Issuer bool
+}
+
+func certs(m *model.Model) *certsData {
+	if m.Material == nil {
+		return nil
+	}
+	return &certsData{Dir: CertsDir, Issuer: m.Material.Bundle.Issuer != nil}
+}
 
 // Generate renders the output folder of the values' target without writing anything.
 func Generate(opts Options) (*Overlay, error) {
@@ -116,9 +127,7 @@ func Generate(opts Options) (*Overlay, error) {
 	if v.Namespace != "" {
 		data.Kestra.Namespace = v.Namespace
 	}
-	if m.Material != nil {
-		data.Certs = &certsData{Dir: CertsDir}
-	}
+	data.Certs = certs(m)
 	for _, p := range patches {
 		data.ConfigFile = data.ConfigFile || p.MountsConfig
 	}

@@ -63,8 +63,10 @@ type Issuer struct {
 }
 
 type CertManager struct {
-	Namespace    string `json:"namespace"`
-	CAIssuerName string `json:"caIssuerName"`
+	Namespace     string   `json:"namespace"`
+	CAIssuerName  string   `json:"caIssuerName"`
+	ClusterIssuer bool     `json:"clusterIssuer"`
+	Permitted     []string `json:"permitted"`
 }
 
 type App struct {

@@ -10,6 +10,9 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"math/big"
+	"net"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -39,7 +42,8 @@ type CARequest struct {
 	Now        time.Time
 }
 
-// NewCA self-signs a CA that may only sign leaves (MaxPathLenZero).
+// NewCA self-signs a root CA. Its path length of 1 lets it sign one name-constrained issuer for cert-manager
+// (NewIssuer) and no deeper chain; its key stays with the operator.
 func NewCA(req CARequest) (Pair, error) {
 	skid, err := subjectKeyID(req.Key.Public())
 	if err != nil {
@@ -53,7 +57,7 @@ func NewCA(req CARequest) (Pair, error) {
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-		MaxPathLenZero:        true,
+		MaxPathLen:            1,
 		SubjectKeyId:          skid,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, template, template, req.Key.Public(), req.Key)
@@ -65,6 +69,88 @@ func NewCA(req CARequest) (Pair, error) {
 		return Pair{}, err
 	}
 	return Pair{Cert: cert, Key: req.Key}, nil
+}
+
+// IssuerRequest describes the intermediate CA that the cluster's cert-manager signs with.
+type IssuerRequest struct {
+	CommonName string
+	// Permitted are the names it may sign: DNS domains (each with its subdomains) and IP addresses.
+	Permitted Hosts
+	Days      int
+	Key       crypto.Signer
+	Now       time.Time
+}
+
+// NewIssuer signs an intermediate CA under root that may sign leaves for the permitted names only
+// (critical X.509 name constraints) and no further CA. Its key is the one the cluster holds: if it leaks,
+// it cannot be turned against any other name that people who imported the root trust. Verifiers enforce
+// constraints on an intermediate (JDK 17's JSSE ignores them on a trust anchor, OpenSSL and Go do not).
+func NewIssuer(root Pair, req IssuerRequest) (Pair, error) {
+	if !CanSignIssuer(root.Cert) {
+		return Pair{}, fmt.Errorf("the CA %q may only sign leaves (path length 0): it cannot sign a constrained issuer", root.Cert.Subject.CommonName)
+	}
+	skid, err := subjectKeyID(req.Key.Public())
+	if err != nil {
+		return Pair{}, err
+	}
+	var ranges []*net.IPNet
+	for _, ip := range req.Permitted.IPs {
+		bits := 8 * len(ip)
+		ranges = append(ranges, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+	}
+	notAfter := req.Now.Add(time.Duration(req.Days) * 24 * time.Hour)
+	if notAfter.After(root.Cert.NotAfter) {
+		notAfter = root.Cert.NotAfter
+	}
+	template := &x509.Certificate{
+		SerialNumber:                randomSerial(),
+		Subject:                     pkix.Name{CommonName: req.CommonName, Organization: []string{"kubectl kestra-tls"}},
+		NotBefore:                   req.Now.Add(-clockSkew),
+		NotAfter:                    notAfter,
+		KeyUsage:                    x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid:       true,
+		IsCA:                        true,
+		MaxPathLenZero:              true,
+		SubjectKeyId:                skid,
+		AuthorityKeyId:              root.Cert.SubjectKeyId,
+		PermittedDNSDomainsCritical: true,
+		PermittedDNSDomains:         PermittedDomains(req.Permitted),
+		PermittedIPRanges:           ranges,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, root.Cert, req.Key.Public(), root.Key)
+	if err != nil {
+		return Pair{}, fmt.Errorf("signing the issuer certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return Pair{}, err
+	}
+	return Pair{Cert: cert, Key: req.Key}, nil
+}
+
+// CanSignIssuer tells whether a CA may sign an intermediate: CAs minted before name constraints had path
+// length 0.
+func CanSignIssuer(ca *x509.Certificate) bool {
+	return ca.IsCA && !(ca.MaxPathLenZero || (ca.BasicConstraintsValid && ca.MaxPathLen == 0))
+}
+
+// PermittedDomains are the DNS subtrees for the hosts: a name and its subdomains, a wildcard's parent; a
+// name under another one adds nothing (a new subdomain host keeps the issuer as it is).
+func PermittedDomains(hosts Hosts) []string {
+	var domains []string
+	for _, name := range hosts.DNSNames {
+		domains = append(domains, strings.TrimPrefix(name, "*."))
+	}
+	var kept []string
+	for _, domain := range domains {
+		covered := slices.ContainsFunc(domains, func(other string) bool {
+			return other != domain && strings.HasSuffix(domain, "."+other)
+		})
+		if !covered && !slices.Contains(kept, domain) {
+			kept = append(kept, domain)
+		}
+	}
+	return kept
 }
 
 // ServerRequest describes a server certificate to issue.

