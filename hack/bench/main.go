@@ -242,7 +242,7 @@ func onCluster(plugin, kubectl, work string) error {
 	}
 	cache := filepath.Join(work, "discovery")
 	kube := []string{"--kubeconfig", c.Kubeconfig, "--cache-dir", cache}
-	// Warm both tools' discovery caches and cert-manager's ClusterIssuer once, outside the timings.
+	// Warm both tools' discovery caches once, outside the timings.
 	if _, err := runInProcess(nil, append([]string{"apply", overlay, "-n", "warm", "--create-namespace", "--timeout", "60s"}, kube...)...); err != nil {
 		return err
 	}
@@ -290,7 +290,7 @@ func onCluster(plugin, kubectl, work string) error {
 		theirs = append(theirs, ended.Sub(started))
 		latencyTheirs = append(latencyTheirs, ended.Sub(seen.wait(ns)))
 	}
-	say("## 3. Apply and wait, on a real kube-apiserver with the real cert-manager (ingress mode, CA ClusterIssuer)\n\n")
+	say("## 3. Apply and wait, on a real kube-apiserver with the real cert-manager (ingress mode, our CA as a namespaced Issuer)\n\n")
 	say("| command | median | min - max |\n|---|---|---|\n")
 	say("| `kubectl-kestra_tls apply DIR` (apply, then watch until Ready) | %s | %s |\n", ours.median(), ours.span())
 	say("| `kubectl apply -k DIR && kubectl wait --for=create certificate/kestra-tls -n NS && kubectl wait --for=condition=Ready certificate/kestra-tls -n NS` | %s | %s |\n", theirs.median(), theirs.span())

@@ -230,7 +230,7 @@ func TestAppModeIsAcceptedByTheAPIServer(t *testing.T) {
 func TestMissingIssuerTimesOutWith124AndNamesIt(t *testing.T) {
 	c := testCluster(t)
 	out := filepath.Join(t.TempDir(), "overlay")
-	cmd := exec.Command(filepath.Join(testutil.BinDir(), "kubectl-kestra_tls"), append([]string{"apply", out,
+	cmd := exec.Command(testutil.Plugin(t), append([]string{"apply", out,
 		"--host", "kestra.example.com", "--issuer-ref", "no-such-issuer", "--create-namespace", "--timeout", "3s"},
 		clusterArgs(c, "", "missing-issuer")...)...)
 	var stderr strings.Builder
@@ -254,7 +254,7 @@ func TestMissingIssuerTimesOutWith124AndNamesIt(t *testing.T) {
 func TestCtrlCStopsTheWaitWith130(t *testing.T) {
 	c := testCluster(t)
 	out := filepath.Join(t.TempDir(), "overlay")
-	cmd := exec.Command(filepath.Join(testutil.BinDir(), "kubectl-kestra_tls"), append([]string{"apply", out,
+	cmd := exec.Command(testutil.Plugin(t), append([]string{"apply", out,
 		"--host", "kestra.example.com", "--issuer-ref", "no-such-issuer", "--create-namespace", "--timeout", "60s"},
 		clusterArgs(c, "", "interrupted")...)...)
 	var stderr testutil.SyncBuffer

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
@@ -34,10 +35,39 @@ func distDir(t *testing.T) string {
 		t.Skip("needs make dist (skipped by -short)")
 	}
 	dir := filepath.Join(testutil.RepoRoot(), "dist")
-	if _, err := os.Stat(filepath.Join(dir, "plugin.yaml")); err != nil {
+	built, err := os.Stat(filepath.Join(dir, "plugin.yaml"))
+	if err != nil {
 		t.Fatalf("no dist/plugin.yaml: run `make dist` (make test does) first: %v", err)
 	}
+	// The archives must hold the code under test, not whatever an earlier `make dist` built.
+	if newer := newestSource(t); newer.time.After(built.ModTime()) {
+		t.Fatalf("dist/ is older than %s: run `make dist` (make test does) first", newer.path)
+	}
 	return dir
+}
+
+type sourceFile struct {
+	path string
+	time time.Time
+}
+
+// newestSource is the most recently changed file the binaries are built from.
+func newestSource(t *testing.T) sourceFile {
+	t.Helper()
+	root := testutil.RepoRoot()
+	var newest sourceFile
+	for _, top := range []string{"cmd", "internal", "pkg", "templates", "go.mod", "go.sum"} {
+		filepath.WalkDir(filepath.Join(root, top), func(path string, entry os.DirEntry, err error) error {
+			if err != nil || entry.IsDir() || strings.HasSuffix(path, "_test.go") || strings.Contains(path, string(filepath.Separator)+"testdata"+string(filepath.Separator)) {
+				return nil
+			}
+			if info, err := entry.Info(); err == nil && info.ModTime().After(newest.time) {
+				newest = sourceFile{path: path, time: info.ModTime()}
+			}
+			return nil
+		})
+	}
+	return newest
 }
 
 func distVersion(t *testing.T, dir string) string {
