@@ -311,12 +311,13 @@ current-context: c
 		args       []string
 		wantErr    []string
 	}{
-		"an API server whose certificate is not trusted": {kubeconfig: untrusted, namespace: "default", wantErr: []string{"certificate your kubeconfig does not trust", "certificate-authority"}},
-		"a missing namespace without --create-namespace": {namespace: "absent", wantErr: []string{`namespace "absent" does not exist`, "--create-namespace"}},
-		"a user without RBAC permissions":                {kubeconfig: viewer, namespace: "default", wantErr: []string{"forbidden", "may not get namespaces", "kubectl auth can-i get namespaces"}},
-		"an unreachable cluster":                         {kubeconfig: unreachable, namespace: "default", wantErr: []string{"cannot reach the cluster at https://127.0.0.1:1", "--kubeconfig"}},
-		"a bad --dry-run":                                {namespace: "default", args: []string{"--dry-run=later"}, wantErr: []string{"--dry-run=later", `"server"`}},
-		"a folder that is no overlay":                    {namespace: "default", args: []string{"--", filepath.Join(out, "nope")}, wantErr: []string{"not an overlay folder", "generate"}},
+		"an API server whose certificate is not trusted":                   {kubeconfig: untrusted, namespace: "default", wantErr: []string{"certificate your kubeconfig does not trust", "certificate-authority"}},
+		"a missing namespace without --create-namespace":                   {namespace: "absent", wantErr: []string{`namespace "absent" does not exist`, "--create-namespace"}},
+		"a server dry run into a namespace only a real apply would create": {namespace: "not-yet", args: []string{"--dry-run=server", "--create-namespace"}, wantErr: []string{"--dry-run=server cannot check objects", "kubectl create namespace not-yet", "--dry-run=client"}},
+		"a user without RBAC permissions":                                  {kubeconfig: viewer, namespace: "default", wantErr: []string{"forbidden", "may not get namespaces", "kubectl auth can-i get namespaces"}},
+		"an unreachable cluster":                                           {kubeconfig: unreachable, namespace: "default", wantErr: []string{"cannot reach the cluster at https://127.0.0.1:1", "--kubeconfig"}},
+		"a bad --dry-run":                                                  {namespace: "default", args: []string{"--dry-run=later"}, wantErr: []string{"--dry-run=later", `"server"`}},
+		"a folder that is no overlay":                                      {namespace: "default", args: []string{"--", filepath.Join(out, "nope")}, wantErr: []string{"not an overlay folder", "generate"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
