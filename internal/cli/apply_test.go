@@ -7,9 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +23,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/rest"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
@@ -449,36 +445,14 @@ func TestInterruptDuringARequestExits130(t *testing.T) {
 	if _, _, err := runCmd(t, "generate", "-o", out, "--host", "kestra.example.com", "--self-signed", "--ca-dir", sharedCADir); err != nil {
 		t.Fatal(err)
 	}
-	transport, err := rest.TransportFor(c.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target, _ := url.Parse(c.Config.Host)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.Transport = transport
-	held := make(chan struct{}, 1)
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/namespaces/") {
-			held <- struct{}{}
-			<-r.Context().Done() // hold the request until the client gives up
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	defer server.Close()
-	kubeconfig := filepath.Join(t.TempDir(), "proxy.kubeconfig")
-	os.WriteFile(kubeconfig, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "`+server.URL+`"}}]
-users: [{name: u, user: {}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`), 0o600)
+	kubeconfig, held := holdingProxy(t, c, func(r *http.Request) bool {
+		return r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/namespaces/")
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-held; cancel() }()
 	cmd := NewCmdKestraTLS(genericiooptions.NewTestIOStreamsDiscard())
 	cmd.SetArgs(append([]string{"apply", out, "--create-namespace"}, clusterArgs(c, kubeconfig, ns)...))
-	err = cmd.ExecuteContext(ctx)
+	err := cmd.ExecuteContext(ctx)
 	var exit interface{ ExitCode() int }
 	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
 		t.Fatalf("apply cancelled mid-request = %v, want exit 130", err)

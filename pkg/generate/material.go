@@ -332,24 +332,16 @@ func (b *Bundle) planIssuer(req Request, ca pki.Pair) error {
 // reusableIssuer returns the issuer already in Dir when the CA signed it, it permits exactly these names,
 // keeps the key algorithm, and is not due for renewal.
 func reusableIssuer(req Request, ca pki.Pair, permitted pki.Hosts) (pki.Pair, bool) {
-	certPEM, err1 := os.ReadFile(filepath.Join(req.Dir, IssuerCertFile))
-	keyPEM, err2 := os.ReadFile(filepath.Join(req.Dir, IssuerKeyFile))
-	if err1 != nil || err2 != nil {
+	pair, ok := readPair(req.Dir, IssuerCertFile, IssuerKeyFile)
+	if !ok {
 		return pki.Pair{}, false
 	}
-	certs, err1 := pki.ParseCertificates(certPEM)
-	key, err2 := pki.ParsePrivateKey(keyPEM, nil)
-	if err1 != nil || err2 != nil {
-		return pki.Pair{}, false
-	}
-	issuer := certs[0]
-	var ips []string
+	issuer, key := pair.Cert, pair.Key
+	var ips, wantIPs []string
 	for _, r := range issuer.PermittedIPRanges {
 		ips = append(ips, r.IP.String())
 	}
-	want := permitted.IPs
-	var wantIPs []string
-	for _, ip := range want {
+	for _, ip := range permitted.IPs {
 		wantIPs = append(wantIPs, ip.String())
 	}
 	if !pki.KeyMatches(key, issuer.PublicKey) || issuer.CheckSignatureFrom(ca.Cert) != nil ||
@@ -358,6 +350,22 @@ func reusableIssuer(req Request, ca pki.Pair, permitted pki.Hosts) (pki.Pair, bo
 		return pki.Pair{}, false
 	}
 	return pki.Pair{Cert: issuer, Key: key}, true
+}
+
+// readPair reads a certificate (the first of its file) and its key from dir; anything missing or
+// unreadable is simply not reusable.
+func readPair(dir, certFile, keyFile string) (pki.Pair, bool) {
+	certPEM, err1 := os.ReadFile(filepath.Join(dir, certFile))
+	keyPEM, err2 := os.ReadFile(filepath.Join(dir, keyFile))
+	if err1 != nil || err2 != nil {
+		return pki.Pair{}, false
+	}
+	certs, err1 := pki.ParseCertificates(certPEM)
+	key, err2 := pki.ParsePrivateKey(keyPEM, nil)
+	if err1 != nil || err2 != nil {
+		return pki.Pair{}, false
+	}
+	return pki.Pair{Cert: certs[0], Key: key}, true
 }
 
 func sameStrings(a, b []string) bool {
@@ -415,17 +423,11 @@ func loadCA(dir string, now time.Time) (pki.Pair, bool, error) {
 // reusableServer returns the server certificate already in Dir when it is exactly what the request
 // would issue: same CA, hosts, key algorithm and lifetime, and not due for renewal.
 func reusableServer(req Request, ca pki.Pair) (pki.Pair, bool) {
-	certPEM, err1 := os.ReadFile(filepath.Join(req.Dir, ServerCertFile))
-	keyPEM, err2 := os.ReadFile(filepath.Join(req.Dir, ServerKeyFile))
-	if err1 != nil || err2 != nil {
+	pair, ok := readPair(req.Dir, ServerCertFile, ServerKeyFile)
+	if !ok {
 		return pki.Pair{}, false
 	}
-	certs, err1 := pki.ParseCertificates(certPEM)
-	key, err2 := pki.ParsePrivateKey(keyPEM, nil)
-	if err1 != nil || err2 != nil {
-		return pki.Pair{}, false
-	}
-	leaf := certs[0]
+	leaf, key := pair.Cert, pair.Key
 	if !pki.KeyMatches(key, leaf.PublicKey) || pki.AlgorithmOf(leaf.PublicKey) != req.KeyAlgorithm ||
 		leaf.Subject.CommonName != req.Hosts.CommonName() || !pki.HostsOf(leaf).SameSet(req.Hosts) ||
 		pki.ValidityDays(leaf) != req.Days || leaf.NotAfter.Sub(req.Now) < renewBeforeExpiry {
