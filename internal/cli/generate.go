@@ -27,7 +27,8 @@ import (
 const generateExample = `  # TLS at the Ingress, certificate from Let's Encrypt through cert-manager
   kubectl kestra-tls generate --host kestra.example.com --email ops@example.com
 
-  # TLS at the Ingress from our own CA, as a cert-manager CA ClusterIssuer (or a plain Secret with --no-cert-manager)
+  # TLS at the Ingress from our own CA: a namespaced cert-manager Issuer holding a name-constrained issuer
+  # under it (--cluster-issuer for a ClusterIssuer; a plain Secret with --no-cert-manager)
   kubectl kestra-tls generate --host kestra.example.com --self-signed
 
   # Kestra serves HTTPS itself on 8443 with our keystore, and trusts our CA plus the public ones in tasks
@@ -85,7 +86,8 @@ func NewCmdGenerate(configFlags *genericclioptions.ConfigFlags, streams generici
 "kubectl kestra-tls apply DIR" or "kubectl apply -k DIR".
 
 --mode ingress (default): an Ingress with TLS for every --host, the certificate from Let's Encrypt
-(--email), an issuer you have (--issuer-ref) or our own CA (--self-signed), and kestra.url.
+(--email), an issuer you have (--issuer-ref) or our own CA (--self-signed: cert-manager gets only an
+intermediate whose X.509 name constraints permit the hosts; the root's key stays in certs/), and kestra.url.
 --mode app: Kestra's Micronaut server serves HTTPS on --port with our keystore.p12 and truststore.jks,
 the store password in its own Secret.
 
@@ -139,7 +141,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.IngressClass, "ingress-class", "", "ingress class: nginx (default) or traefik, or another name")
 	fs.StringVar(&o.Issuer, "issuer", "", "certificate source in ingress mode: letsencrypt (default)")
 	fs.StringVar(&o.IssuerRef, "issuer-ref", "", "use an existing cert-manager issuer: NAME or NAME,kind=Issuer")
-	fs.BoolVar(&o.SelfSigned, "self-signed", false, "issue from our own CA (a cert-manager CA ClusterIssuer)")
+	fs.BoolVar(&o.SelfSigned, "self-signed", false, "issue from our own CA (a cert-manager Issuer with a name-constrained intermediate)")
 	fs.BoolVar(&o.ClusterIssuer, "cluster-issuer", false, "with --self-signed: our CA as a cert-manager ClusterIssuer usable from every namespace (default: a namespaced Issuer beside Kestra)")
 	fs.StringArrayVar(&o.CAPermit, "ca-permit", nil, "with --self-signed: a DNS domain (with its subdomains) or IP address cert-manager's issuer may sign, repeatable (default: the --host names)")
 	fs.BoolVar(&o.NoCertManager, "no-cert-manager", false, "with --self-signed: write the kestra-tls Secret from our certificate, no cert-manager")
