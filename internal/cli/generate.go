@@ -391,7 +391,7 @@ func (o *GenerateOptions) printNext(overlay *overlays.Overlay) {
 		return
 	}
 	namespace := ""
-	if ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace(); err == nil && ns != "" {
+	if ns, err := namespaceOf(o.configFlags); err == nil && ns != "" {
 		namespace = " -n " + ns
 	}
 	mine := ""

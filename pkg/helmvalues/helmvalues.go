@@ -65,7 +65,7 @@ func ServesHTTP(chart map[string]any) bool {
 }
 
 // Values returns the chart values for the model, and warnings about the user's values.
-func Values(in Input) (map[string]any, []string, error) {
+func Values(in Input) (map[string]any, []string) {
 	m := in.Model
 	v := m.Values.Values
 	out := map[string]any{}
@@ -78,7 +78,7 @@ func Values(in Input) (map[string]any, []string, error) {
 	if v.Mode == "ingress" {
 		set(out, ingressValues(in), "ingress")
 		set(out, m.Fragment, "configurations", "application")
-		return out, warnings, nil
+		return out, warnings
 	}
 
 	set(out, appendByKey(list(in.Chart, "configurations", "secrets"), "name",
@@ -107,7 +107,7 @@ func Values(in Input) (map[string]any, []string, error) {
 			}
 		}
 	}
-	return out, warnings, nil
+	return out, warnings
 }
 
 // ingressValues routes every host to the chart's Service http port (which reaches 8080), with TLS from

@@ -278,8 +278,8 @@ func objectData(objects []map[string]any, namespace, refKind, name string) (map[
 		}
 		out[key] = []byte(text)
 	}
-	if strings, ok := object["stringData"].(map[string]any); ok {
-		for key, value := range strings {
+	if plain, ok := object["stringData"].(map[string]any); ok {
+		for key, value := range plain {
 			out[key] = []byte(fmt.Sprint(value))
 		}
 	}

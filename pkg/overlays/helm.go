@@ -70,10 +70,7 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 	if v.Namespace != "" {
 		manifests = append(manifests, "namespace.yaml")
 	}
-	chartValues, warnings, err := helmvalues.Values(in)
-	if err != nil {
-		return nil, err
-	}
+	chartValues, warnings := helmvalues.Values(in)
 	out.Warnings = append(out.Warnings, warnings...)
 	rendered, err := yaml.Marshal(chartValues)
 	if err != nil {
