@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 )
@@ -75,11 +74,11 @@ func (o *CertsOptions) Validate() error {
 
 // Run makes the material and writes it.
 func (o *CertsOptions) Run(ctx context.Context) error {
-	held, err := fileset.Lock(o.OutputDir, 0o700, waitingFor(o.ErrOut, o.OutputDir))
+	release, err := lockOutputs(o.ErrOut, o.OutputDir, 0o700, o.request.CADir)
 	if err != nil {
 		return err
 	}
-	defer held.Release()
+	defer release()
 	bundle, err := generate.Plan(o.request)
 	if err != nil {
 		return err

@@ -18,8 +18,41 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 )
+
+// checkSameCA verifies that the overlay carries the CA of the shared folder, and that the shared folder's
+// key belongs to it.
+func checkSameCA(t *testing.T, caDir, certs string) {
+	t.Helper()
+	shared, err := os.ReadFile(filepath.Join(caDir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, err := os.ReadFile(filepath.Join(certs, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(shared, copied) {
+		t.Errorf("%s/ca.pem is not the CA of %s", certs, caDir)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(caDir, "ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := pki.ParsePrivateKey(keyPEM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cas, err := pki.ParseCertificates(shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pki.KeyMatches(key, cas[0].PublicKey) {
+		t.Errorf("%s: ca.key does not belong to ca.pem", caDir)
+	}
+}
 
 // checkConsistentSet verifies that the material in certs/ belongs together: the keystore's key is
 // server.key, the CA signs server.pem (and the keystore's certificate), the password opens both stores,
@@ -103,37 +136,56 @@ func TestConcurrentGeneratesNeverMixTheirFiles(t *testing.T) {
 	}
 }
 
-// TestKilledRunsAreRepairedByTheNextRun kills generate with SIGKILL at random moments, 50 times, over an
-// overlay it is rewriting (--force mints everything anew); after each kill, a plain re-run must leave a set
-// that belongs together.
+// TestKilledRunsAreRepairedByTheNextRun kills generate with SIGKILL at random moments, 30 times per
+// layout, over an overlay it is rewriting (--force mints everything anew); after each kill, a plain re-run
+// must leave a set that belongs together. Without the write journal, a kill between the renames of ca.pem
+// and ca.key left a pair the re-run rightly refused.
 func TestKilledRunsAreRepairedByTheNextRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real binary (skipped by -short)")
 	}
 	plugin := testutil.Plugin(t)
-	out := filepath.Join(t.TempDir(), "overlay")
-	args := []string{"generate", "--mode", "app", "--host", "kestra.example.com", "--host", "127.0.0.1", "-o", out}
-	if data, err := exec.Command(plugin, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, data)
-	}
-	for i := range 50 {
-		cmd := exec.Command(plugin, append(args, "--force")...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Duration(rand.IntN(40_000)) * time.Microsecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-		if data, err := exec.Command(plugin, args...).CombinedOutput(); err != nil {
-			t.Fatalf("kill %d: the re-run failed: %v\n%s", i, err, data)
-		}
-		checkConsistentSet(t, filepath.Join(out, "certs"))
-		if t.Failed() {
-			t.Fatalf("kill %d left a set the re-run did not repair", i)
-		}
-	}
-	leftovers, _ := filepath.Glob(filepath.Join(out, "certs", ".*.tmp-*"))
-	if len(leftovers) > 0 {
-		t.Errorf("temporary files of killed runs are left behind: %v", leftovers)
+	for name, shareCA := range map[string]bool{"the CA inside the overlay": false, "a shared --ca-dir": true} {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			out := filepath.Join(root, "overlay")
+			args := []string{"generate", "--mode", "app", "--host", "kestra.example.com", "--host", "127.0.0.1", "-o", out}
+			caDir := filepath.Join(out, "certs")
+			if shareCA {
+				caDir = filepath.Join(root, "ca")
+				args = append(args, "--ca-dir", caDir)
+			}
+			if data, err := exec.Command(plugin, args...).CombinedOutput(); err != nil {
+				t.Fatalf("%v\n%s", err, data)
+			}
+			for i := range 30 {
+				cmd := exec.Command(plugin, append(args, "--force")...)
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Duration(rand.IntN(40_000)) * time.Microsecond)
+				cmd.Process.Signal(syscall.SIGKILL)
+				cmd.Wait()
+				if data, err := exec.Command(plugin, args...).CombinedOutput(); err != nil {
+					t.Fatalf("kill %d: the re-run failed: %v\n%s", i, err, data)
+				}
+				checkConsistentSet(t, filepath.Join(out, "certs"))
+				if shareCA {
+					checkSameCA(t, caDir, filepath.Join(out, "certs"))
+				}
+				if t.Failed() {
+					t.Fatalf("kill %d left a set the re-run did not repair", i)
+				}
+			}
+			for _, dir := range []string{filepath.Join(out, "certs"), caDir, out} {
+				leftovers, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+				if _, err := os.Lstat(filepath.Join(dir, fileset.JournalFile)); err == nil {
+					leftovers = append(leftovers, fileset.JournalFile)
+				}
+				if len(leftovers) > 0 {
+					t.Errorf("temporary files or journals of killed runs are left behind: %v", leftovers)
+				}
+			}
+		})
 	}
 }

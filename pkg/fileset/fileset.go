@@ -1,5 +1,6 @@
 // Package fileset writes a set of files into a directory so that a failure leaves no file half-written:
-// every changed file is first written to a temporary file beside its target, then all are renamed.
+// every changed file is first written to a temporary file beside its target, then all are renamed, under a
+// journal that lets the next run finish the renames of a run killed midway (see JournalFile).
 package fileset
 
 import (
@@ -43,6 +44,10 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 			return result, fmt.Errorf("%s is a symbolic link: kestra-tls writes keys only into a real folder (remove the link, or choose another output directory with -o)", dir)
 		}
 	}
+	if err := recoverDir(dir); err != nil {
+		return result, err
+	}
+	removeStaleTemps(filepath.Join(dir, JournalFile))
 	type staged struct {
 		temp, target string
 		file         File
@@ -85,12 +90,33 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 			return Result{}, fmt.Errorf("cannot write into %s: %w (choose another output directory with -o, or fix its permissions)", filepath.Dir(pending[i].target), Cause(err))
 		}
 	}
+	journaled := len(pending) > 1
+	if journaled {
+		entries := make([]journalEntry, len(pending))
+		for i, s := range pending {
+			temp, _ := filepath.Rel(dir, s.temp)
+			entries[i] = journalEntry{Temp: filepath.ToSlash(temp), Target: s.file.Name}
+		}
+		if err := writeJournal(dir, entries); err != nil {
+			cleanup()
+			return Result{}, fmt.Errorf("cannot write into %s: %w (choose another output directory with -o, or fix its permissions)", dir, Cause(err))
+		}
+	}
 	for i, s := range pending {
 		if err := os.Rename(s.temp, s.target); err != nil {
 			cleanup()
+			if journaled {
+				os.Remove(filepath.Join(dir, JournalFile))
+			}
 			return Result{}, fmt.Errorf("cannot replace %s: %w (%d of %d files already replaced)", s.target, Cause(err), i, len(pending))
 		}
 		result.Written = append(result.Written, s.file.Name)
+	}
+	if journaled {
+		syncDir(dir)
+		if err := os.Remove(filepath.Join(dir, JournalFile)); err != nil {
+			return Result{}, fmt.Errorf("cannot remove %s: %w", filepath.Join(dir, JournalFile), Cause(err))
+		}
 	}
 	sort.Strings(result.Written)
 	sort.Strings(result.Unchanged)

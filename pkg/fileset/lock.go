@@ -21,6 +21,11 @@ func Lock(dir string, mode os.FileMode, waiting func()) (*Held, error) {
 		held.Release()
 		return nil, fmt.Errorf("cannot lock %s for writing: %w", dir, Cause(err))
 	}
+	// Holding the folder, finish what a killed run left midway before anyone reads the files.
+	if err := Recover(dir); err != nil {
+		held.Release()
+		return nil, err
+	}
 	return held, nil
 }
 
