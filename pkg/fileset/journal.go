@@ -43,6 +43,26 @@ func Recover(dir string) error {
 }
 
 func recoverDir(dir string) error {
+	if err := finishJournal(dir); err != nil {
+		return err
+	}
+	removeStagedLeftovers(dir)
+	return nil
+}
+
+// removeStagedLeftovers deletes the temporary files of runs killed before their commit point: with the
+// journal finished, nothing live stages here (the caller holds the lock), so every one is stale.
+func removeStagedLeftovers(dir string) {
+	stale, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+	for _, path := range stale {
+		suffix := path[strings.LastIndex(path, ".tmp-")+len(".tmp-"):]
+		if suffix != "" && strings.Trim(suffix, "0123456789") == "" {
+			os.Remove(path)
+		}
+	}
+}
+
+func finishJournal(dir string) error {
 	path := filepath.Join(dir, JournalFile)
 	info, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
