@@ -10,6 +10,7 @@ K8S_BINS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/kubectl
 CM_BIN   := $(BIN)/cert-manager-controller
 KREW_BINS := $(BIN)/krew $(BIN)/validate-krew-manifest
 HELM_BIN := $(BIN)/helm
+PEBBLE_BIN := $(BIN)/pebble
 
 export KUBEBUILDER_ASSETS := $(BIN)
 
@@ -22,8 +23,9 @@ $(PLUGIN): $(shell find cmd internal pkg templates -name '*' -type f 2>/dev/null
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $@ ./cmd/kubectl-kestra_tls
 
 # The real kube-apiserver, etcd and kubectl, and the real cert-manager controllers with their CRDs, built
-# from the Go module proxy by two tools modules (cold ~12 min on 2 cores, warm seconds).
-tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN)
+# from the Go module proxy by the tools modules under hack/tools (cold ~15 min on 2 cores, warm seconds);
+# pebble for the ACME tests.
+tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN)
 $(K8S_BINS) &: hack/tools/k8s/go.mod hack/tools/k8s/go.sum hack/build-k8s-tools.sh
 	BIN_DIR=$(BIN) hack/build-k8s-tools.sh
 $(CM_BIN): hack/tools/cert-manager/go.mod hack/tools/cert-manager/go.sum hack/tools/cert-manager/main.go hack/build-cert-manager.sh
@@ -35,6 +37,10 @@ $(KREW_BINS) &: hack/tools/krew/go.mod hack/tools/krew/go.sum
 # The real helm (v4) that renders and installs the official chart in the chart tests.
 $(HELM_BIN): hack/tools/helm/go.mod hack/tools/helm/go.sum
 	cd hack/tools/helm && $(GO) build -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v4.3.1" -o $@ helm.sh/helm/v4/cmd/helm
+
+# pebble, Let's Encrypt's ACME test server, that the ACME tests and `make demo MODE=acme` issue from.
+$(PEBBLE_BIN): hack/tools/pebble/go.mod hack/tools/pebble/go.sum
+	cd hack/tools/pebble && $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/letsencrypt/pebble/v2/cmd/pebble
 
 # Release archives for six platforms, checksums, and the krew manifest for $(VERSION) (also copied to ./plugin.yaml).
 dist:

@@ -9,12 +9,31 @@ spec:
   acme:
     server: {{ .Values.issuer.acmeServer }}
     email: {{ .Values.issuer.email }}
+    {{- with .ACME }}
+    {{- with .CABundle }}
+    # The CA that signs the ACME server's HTTPS certificate (--acme-ca-bundle).
+    caBundle: {{ . }}
+    {{- end }}
+    {{- if .EABKeyID }}
+    # The key is in this Secret only, generated from certs/ (--eab-hmac-key-file).
+    externalAccountBinding:
+      keyID: {{ .EABKeyID | quote }}
+      keySecretRef:
+        name: {{ .EABSecretName }}
+        key: {{ .EABSecretKey }}
+    {{- end }}
+    {{- end }}
     privateKeySecretRef:
       name: {{ .Values.issuer.name }}-account-key
     solvers:
+      {{- if and .ACME .ACME.Solvers }}
+      # From --solver-file.
+      {{- .ACME.Solvers | trim | nindent 6 }}
+      {{- else }}
       - http01:
           ingress:
             ingressClassName: {{ .Values.ingress.className }}
+      {{- end }}
 {{- else -}}
 {{- /* Our CA, as a namespaced Issuer beside Kestra by default: only who may create Certificates in this
 namespace can use it, and it signs only the names its issuer certificate permits. */ -}}

@@ -48,8 +48,20 @@ configMapGenerator:
       - kestra-tls.yml
 {{- end }}
 {{- end }}
-{{- if .Certs }}
+{{- $eab := and .ACME .ACME.EABKeyID }}
+{{- if or .Certs $eab }}
 secretGenerator:
+{{- end }}
+{{- if $eab }}
+  # The ACME account binding's HMAC key, where the ClusterIssuer reads it: cert-manager's namespace.
+  - name: {{ .ACME.EABSecretName }}
+    namespace: {{ .Values.certManager.namespace }}
+    files:
+      - {{ .ACME.EABSecretKey }}={{ .ACME.EABFile }}
+    options:
+      disableNameSuffixHash: true
+{{- end }}
+{{- if .Certs }}
 {{- if eq .Values.mode "app" }}
   {{- if $kustomize }}
   # The hash suffix in the name makes a new keystore roll the pods.

@@ -74,6 +74,11 @@ func TestBadInputSweep(t *testing.T) {
 		"kubeconfig":        write("kubeconfig", []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n")),
 		"long-host":         strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61) + ".com",
 		"ca-bundle-garbage": write("ca-bundle.bin", garbage),
+		"hmac-not-base64":   write("hmac-not-base64", []byte(plantedSecret+" with spaces\n")),
+		"hmac-short":        write("hmac-short", []byte("c2hvcnQ\n")),
+		"solver-both":       write("solver-both.yaml", []byte("- http01: {ingress: {}}\n  dns01: {webhook: {groupName: x, solverName: y}}\n")),
+		"solver-empty":      write("solver-empty.yaml", []byte("[]\n")),
+		"solver-http":       write("solver-http.yaml", []byte("http01: {ingress: {ingressClassName: nginx}}\n")),
 	}
 	os.MkdirAll(files["bad-template/"], 0o755)
 	os.WriteFile(filepath.Join(files["bad-template/"], "ingress.yaml.tpl"), []byte("{{ .Values.nope.deeper }"), 0o644)
@@ -81,6 +86,7 @@ func TestBadInputSweep(t *testing.T) {
 	app := append([]string{"generate", "--mode", "app"}, host...)
 	ingress := append(append([]string{"generate"}, host...), "--self-signed")
 	with := func(base []string, more ...string) []string { return append(append([]string{}, base...), more...) }
+	acmeIngress := append(append([]string{"generate"}, host...), "--email", "ops@example.com")
 
 	tests := map[string]struct {
 		args []string
@@ -125,6 +131,16 @@ func TestBadInputSweep(t *testing.T) {
 		"an unknown --issuer":                    {with(append([]string{"generate"}, host...), "--issuer", "zerossl"), []string{`--issuer "zerossl"`}},
 		"an email that is not one":               {with(append([]string{"generate"}, host...), "--email", "ops at example"), []string{`--email "ops at example"`}},
 		"a plain-HTTP ACME server":               {with(append([]string{"generate"}, host...), "--email", "ops@example.com", "--acme-server", "http://acme.example.com/dir"), []string{"--acme-server", "https://"}},
+		"--eab-kid without its key file":         {with(acmeIngress, "--eab-kid", "kid"), []string{"--eab-kid and --eab-hmac-key-file"}},
+		"an EAB key that is not base64url":       {with(acmeIngress, "--eab-kid", "kid", "--eab-hmac-key-file", files["hmac-not-base64"]), []string{"--eab-hmac-key-file " + files["hmac-not-base64"], "base64url"}},
+		"an EAB key too short for HMAC":          {with(acmeIngress, "--eab-kid", "kid", "--eab-hmac-key-file", files["hmac-short"]), []string{"--eab-hmac-key-file " + files["hmac-short"], "too short"}},
+		"a binary --acme-ca-bundle":              {with(acmeIngress, "--acme-ca-bundle", files["binary.pem"]), []string{"--acme-ca-bundle " + files["binary.pem"]}},
+		"a solver with both http01 and dns01":    {with(acmeIngress, "--solver-file", files["solver-both"]), []string{"--solver-file " + files["solver-both"], "exactly one of http01 and dns01"}},
+		"a solver file without solvers":          {with(acmeIngress, "--solver-file", files["solver-empty"]), []string{"--solver-file " + files["solver-empty"], "no solver"}},
+		"a wildcard with only an HTTP-01 solver": {with(acmeIngress, "--host", "*.kestra.example.com", "--solver-file", files["solver-http"]), []string{"--host *.kestra.example.com", "no dns01 solver"}},
+		"a wildcard without a solver file":       {with(acmeIngress, "--host", "*.kestra.example.com"), []string{"--host *.kestra.example.com", "--solver-file"}},
+		"--acme-staging with another server":     {with(acmeIngress, "--acme-staging", "--acme-server", "https://acme.example.com/dir"), []string{"--acme-staging", "--acme-server https://acme.example.com/dir"}},
+		"--solver-file with --self-signed":       {with(ingress, "--solver-file", files["solver-http"]), []string{"--solver-file", "--self-signed"}},
 		"a template that does not parse":         {with(ingress, "--templates", files["bad-template/"]), []string{"ingress.yaml.tpl"}},
 		"--templates naming a file":              {with(ingress, "--templates", files["a-file"]), []string{"--templates " + files["a-file"]}},
 		"a binary --ca-bundle":                   {with(app, "--outbound-trust", "--ca-bundle", files["ca-bundle-garbage"]), []string{"--ca-bundle " + files["ca-bundle-garbage"]}},

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/acme"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
 )
 
@@ -18,13 +19,19 @@ var (
 	discoveryDir  string
 	// sharedCADir holds one CA for the one kestra-tls-ca ClusterIssuer every ingress test applies.
 	sharedCADir string
+	// testDNS resolves every test host to 127.0.0.1 for cert-manager's HTTP-01 self-check (and pebble).
+	testDNS *acme.DNS
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testutil.RemovePlugin()
+	stopACME()
 	if sharedCluster != nil {
 		sharedCluster.Stop()
+	}
+	if testDNS != nil {
+		testDNS.Stop()
 	}
 	for _, dir := range []string{discoveryDir, sharedCADir} {
 		if dir != "" {
@@ -49,6 +56,10 @@ func testCluster(t *testing.T) *cluster.Cluster {
 		if sharedCluster, clusterErr = cluster.Start(true); clusterErr != nil {
 			return
 		}
+		if testDNS, clusterErr = acme.StartDNS(); clusterErr != nil {
+			return
+		}
+		sharedCluster.CertManagerArgs = []string{"--acme-http01-solver-nameservers", testDNS.Addr}
 		clusterErr = sharedCluster.StartCertManager()
 	})
 	if clusterErr != nil {

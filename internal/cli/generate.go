@@ -60,6 +60,8 @@ type GenerateOptions struct {
 
 	// Dedicated flags; only the ones given override the values.
 	Mode, Target, IngressClass, Issuer, IssuerRef, Email, ACMEServer, CABundle string
+	ACMEStaging                                                                bool
+	ACMECABundle, EABKeyID, EABHMACKeyFile, SolverFile                         string
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
 	SelfSigned, NoCertManager, OutboundTrust, CSRF, ClusterIssuer              bool
@@ -146,7 +148,12 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringArrayVar(&o.CAPermit, "ca-permit", nil, "with --self-signed: a DNS domain (with its subdomains) or IP address cert-manager's issuer may sign, repeatable (default: the --host names)")
 	fs.BoolVar(&o.NoCertManager, "no-cert-manager", false, "with --self-signed: write the kestra-tls Secret from our certificate, no cert-manager")
 	fs.StringVar(&o.Email, "email", "", "ACME account email for Let's Encrypt")
-	fs.StringVar(&o.ACMEServer, "acme-server", "", "ACME directory URL (default Let's Encrypt production)")
+	fs.StringVar(&o.ACMEServer, "acme-server", "", "ACME directory URL: a private ACME server (step-ca, Vault, a corporate CA) or a commercial ACME CA (default Let's Encrypt production)")
+	fs.BoolVar(&o.ACMEStaging, "acme-staging", false, "use Let's Encrypt's staging directory (untrusted certificates, no production rate limits), as the ClusterIssuer letsencrypt-staging")
+	fs.StringVar(&o.ACMECABundle, "acme-ca-bundle", "", "PEM file of the CA that signs your ACME server's HTTPS certificate (a private ACME server)")
+	fs.StringVar(&o.EABKeyID, "eab-kid", "", "external account binding key ID, as your ACME CA shows it (ZeroSSL, Google Trust Services, Sectigo, ...)")
+	fs.StringVar(&o.EABHMACKeyFile, "eab-hmac-key-file", "", "file holding the external account binding's base64url HMAC key (it goes into a Secret, never into a manifest or onto stdout)")
+	fs.StringVar(&o.SolverFile, "solver-file", "", "YAML file with your cert-manager ACME solvers (a list, or one solver), replacing HTTP-01 through the Ingress: dns01 for wildcard hosts")
 	fs.IntVar(&o.Port, "port", 0, "HTTPS port of Kestra in app mode (default 8443)")
 	fs.BoolVar(&o.OutboundTrust, "outbound-trust", false, "app mode: JAVA_OPTS trust for tasks' outbound HTTPS (public CAs plus ours)")
 	fs.StringVar(&o.CABundle, "ca-bundle", "", "PEM bundle of public CAs for --outbound-trust (default: Mozilla's root store, built in)")
@@ -158,6 +165,9 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	_ = cmd.MarkFlagDirname("base")
 	_ = cmd.MarkFlagDirname("templates")
 	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
+	_ = cmd.MarkFlagFilename("solver-file", "yaml", "yml")
+	_ = cmd.MarkFlagFilename("acme-ca-bundle")
+	_ = cmd.MarkFlagFilename("eab-hmac-key-file")
 	_ = cmd.MarkFlagFilename("ca-bundle")
 	_ = cmd.MarkFlagFilename("chart-values", "yaml", "yml")
 	_ = cmd.RegisterFlagCompletionFunc("mode", fixedCompletions("ingress", "app"))
@@ -241,6 +251,11 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("issuer", "issuer.type", o.Issuer)
 	add("email", "issuer.email", o.Email)
 	add("acme-server", "issuer.acmeServer", o.ACMEServer)
+	add("acme-staging", "issuer.acmeStaging", o.ACMEStaging)
+	add("acme-ca-bundle", "issuer.acmeCABundle", o.ACMECABundle)
+	add("eab-kid", "issuer.eab.keyID", o.EABKeyID)
+	add("eab-hmac-key-file", "issuer.eab.hmacKeyFile", o.EABHMACKeyFile)
+	add("solver-file", "issuer.solverFile", o.SolverFile)
 	add("port", "app.port", o.Port)
 	add("outbound-trust", "app.outboundTrust", o.OutboundTrust)
 	add("ca-bundle", "app.caBundle", o.CABundle)

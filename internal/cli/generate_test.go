@@ -34,6 +34,8 @@ var goldenCases = []struct {
 	args []string
 }{
 	{"ingress-letsencrypt", []string{"--host", "kestra.example.com", "--host", "www.kestra.example.com", "--email", "ops@example.com"}},
+	{"ingress-acme-private-eab-dns01", []string{"--host", "kestra.example.com", "--host", "*.kestra.example.com", "--email", "ops@example.com", "--acme-server", "https://acme.corp.example/acme/directory", "--acme-ca-bundle", "testdata/ca-bundle.pem", "--eab-kid", "corp-kid", "--eab-hmac-key-file", "testdata/eab-hmac-key", "--solver-file", "testdata/solver-dns01.yaml"}},
+	{"ingress-acme-staging", []string{"--host", "kestra.example.com", "--email", "ops@example.com", "--acme-staging"}},
 	{"ingress-issuer-ref-traefik", []string{"--host", "kestra.example.com", "--issuer-ref", "corp-ca,kind=Issuer", "-f", "testdata/values-traefik.yaml"}},
 	{"ingress-self-signed", []string{"--host", "kestra.example.com", "--self-signed"}},
 	{"ingress-self-signed-no-cert-manager", []string{"--host", "kestra.example.com", "--self-signed", "--no-cert-manager"}},
@@ -45,6 +47,7 @@ var goldenCases = []struct {
 	{"app-helm-template-file", []string{"--mode", "app", "--host", "kestra.example.com", "--base", "testdata/bases/chart/kestra.yaml"}},
 	{"helm-app-chart-values", []string{"--target", "helm", "--mode", "app", "--host", "kestra.example.com", "--chart-values", "testdata/chart-values.yaml", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "-n", "kestra"}},
 	{"helm-ingress-letsencrypt", []string{"--target", "helm", "--host", "kestra.example.com", "--email", "ops@example.com", "--chart-values", "testdata/chart-values.yaml"}},
+	{"helm-ingress-acme-eab", []string{"--target", "helm", "--host", "kestra.example.com", "--email", "ops@example.com", "--eab-kid", "corp-kid", "--eab-hmac-key-file", "testdata/eab-hmac-key", "-n", "kestra"}},
 	{"helm-ingress-self-signed", []string{"--target", "helm", "--host", "kestra.example.com", "--self-signed"}},
 }
 

@@ -118,7 +118,8 @@ type ReadyCertificate struct {
 // a network blip) is waited for within the same timeout; a watch the server closes or expires is resumed
 // or relisted.
 func (w *Waiter) Wait(ctx context.Context, refs []CertificateRef, timeout time.Duration) ([]ReadyCertificate, error) {
-	deadline := time.Now().Add(timeout)
+	started := time.Now()
+	deadline := started.Add(timeout)
 	var ready []ReadyCertificate
 	for _, ref := range refs {
 		waitCtx, cancel := context.WithDeadline(ctx, deadline)
@@ -131,6 +132,11 @@ func (w *Waiter) Wait(ctx context.Context, refs []CertificateRef, timeout time.D
 		if err != nil {
 			if ctx.Err() != nil {
 				return ready, &InterruptedError{}
+			}
+			var failed *issuanceFailed
+			if errors.As(err, &failed) {
+				explanation := w.Explain(ctx, ref, time.Since(started).Round(time.Second))
+				return ready, &TimeoutError{Explanation: explanation + "\n" + failed.advice(ref)}
 			}
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errNotReadyOnce) {
 				if since := w.outage.downSince; !since.IsZero() {
@@ -202,6 +208,7 @@ func (w *Waiter) up() {
 }
 
 func (w *Waiter) waitOne(ctx context.Context, ref CertificateRef, once bool) (*unstructured.Unstructured, error) {
+	started := time.Now()
 	client := w.Dynamic.Resource(certificatesGVR).Namespace(ref.Namespace)
 	selector := fields.OneTermEqualSelector("metadata.name", ref.Name).String()
 	var last string
@@ -225,6 +232,9 @@ func (w *Waiter) waitOne(ctx context.Context, ref CertificateRef, once bool) (*u
 				return &list.Items[i], nil
 			}
 			last = w.report(ref, &list.Items[i], last)
+			if failed := failedSince(&list.Items[i], started); failed != nil {
+				return nil, failed
+			}
 		}
 		if once {
 			return nil, errNotReadyOnce
@@ -243,7 +253,7 @@ func (w *Waiter) waitOne(ctx context.Context, ref CertificateRef, once bool) (*u
 				break // relist: events may have been missed while the server was away
 			}
 			w.up()
-			object, done, relist, err := w.consume(ctx, watcher, ref, &resourceVersion, &last)
+			object, done, relist, err := w.consume(ctx, watcher, ref, started, &resourceVersion, &last)
 			watcher.Stop()
 			if done || err != nil {
 				return object, err
@@ -258,7 +268,7 @@ func (w *Waiter) waitOne(ctx context.Context, ref CertificateRef, once bool) (*u
 
 // consume reads watch events until the Certificate is Ready (done), the context ends, the watch closes
 // (resume), or its version expired (410 Gone: relist).
-func (w *Waiter) consume(ctx context.Context, watcher watch.Interface, ref CertificateRef, resourceVersion, last *string) (object *unstructured.Unstructured, done, relist bool, err error) {
+func (w *Waiter) consume(ctx context.Context, watcher watch.Interface, ref CertificateRef, started time.Time, resourceVersion, last *string) (object *unstructured.Unstructured, done, relist bool, err error) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -287,6 +297,9 @@ func (w *Waiter) consume(ctx context.Context, watcher watch.Interface, ref Certi
 					return object, true, false, nil
 				}
 				*last = w.report(ref, object, *last)
+				if failed := failedSince(object, started); failed != nil {
+					return nil, true, false, failed
+				}
 			case watch.Deleted:
 				w.printf("%s was deleted; waiting for it to come back\n", ref)
 			}
@@ -432,6 +445,7 @@ func (w *Waiter) explainACME(ctx context.Context, b *strings.Builder, namespace,
 		state, _, _ := unstructured.NestedString(order.Object, "status", "state")
 		reason, _, _ := unstructured.NestedString(order.Object, "status", "reason")
 		fmt.Fprintf(b, "    ACME Order %s: state %q %s\n", order.GetName(), state, reason)
+		writeHint(b, "      ", reason, "")
 		challenges, err := w.Dynamic.Resource(challengesGVR).Namespace(namespace).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			continue
@@ -443,6 +457,7 @@ func (w *Waiter) explainACME(ctx context.Context, b *strings.Builder, namespace,
 					reason, _, _ := unstructured.NestedString(challenge.Object, "status", "reason")
 					domain, _, _ := unstructured.NestedString(challenge.Object, "spec", "dnsName")
 					fmt.Fprintf(b, "      ACME Challenge %s for %s: state %q %s\n", challenge.GetName(), domain, state, reason)
+					writeHint(b, "        ", reason, domain)
 				}
 			}
 		}
@@ -510,6 +525,16 @@ func writeConditions(b *strings.Builder, indent string, object *unstructured.Uns
 	for _, c := range conditions {
 		condition, _ := c.(map[string]any)
 		fmt.Fprintf(b, "%s%s=%s (%s): %s\n", indent, condition["type"], condition["status"], condition["reason"], condition["message"])
+		if message, _ := condition["message"].(string); condition["status"] != "True" {
+			writeHint(b, indent+"  ", message, "")
+		}
+	}
+}
+
+// writeHint adds what to do about a message, when we know; host, when known, fills the hint's HOST.
+func writeHint(b *strings.Builder, indent, message, host string) {
+	if hint := acmeHint(message); hint != "" {
+		fmt.Fprintf(b, "%s-> %s\n", indent, strings.ReplaceAll(hint, "HOST", orDefault(host, "<host>")))
 	}
 }
 
@@ -518,4 +543,37 @@ func orDefault(value, fallback string) string {
 		return fallback
 	}
 	return value
+}
+
+// issuanceFailed is an issuance cert-manager gave up on during the wait: it tries again only after its
+// backoff (an hour, doubling), so waiting longer cannot help.
+type issuanceFailed struct {
+	at       time.Time
+	attempts int64
+}
+
+// clockSkew allows for cert-manager's clock running behind ours when telling a failure of this wait from
+// an older one.
+const clockSkew = 5 * time.Second
+
+// failedSince returns the failure of the Certificate's issuance when it happened during this wait and no
+// new attempt runs (Issuing is not True).
+func failedSince(object *unstructured.Unstructured, started time.Time) *issuanceFailed {
+	text, _, _ := unstructured.NestedString(object.Object, "status", "lastFailureTime")
+	at, err := time.Parse(time.RFC3339, text)
+	if err != nil || at.Before(started.Add(-clockSkew)) {
+		return nil
+	}
+	if issuing := findCondition(object, "Issuing"); issuing != nil && issuing["status"] == "True" {
+		return nil
+	}
+	attempts, _, _ := unstructured.NestedInt64(object.Object, "status", "failedIssuanceAttempts")
+	return &issuanceFailed{at: at, attempts: attempts}
+}
+
+func (f *issuanceFailed) Error() string { return "cert-manager gave up on the issuance" }
+
+func (f *issuanceFailed) advice(ref CertificateRef) string {
+	return fmt.Sprintf("  cert-manager gave up on this issuance at %s (failed attempt %d) and retries only after its backoff (1h, doubling), so kestra-tls stopped waiting: fix the cause above, then start a new attempt at once with `cmctl renew -n %s %s`",
+		f.at.Local().Format(time.TimeOnly), f.attempts, ref.Namespace, ref.Name)
 }

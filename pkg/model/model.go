@@ -55,6 +55,8 @@ type Model struct {
 	Fragment map[string]any
 	// Material is the certificates and stores, nil when the mode needs none (ACME or an existing issuer).
 	Material *Material
+	// ACME is the ACME ClusterIssuer's trust, account binding and solvers, nil without one.
+	ACME *ACME
 	// JavaOpts are the JVM flags for outbound trust, empty when off.
 	JavaOpts string
 	Warnings []string
@@ -77,6 +79,9 @@ func Build(opts Options) (*Model, error) {
 	if material != nil {
 		m.Material = material
 		m.Warnings = append(m.Warnings, material.Warnings...)
+	}
+	if m.ACME, err = planACME(v.Values); err != nil {
+		return nil, err
 	}
 	if v.Mode == "app" && v.App.OutboundTrust {
 		m.JavaOpts = "-Djavax.net.ssl.trustStore=" + path.Join(v.App.MountPath, OutboundTrustFile) + " -Djavax.net.ssl.trustStoreType=JKS"

@@ -51,6 +51,9 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 	in := helmvalues.Input{Model: m, Chart: chart}
 	data := templateData{Values: v.Map, Kestra: kestraData{Namespace: v.Namespace}}
 	data.Certs = certs(m)
+	if data.ACME, err = acme(m, out); err != nil {
+		return nil, err
+	}
 	manifests := []string{"kustomization.yaml"}
 	if v.Mode == "ingress" {
 		if in.Ingress, err = ingressRouting(renderer, data); err != nil {

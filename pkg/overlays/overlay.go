@@ -55,6 +55,8 @@ type Options struct {
 type Overlay struct {
 	Files    []fileset.File
 	Material *model.Material
+	// CertsFiles go into certs/ (0700) beside the material: the ACME account binding's key.
+	CertsFiles []fileset.File
 	// Install is Kestra as found in the base; nil for the helm target.
 	Install  *kestra.Install
 	Warnings []string
@@ -73,6 +75,7 @@ type templateData struct {
 	// ConfigFile is true when our configuration travels as kestra-tls.yml.
 	ConfigFile bool
 	Certs      *certsData
+	ACME       *acmeData
 }
 
 type kestraData struct {
@@ -128,6 +131,9 @@ func Generate(opts Options) (*Overlay, error) {
 		data.Kestra.Namespace = v.Namespace
 	}
 	data.Certs = certs(m)
+	if data.ACME, err = acme(m, out); err != nil {
+		return nil, err
+	}
 	for _, p := range patches {
 		data.ConfigFile = data.ConfigFile || p.MountsConfig
 	}
@@ -202,6 +208,13 @@ func (o *Overlay) Write(dir string, writeSharedCA bool) (fileset.Result, error) 
 		return all, err
 	}
 	all = merge(all, result, CertsDir+"/")
+	if len(o.CertsFiles) > 0 {
+		result, err := fileset.Write(filepath.Join(dir, CertsDir), 0o700, o.CertsFiles)
+		if err != nil {
+			return all, err
+		}
+		all = merge(all, result, CertsDir+"/")
+	}
 	previous, _ := os.ReadFile(filepath.Join(dir, ValuesFile))
 	result, err = fileset.Write(dir, 0o755, o.Files)
 	if err != nil {

@@ -68,9 +68,12 @@ func (v Values) validateIssuer() error {
 			return fmt.Errorf("--acme-server %q must be an https:// ACME directory URL", i.ACMEServer)
 		}
 		for _, host := range v.Hosts {
-			if strings.HasPrefix(host, "*.") {
-				return fmt.Errorf("--host %s: Let's Encrypt issues wildcards only through DNS-01, and this issuer solves HTTP-01 (use --issuer-ref with a DNS-01 issuer, or name the hosts)", host)
+			if strings.HasPrefix(host, "*.") && i.SolverFile == "" {
+				return fmt.Errorf("--host %s: ACME issues wildcards only through DNS-01, and this issuer solves HTTP-01 (pass --solver-file with your cert-manager dns01 solver, or --issuer-ref with a DNS-01 issuer, or name the hosts)", host)
 			}
+		}
+		if (i.EAB.KeyID == "") != (i.EAB.HMACKeyFile == "") {
+			return fmt.Errorf("--eab-kid and --eab-hmac-key-file go together (values keys issuer.eab.keyID and issuer.eab.hmacKeyFile): pass both, as your ACME CA shows them, or neither")
 		}
 	case "ref":
 		if i.RefName == "" {
@@ -82,6 +85,16 @@ func (v Values) validateIssuer() error {
 	case "self-signed":
 	default:
 		return fmt.Errorf("--issuer %q (values key issuer.type): use letsencrypt, or --issuer-ref NAME, or --self-signed", i.Type)
+	}
+	if i.Type != "letsencrypt" {
+		for _, acmeOnly := range []struct {
+			flag string
+			set  bool
+		}{{"--acme-staging", i.ACMEStaging}, {"--acme-ca-bundle", i.ACMECABundle != ""}, {"--eab-kid", i.EAB.KeyID != ""}, {"--eab-hmac-key-file", i.EAB.HMACKeyFile != ""}, {"--solver-file", i.SolverFile != ""}} {
+			if acmeOnly.set {
+				return fmt.Errorf("%s configures the ACME issuer (--issuer letsencrypt), not %s: drop it, or issue through ACME", acmeOnly.flag, map[string]string{"ref": "--issuer-ref", "self-signed": "--self-signed"}[i.Type])
+			}
+		}
 	}
 	if !i.CertManager && i.Type != "self-signed" {
 		return fmt.Errorf("--no-cert-manager needs --self-signed: without cert-manager nobody issues a certificate from %s", map[string]string{"letsencrypt": "Let's Encrypt", "ref": "--issuer-ref"}[i.Type])

@@ -53,13 +53,49 @@ type Ingress struct {
 }
 
 type Issuer struct {
-	Type        string `json:"type"`
-	Name        string `json:"name"`
-	Email       string `json:"email"`
-	ACMEServer  string `json:"acmeServer"`
-	RefName     string `json:"refName"`
-	RefKind     string `json:"refKind"`
-	CertManager bool   `json:"certManager"`
+	Type         string `json:"type"`
+	Name         string `json:"name"`
+	Email        string `json:"email"`
+	ACMEServer   string `json:"acmeServer"`
+	ACMEStaging  bool   `json:"acmeStaging"`
+	ACMECABundle string `json:"acmeCABundle"`
+	EAB          EAB    `json:"eab"`
+	SolverFile   string `json:"solverFile"`
+	RefName      string `json:"refName"`
+	RefKind      string `json:"refKind"`
+	CertManager  bool   `json:"certManager"`
+}
+
+// EAB is an ACME external account binding: the key ID the CA shows, and the file holding its HMAC key.
+type EAB struct {
+	KeyID       string `json:"keyID"`
+	HMACKeyFile string `json:"hmacKeyFile"`
+}
+
+// Let's Encrypt's ACME directories.
+const (
+	LetsEncryptProduction = "https://acme-v02.api.letsencrypt.org/directory"
+	LetsEncryptStaging    = "https://acme-staging-v02.api.letsencrypt.org/directory"
+	productionIssuerName  = "letsencrypt-prod"
+	stagingIssuerName     = "letsencrypt-staging"
+)
+
+// useStaging points issuer.acmeStaging at Let's Encrypt's staging directory, under its own issuer name
+// unless one was chosen: one ClusterIssuer per directory, so trying staging never replaces the account
+// (and the Secret of its key) that production uses.
+func (v *Values) useStaging() error {
+	i := &v.Issuer
+	if !i.ACMEStaging || i.Type != "letsencrypt" {
+		return nil
+	}
+	if i.ACMEServer != LetsEncryptProduction && i.ACMEServer != LetsEncryptStaging {
+		return fmt.Errorf("--acme-staging picks Let's Encrypt's staging directory, so it cannot go with --acme-server %s (values keys issuer.acmeStaging and issuer.acmeServer): drop one of them", i.ACMEServer)
+	}
+	i.ACMEServer = LetsEncryptStaging
+	if i.Name == productionIssuerName {
+		i.Name = stagingIssuerName
+	}
+	return nil
 }
 
 type CertManager struct {
@@ -158,6 +194,9 @@ func Resolve(defaults Layer, files []Layer, sets []string, overrides []Override)
 	}
 	values, err := decode(merged)
 	if err != nil {
+		return nil, err
+	}
+	if err := values.useStaging(); err != nil {
 		return nil, err
 	}
 	// The map templates see is the schema's own rendering, so every key exists with its type.

@@ -1,7 +1,8 @@
 // Command cert-manager-controller runs the real cert-manager controllers the tests and `make demo` need:
-// CA and selfSigned issuance, the approver, the Certificate life cycle and ingress-shim. cert-manager's
-// own controller binary lives in a module the Go proxy does not serve, so this launcher assembles the same
-// controllers from github.com/cert-manager/cert-manager: no webhook, no leader election, no ACME solving.
+// CA, selfSigned and ACME issuance (accounts, Orders, Challenges with the HTTP-01 solver), the approver,
+// the Certificate life cycle and ingress-shim. cert-manager's own controller binary lives in a module the
+// Go proxy does not serve, so this launcher assembles the same controllers from
+// github.com/cert-manager/cert-manager: no webhook, no leader election.
 //
 // It prints "cert-manager controllers running" once its informers have synced, and stops on SIGTERM/SIGINT
 // or when stdin closes (so a test that dies can't leave it behind).
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -26,7 +28,10 @@ import (
 	logf "github.com/cert-manager/cert-manager/pkg/logs"
 
 	// Each of these registers its controller with controllerpkg in init.
+	_ "github.com/cert-manager/cert-manager/pkg/controller/acmechallenges"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/acmeorders"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificate-shim/ingresses"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/acme"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/approver"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/ca"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/selfsigned"
@@ -39,6 +44,7 @@ import (
 	_ "github.com/cert-manager/cert-manager/pkg/controller/clusterissuers"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/issuers"
 	// The issuer types the (Cluster)Issuer controllers can set up.
+	_ "github.com/cert-manager/cert-manager/pkg/issuer/acme"
 	_ "github.com/cert-manager/cert-manager/pkg/issuer/ca"
 	_ "github.com/cert-manager/cert-manager/pkg/issuer/selfsigned"
 )
@@ -47,6 +53,7 @@ func main() {
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the API server to work against")
 	clusterResourceNamespace := flag.String("cluster-resource-namespace", "cert-manager", "namespace of the Secrets that ClusterIssuers use")
 	verbosity := flag.Int("v", 0, "log verbosity")
+	solverNameservers := flag.String("acme-http01-solver-nameservers", "", "comma-separated host:port of the DNS servers the HTTP-01 self-check resolves with, as cert-manager's own flag")
 	flag.Parse()
 	klogFlags := flag.NewFlagSet("klog", flag.ExitOnError)
 	klog.InitFlags(klogFlags)
@@ -60,21 +67,27 @@ func main() {
 	}()
 	ctx = logf.NewContext(ctx, logf.Log, "controller")
 
-	if err := run(ctx, *kubeconfig, *clusterResourceNamespace); err != nil {
+	var nameservers []string
+	if *solverNameservers != "" {
+		nameservers = strings.Split(*solverNameservers, ",")
+	}
+	if err := run(ctx, *kubeconfig, *clusterResourceNamespace, nameservers); err != nil {
 		fmt.Fprintln(os.Stderr, "cert-manager-controller:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, kubeconfig, clusterResourceNamespace string) error {
+func run(ctx context.Context, kubeconfig, clusterResourceNamespace string, solverNameservers []string) error {
 	quantity := resource.MustParse
 	factory, err := controllerpkg.NewContextFactory(ctx, controllerpkg.ContextOptions{
 		Kubeconfig:         kubeconfig,
 		KubernetesAPIQPS:   200,
 		KubernetesAPIBurst: 400,
 		IssuerOptions:      controllerpkg.IssuerOptions{ClusterResourceNamespace: clusterResourceNamespace},
-		// Unused (no ACME here) but the controllers parse them at start.
+		// There is no kubelet: the solver pods never run, and whoever tests stands in for them and the
+		// ingress controller on port 80 of the address solverNameservers resolve the hosts to.
 		ACMEOptions: controllerpkg.ACMEOptions{
+			HTTP01SolverNameservers:           solverNameservers,
 			HTTP01SolverImage:                 "quay.io/jetstack/cert-manager-acmesolver:v1.21.2",
 			HTTP01SolverResourceRequestCPU:    quantity("10m"),
 			HTTP01SolverResourceRequestMemory: quantity("64Mi"),

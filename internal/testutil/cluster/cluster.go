@@ -41,6 +41,8 @@ type Cluster struct {
 	restartedAPIServer *exec.Cmd
 	apiServerLogs      *testutil.SyncBuffer
 	Logs               *testutil.SyncBuffer
+	// CertManagerArgs are passed to every start of the cert-manager controllers, restarts included.
+	CertManagerArgs []string
 }
 
 // Start runs kube-apiserver and etcd with cert-manager's CRDs installed.
@@ -113,7 +115,7 @@ func (c *Cluster) StartCertManager() error {
 	if _, err := os.Stat(binary); err != nil {
 		return fmt.Errorf("%s is missing: run `make tools`", binary)
 	}
-	cmd := exec.Command(binary, "--kubeconfig", c.Kubeconfig, "--cluster-resource-namespace", "cert-manager")
+	cmd := exec.Command(binary, append([]string{"--kubeconfig", c.Kubeconfig, "--cluster-resource-namespace", "cert-manager"}, c.CertManagerArgs...)...)
 	c.Logs = &testutil.SyncBuffer{}
 	cmd.Stderr = c.Logs
 	stdout, err := cmd.StdoutPipe()
