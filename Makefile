@@ -49,7 +49,7 @@ dist:
 
 # The whole flow on a local control plane with cert-manager: generate, apply --wait, the Ready certificate.
 demo: build tools
-	$(GO) run ./hack/demo
+	$(GO) run ./hack/demo $(if $(MODE),-mode $(MODE))
 
 # Every benchmark runs once (a check, not a measurement), then every test, then each fuzz target briefly.
 test: build tools dist lint

@@ -1,13 +1,15 @@
 // Command demo shows the whole flow with no cluster of your own: it starts a local kube-apiserver and etcd
 // with the real cert-manager controllers, runs `kubectl kestra-tls generate` and `apply --wait` in ingress
-// mode with a local CA issuer, shows the Ready certificate and its SANs, and stops everything.
-// Run it with `make demo`.
+// mode with a local CA issuer (or, with -mode acme, through pebble, Let's Encrypt's ACME test server, with
+// the Order and Challenges shown as they happen), shows the Ready certificate and its SANs, and stops
+// everything. Run it with `make demo` or `make demo MODE=acme`.
 package main
 
 import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,17 +20,24 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/acme"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
 )
 
 func main() {
-	if err := run(); err != nil {
+	mode := flag.String("mode", "ca", "ca: our own CA as a cert-manager Issuer; acme: Let's Encrypt's way, through pebble")
+	flag.Parse()
+	if *mode != "ca" && *mode != "acme" {
+		fmt.Fprintf(os.Stderr, "demo: -mode %q: use ca or acme (make demo MODE=acme)\n", *mode)
+		os.Exit(1)
+	}
+	if err := run(*mode == "acme"); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+func run(viaACME bool) error {
 	step("starting kube-apiserver, etcd and the cert-manager controllers on 127.0.0.1")
 	started := time.Now()
 	c, err := cluster.Start(true)
@@ -36,6 +45,14 @@ func run() error {
 		return err
 	}
 	defer func() { step("stopping everything"); c.Stop() }()
+	var dns *acme.DNS
+	if viaACME {
+		if dns, err = acme.StartDNS(); err != nil {
+			return err
+		}
+		defer dns.Stop()
+		c.CertManagerArgs = []string{"--acme-http01-solver-nameservers", dns.Addr}
+	}
 	if err := c.StartCertManager(); err != nil {
 		return err
 	}
@@ -49,8 +66,24 @@ func run() error {
 	overlay := filepath.Join(work, "kestra-tls")
 	plugin := filepath.Join(testutil.BinDir(), "kubectl-kestra_tls")
 
-	step("kubectl kestra-tls generate --host kestra.example.com --host kestra.internal --self-signed -o " + overlay)
-	if err := show(plugin, "generate", "--host", "kestra.example.com", "--host", "kestra.internal", "--self-signed", "-o", overlay); err != nil {
+	args := []string{"generate", "--host", "kestra.example.com", "--host", "kestra.internal", "--self-signed", "-o", overlay}
+	if viaACME {
+		step("starting pebble (Let's Encrypt's ACME test server) and, on 127.0.0.1:80, a stand-in for the ingress controller that serves the HTTP-01 challenges")
+		solver, err := acme.StartSolver(c.Dynamic)
+		if err != nil {
+			return err
+		}
+		defer solver.Stop()
+		pebble, err := acme.StartPebble(acme.PebbleOptions{DNS: dns.Addr})
+		if err != nil {
+			return err
+		}
+		defer pebble.Stop()
+		args = []string{"generate", "--host", "kestra.demo.test", "--host", "www.kestra.demo.test", "--email", "ops@kestra.demo.test",
+			"--acme-server", pebble.Directory, "--acme-ca-bundle", pebble.CAFile, "-o", overlay}
+	}
+	step("kubectl kestra-tls " + strings.Join(args, " "))
+	if err := show(plugin, args...); err != nil {
 		return err
 	}
 	step("kubectl kestra-tls apply " + overlay + " -n kestra --create-namespace --timeout 60s")

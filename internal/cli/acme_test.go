@@ -94,6 +94,13 @@ func TestACMEIssuesThroughPebbleEndToEnd(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
 	}
+	// The Order and its Challenges show as they progress, before the Certificate is Ready.
+	for _, want := range []string{"ACME Order kestra-tls-1-", "ACME Challenge kestra-tls-1-", "for kestra.acme.test: pending", "for www.kestra.acme.test: valid"} {
+		if !strings.Contains(stdout+stderr, want) {
+			t.Errorf("the progress lacks %q:\n%s\n%s", want, stdout, stderr)
+		}
+	}
+	t.Logf("apply printed:\n%s\n%s", stdout, stderr)
 	checkIssuedByPebble(t, c, "acme-e2e", openPebble, hosts)
 	var kinds []string
 	for range len(acmeSolver.Requests) {
@@ -213,6 +220,7 @@ func TestACMEFailuresAreExplained(t *testing.T) {
 				t.Fatalf("err = %v, want exit 124\n%s\n%s", err, stdout, stderr)
 			}
 			explanation := err.Error() + "\n" + stderr
+			t.Logf("apply took %s and explained:\n%s", elapsed.Round(time.Second), err)
 			if tc.givesUp {
 				if limit := 120 * time.Second; elapsed > limit {
 					t.Errorf("apply waited %s for an issuance cert-manager had given up on, want it to stop within %s", elapsed, limit)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -103,7 +104,8 @@ type Waiter struct {
 	// Progress gets one line each time a condition's reason or message changes.
 	Progress io.Writer
 
-	outage outage
+	outage     outage
+	progressMu sync.Mutex
 }
 
 // ReadyCertificate is a Certificate that became Ready, with when.
@@ -135,7 +137,7 @@ func (w *Waiter) Wait(ctx context.Context, refs []CertificateRef, timeout time.D
 			}
 			var failed *issuanceFailed
 			if errors.As(err, &failed) {
-				explanation := w.Explain(ctx, ref, time.Since(started).Round(time.Second))
+				explanation := w.explain(ctx, ref, fmt.Sprintf("%s failed to issue, %s into the wait:", ref, time.Since(started).Round(100*time.Millisecond)))
 				return ready, &TimeoutError{Explanation: explanation + "\n" + failed.advice(ref)}
 			}
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errNotReadyOnce) {
@@ -213,7 +215,7 @@ func (w *Waiter) waitOne(ctx context.Context, ref CertificateRef, once bool) (*u
 	selector := fields.OneTermEqualSelector("metadata.name", ref.Name).String()
 	var last string
 	attempt := 0
-	announced := false
+	announced, following := false, false
 	for { // list, then watch from the list's version; relist when the watch's version expired
 		list, err := client.List(ctx, metav1.ListOptions{FieldSelector: selector})
 		if err != nil {
@@ -238,6 +240,12 @@ func (w *Waiter) waitOne(ctx context.Context, ref CertificateRef, once bool) (*u
 		}
 		if once {
 			return nil, errNotReadyOnce
+		}
+		if !following && w.Progress != nil {
+			following = true
+			followCtx, stopFollowing := context.WithCancel(ctx)
+			defer stopFollowing()
+			w.followACME(followCtx, ref)
 		}
 		if len(list.Items) == 0 && ref.Via != "" && !announced {
 			w.printf("waiting for cert-manager to create %s from %s\n", ref, ref.Via)
@@ -321,6 +329,9 @@ func (w *Waiter) report(ref CertificateRef, object *unstructured.Unstructured, l
 
 func (w *Waiter) printf(format string, args ...any) {
 	if w.Progress != nil {
+		// The ACME followers print from their own goroutines.
+		w.progressMu.Lock()
+		defer w.progressMu.Unlock()
 		fmt.Fprintf(w.Progress, format, args...)
 	}
 }
@@ -373,10 +384,14 @@ func findCondition(object *unstructured.Unstructured, kind string) map[string]an
 // Explain says why a Certificate is not Ready, walking the chain: the Certificate, its latest
 // CertificateRequest, the issuer, ACME orders and challenges, and recent events.
 func (w *Waiter) Explain(ctx context.Context, ref CertificateRef, timeout time.Duration) string {
+	return w.explain(ctx, ref, fmt.Sprintf("%s is not Ready after %s:", ref, timeout))
+}
+
+func (w *Waiter) explain(ctx context.Context, ref CertificateRef, header string) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s is not Ready after %s:\n", ref, timeout)
+	fmt.Fprintf(&b, "%s\n", header)
 	certificate, err := w.Dynamic.Resource(certificatesGVR).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
