@@ -4,7 +4,8 @@
 //  1. certs (ECDSA, RSA-4096) against the guide's openssl+keytool pipeline, whole processes;
 //  2. cold start of --help and version, and binary size against kubectl's;
 //  3. on the real control plane with the real cert-manager: apply --wait against kubectl apply -k plus
-//     kubectl wait, the readiness latency, the API requests of one apply, and 1/10/50 installs.
+//     kubectl wait, the readiness latency, the same through ACME (pebble), the API requests of one apply,
+//     and 1/10/50 installs.
 //
 // -quick runs everything once with small sizes: `make test` uses it to check that every benchmark runs.
 package main
@@ -34,6 +35,7 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/acme"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
 )
 
@@ -230,6 +232,12 @@ func onCluster(plugin, kubectl, work string) error {
 		return err
 	}
 	defer c.Stop()
+	dns, err := acme.StartDNS()
+	if err != nil {
+		return err
+	}
+	defer dns.Stop()
+	c.CertManagerArgs = []string{"--acme-http01-solver-nameservers", dns.Addr}
 	if err := c.StartCertManager(); err != nil {
 		return err
 	}
@@ -299,6 +307,9 @@ func onCluster(plugin, kubectl, work string) error {
 	say("| command | median | min - max |\n|---|---|---|\n| kubectl-kestra_tls apply | %s | %s |\n| kubectl wait --for=condition=Ready | %s | %s |\n\n",
 		latencyOurs.median(), latencyOurs.span(), latencyTheirs.median(), latencyTheirs.span())
 
+	if err := throughACME(plugin, kubectl, work, c, dns, seen); err != nil {
+		return err
+	}
 	if err := roundTrips(c, overlay, work); err != nil {
 		return err
 	}

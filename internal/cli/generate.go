@@ -27,6 +27,12 @@ import (
 const generateExample = `  # TLS at the Ingress, certificate from Let's Encrypt through cert-manager
   kubectl kestra-tls generate --host kestra.example.com --email ops@example.com
 
+  # ... through a commercial ACME CA that requires external account binding, or a private ACME server
+  kubectl kestra-tls generate --host kestra.example.com --email ops@example.com \
+    --acme-server https://acme.zerossl.com/v2/DV90 --eab-kid KID --eab-hmac-key-file hmac.txt
+  kubectl kestra-tls generate --host kestra.example.com --email ops@example.com \
+    --acme-server https://ca.corp.example/acme/directory --acme-ca-bundle corp-root.pem
+
   # TLS at the Ingress from our own CA: a namespaced cert-manager Issuer holding a name-constrained issuer
   # under it (--cluster-issuer for a ClusterIssuer; a plain Secret with --no-cert-manager)
   kubectl kestra-tls generate --host kestra.example.com --self-signed
@@ -88,7 +94,9 @@ func NewCmdGenerate(configFlags *genericclioptions.ConfigFlags, streams generici
 "kubectl kestra-tls apply DIR" or "kubectl apply -k DIR".
 
 --mode ingress (default): an Ingress with TLS for every --host, the certificate from Let's Encrypt
-(--email), an issuer you have (--issuer-ref) or our own CA (--self-signed: cert-manager gets only an
+(--email; --acme-staging to try first) or any ACME CA (--acme-server, with --acme-ca-bundle for a private
+one, --eab-kid and --eab-hmac-key-file for external account binding, --solver-file for DNS-01 and
+wildcards), an issuer you have (--issuer-ref) or our own CA (--self-signed: cert-manager gets only an
 intermediate whose X.509 name constraints permit the hosts; the root's key stays in certs/), and kestra.url.
 --mode app: Kestra's Micronaut server serves HTTPS on --port with our keystore.p12 and truststore.jks,
 the store password in its own Secret.

@@ -15,12 +15,20 @@ import (
 // an ACME issuance (which takes seconds to minutes) shows where it is: the Certificate's own conditions do
 // not change while a Challenge is pending or validated. They are the Certificate's by name, as cert-manager
 // names them (<certificate>-<revision>-<hash>[-<hash>]). It returns when ctx ends; a user who may not
-// read Orders simply sees no such lines.
+// read Orders simply sees no such lines. It starts after followDelay: a CA issues within it, and only
+// then are the two extra watches worth their requests (an Order made meanwhile is listed, not missed).
 func (w *Waiter) followACME(ctx context.Context, ref CertificateRef) {
-	for _, gvr := range []schema.GroupVersionResource{ordersGVR, challengesGVR} {
-		go w.follow(ctx, gvr, ref)
-	}
+	go func() {
+		if !sleep(ctx, followDelay) {
+			return
+		}
+		for _, gvr := range []schema.GroupVersionResource{ordersGVR, challengesGVR} {
+			go w.follow(ctx, gvr, ref)
+		}
+	}()
 }
+
+const followDelay = time.Second
 
 func (w *Waiter) follow(ctx context.Context, gvr schema.GroupVersionResource, ref CertificateRef) {
 	client := w.Dynamic.Resource(gvr).Namespace(ref.Namespace)

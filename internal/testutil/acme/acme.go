@@ -238,7 +238,8 @@ type PebbleOptions struct {
 
 // StartPebble runs pebble on free ports of 127.0.0.1, validating HTTP-01 on port 80, and waits until its
 // directory answers. PEBBLE_VA_NOSLEEP and PEBBLE_WFE_NONCEREJECT=0 take out its random delays and
-// rejected nonces; validation itself is real (PEBBLE_VA_ALWAYS_VALID is not set).
+// rejected nonces, PEBBLE_AUTHZREUSE=0 its random reuse of valid authorizations (every issuance is
+// validated); validation itself is real (PEBBLE_VA_ALWAYS_VALID is not set).
 func StartPebble(opts PebbleOptions) (*Pebble, error) {
 	binary := filepath.Join(testutil.BinDir(), "pebble")
 	if _, err := os.Stat(binary); err != nil {
@@ -273,7 +274,7 @@ func StartPebble(opts PebbleOptions) (*Pebble, error) {
 		return fail(err)
 	}
 	p.cmd = exec.Command(binary, "-config", filepath.Join(dir, "config.json"), "-dnsserver", opts.DNS)
-	p.cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
+	p.cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
 	p.cmd.Stdout, p.cmd.Stderr = p.Logs, p.Logs
 	if err := p.cmd.Start(); err != nil {
 		return fail(err)
