@@ -19,6 +19,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 	"github.com/kestra-tls/kubectl-kestra-tls/templates"
@@ -68,6 +69,8 @@ type GenerateOptions struct {
 	Mode, Target, IngressClass, Issuer, IssuerRef, Email, ACMEServer, CABundle string
 	ACMEStaging                                                                bool
 	ACMECABundle, EABKeyID, EABHMACKeyFile, SolverFile                         string
+	ComposeFiles                                                               []string
+	DualProtocol                                                               bool
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
 	SelfSigned, NoCertManager, OutboundTrust, CSRF, ClusterIssuer              bool
@@ -141,7 +144,9 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	o.TLS.AddFlags(cmd)
 	fs := cmd.Flags()
 	fs.StringVar(&o.Mode, "mode", "", "where TLS ends: ingress (default) or app")
-	fs.StringVar(&o.Target, "target", "", "what to write: kustomize (default: an overlay over --base) or helm (values for the official chart, and the Secrets they refer to)")
+	fs.StringVar(&o.Target, "target", "", "what to write: kustomize (default: an overlay over --base), helm (values for the official chart, and the Secrets they refer to) or compose (an override for your docker-compose.yml; app mode)")
+	fs.StringArrayVar(&o.ComposeFiles, "compose-file", nil, "with --target compose: your Compose file (repeatable, as docker compose -f); Kestra's service is found by image, or named with --service")
+	fs.BoolVar(&o.DualProtocol, "dual-protocol", false, "app mode: keep plain HTTP on 8080 open beside HTTPS (default: open when the base's Service reaches 8080; with --target compose, closed)")
 	fs.StringArrayVar(&o.ChartValues, "chart-values", nil, "with --target helm: your own values file for the chart (repeatable, in helm's order); the lists we write keep its entries, because helm replaces lists across -f files")
 	fs.StringVar(&o.Base, "base", "", "kustomize folder with your Kestra manifests (default: a minimal embedded Kestra)")
 	fs.StringVar(&o.TemplatesDir, "templates", "", "folder with templates that replace the embedded ones of the same name")
@@ -168,12 +173,13 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVar(&o.CSRF, "csrf", false, "turn on Micronaut's CSRF protection")
 	fs.StringVar(&o.Deployment, "deployment", "", "the Deployment or StatefulSet that serves Kestra's UI in the base (default: found by the chart's labels or Kestra's image)")
 	fs.StringVar(&o.Container, "container", "", "Kestra's container in that workload (default: the one running Kestra, never a sidecar)")
-	fs.StringVar(&o.Service, "service", "", "Kestra's Service in the base")
+	fs.StringVar(&o.Service, "service", "", "Kestra's Service in the base (with --target compose: Kestra's service in the Compose file)")
 	fs.BoolVar(&o.ShowSecrets, "show-secrets", false, "print Secret data in dry-run output instead of masking it")
 	_ = cmd.MarkFlagDirname("base")
 	_ = cmd.MarkFlagDirname("templates")
 	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
 	_ = cmd.MarkFlagFilename("solver-file", "yaml", "yml")
+	_ = cmd.MarkFlagFilename("compose-file", "yaml", "yml")
 	_ = cmd.MarkFlagFilename("acme-ca-bundle")
 	_ = cmd.MarkFlagFilename("eab-hmac-key-file")
 	_ = cmd.MarkFlagFilename("ca-bundle")
@@ -196,6 +202,10 @@ func (o *GenerateOptions) Complete(cmd *cobra.Command) error {
 	defaults, err := fs.ReadFile(templates.FS, "values.yaml")
 	if err != nil {
 		return err
+	}
+	if o.Target == "compose" && len(o.ComposeFiles) > 0 && !o.changed("output-dir") {
+		// Beside the Compose file, so that the override names our files by paths relative to the project.
+		o.OutputDir = filepath.Join(filepath.Dir(o.ComposeFiles[0]), o.OutputDir)
 	}
 	var layers []values.Layer
 	if !o.ResetValues {
@@ -251,6 +261,12 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	}
 	add("mode", "mode", o.Mode)
 	add("target", "target", o.Target)
+	if o.Target == "compose" && !o.changed("mode") {
+		// Compose has no Ingress: Kestra serves HTTPS itself.
+		out = append(out, values.Override{Flag: "--target compose", Path: "mode", Value: "app"})
+	}
+	add("compose-file", "compose.files", o.ComposeFiles)
+	add("dual-protocol", "app.dualProtocol", o.DualProtocol)
 	add("chart-values", "helm.chartValues", o.ChartValues)
 	add("base", "base", o.Base)
 	add("templates", "templates", o.TemplatesDir)
@@ -438,6 +454,10 @@ func within(dir, path string) bool {
 
 // printNext says what to run now.
 func (o *GenerateOptions) printNext(overlay *overlays.Overlay) {
+	if overlay.Next != "" {
+		fmt.Fprintf(o.Out, "start it with: %s\n", overlay.Next)
+		return
+	}
 	if o.resolved.Target != "helm" {
 		fmt.Fprintf(o.Out, "apply it with: kubectl kestra-tls apply %s   (or: kubectl apply -k %s)\n", o.OutputDir, o.OutputDir)
 		return
@@ -468,6 +488,17 @@ func (o *GenerateOptions) render(absoluteBase bool) (*overlays.Overlay, error) {
 
 // printDryRun prints the built objects, Secrets masked, writing nothing of the overlay.
 func (o *GenerateOptions) printDryRun(overlay *overlays.Overlay) error {
+	if o.resolved.Target == "compose" {
+		// What docker compose will read; the password stays in certs/, so nothing here needs masking.
+		for _, file := range overlay.Files {
+			if file.Name == overlays.ComposeOverrideFile || file.Name == model.ConfigFile {
+				if _, err := fmt.Fprintf(o.Out, "# %s\n%s", file.Name, file.Data); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	built, err := overlay.BuildScratch()
 	if err != nil {
 		return err

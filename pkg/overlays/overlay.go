@@ -62,6 +62,8 @@ type Overlay struct {
 	Warnings []string
 	// Notes tell the user what to run next, beyond applying the folder.
 	Notes []string
+	// Next is the command that puts the output to use, when it is not kestra-tls apply (target compose).
+	Next string
 }
 
 // templateData is what the manifest templates see.
@@ -107,8 +109,11 @@ func Generate(opts Options) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v.Target == "helm" {
+	switch v.Target {
+	case "helm":
 		return generateHelm(opts, renderer)
+	case "compose":
+		return generateCompose(opts, renderer)
 	}
 	b, err := loadBase(opts, kestra.Selection{Workload: v.Kestra.Deployment, Container: v.Kestra.Container, Service: v.Kestra.Service})
 	if err != nil {

@@ -17,8 +17,21 @@ func (v Values) Validate() error {
 	}
 	switch v.Target {
 	case "kustomize", "helm":
+	case "compose":
+		if v.Mode != "app" {
+			return fmt.Errorf("--target compose serves HTTPS from Kestra itself (Compose has no Ingress): drop --mode %s, or use --mode app", v.Mode)
+		}
+		if len(v.Compose.Files) == 0 {
+			return fmt.Errorf("--target compose needs --compose-file (values key compose.files): pass your docker-compose.yml")
+		}
+		if v.Base != "" || len(v.Helm.ChartValues) > 0 {
+			return fmt.Errorf("--base and --chart-values do not go with --target compose: Kestra's service comes from --compose-file")
+		}
 	default:
-		return fmt.Errorf("--target %q is not a target (values key target): use kustomize (an overlay over --base) or helm (values for the official chart)", v.Target)
+		return fmt.Errorf("--target %q is not a target (values key target): use kustomize (an overlay over --base), helm (values for the official chart) or compose (an override for your docker-compose.yml)", v.Target)
+	}
+	if v.Target != "compose" && len(v.Compose.Files) > 0 {
+		return fmt.Errorf("--compose-file needs --target compose (did you mean --target compose?)")
 	}
 	if v.Target == "helm" && v.Base != "" {
 		return fmt.Errorf("--base %s does not go with --target helm: the chart renders Kestra; pass your chart values with --chart-values instead", v.Base)

@@ -30,6 +30,12 @@ type Values struct {
 	App          App          `json:"app"`
 	Certificates Certificates `json:"certificates"`
 	Helm         Helm         `json:"helm"`
+	Compose      Compose      `json:"compose"`
+}
+
+// Compose is the user's Docker Compose project, for target compose.
+type Compose struct {
+	Files []string `json:"files"`
 }
 
 type Helm struct {

@@ -1,0 +1,208 @@
+package overlays
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/compose"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/render"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
+)
+
+// Files of target compose, in the output folder.
+const (
+	ComposeOverrideFile = "compose.kestra-tls.yaml"
+	// ComposeEnvFile holds the store password for the container, in certs/ (0600, git-ignored).
+	ComposeEnvFile = "compose.env"
+)
+
+type composeMount struct{ Source, Target string }
+
+// composeData is what compose-override.yaml.tpl sees.
+type composeData struct {
+	Values       map[string]any
+	ComposeFiles []string
+	Override     string
+	Service      string
+	Ports        []string
+	ReplacePorts bool
+	Mounts       []composeMount
+	EnvFile      string
+	Environment  map[string]string
+}
+
+// generateCompose renders target compose: an override for the user's Compose files that makes Kestra serve
+// HTTPS itself (app mode) from stores mounted read-only, with the user's configuration kept.
+func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) {
+	v := opts.Values
+	service, err := compose.Load(context.Background(), v.Compose.Files, v.Kestra.Service)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.Build(modelOptions(opts, renderer, false))
+	if err != nil {
+		return nil, err
+	}
+	out := &Overlay{Material: m.Material, Warnings: m.Warnings, Notes: m.Notes()}
+	// Compose resolves every relative path against the project folder, whichever file names it.
+	fromProject := func(name string) (string, error) {
+		abs, err := filepath.Abs(filepath.Join(opts.Dir, name))
+		if err != nil {
+			return "", err
+		}
+		rel, err := filepath.Rel(service.ProjectDir, abs)
+		if err != nil || !filepath.IsLocal(rel) {
+			return abs, nil
+		}
+		return "./" + filepath.ToSlash(rel), nil
+	}
+	data := composeData{Values: v.Map, Service: service.Name, Environment: map[string]string{}}
+	for _, file := range v.Compose.Files {
+		data.ComposeFiles = append(data.ComposeFiles, file)
+	}
+	// docker compose reads -f paths from where it runs, as the user passed --compose-file.
+	data.Override = filepath.Join(opts.Dir, ComposeOverrideFile)
+	if data.EnvFile, err = fromProject(path.Join(CertsDir, ComposeEnvFile)); err != nil {
+		return nil, err
+	}
+	mountPath := v.App.MountPath
+	stores := []string{"keystore.p12", "truststore.jks"}
+	if v.App.OutboundTrust {
+		stores = append(stores, model.OutboundTrustFile)
+	}
+	// Each store on its own: certs/ also holds the CA key, which never enters the container.
+	for _, store := range stores {
+		source, err := fromProject(path.Join(CertsDir, store))
+		if err != nil {
+			return nil, err
+		}
+		data.Mounts = append(data.Mounts, composeMount{Source: source, Target: path.Join(mountPath, store)})
+	}
+	data.Ports, data.ReplacePorts = composePorts(service, v.Values, m.DualProtocol)
+	if user := strings.SplitN(service.User, ":", 2)[0]; user != "root" && user != "0" {
+		// Bind mounts keep the host's owner and mode: our 0600 stores are readable by root and by you.
+		out.Warnings = append(out.Warnings, fmt.Sprintf("service %s runs as %q: the stores in %s are readable by their owner alone (0600), so Kestra must run as root (the guide's `user: \"root\"`) or as your uid (`user: \"%d\"`), or it cannot read its keystore", service.Name, orImageUser(service.User), CertsDir, os.Getuid()))
+	}
+
+	if err := deliverComposeConfiguration(service, m, &data, fromProject, out); err != nil {
+		return nil, err
+	}
+	if m.JavaOpts != "" {
+		data.Environment["JAVA_OPTS"] = m.AppendJavaOpts(service.RawEnvironment["JAVA_OPTS"])
+	}
+	password := m.Material.Bundle.Password
+	if strings.ContainsAny(password, "'\n\r") {
+		return nil, fmt.Errorf("the store password holds a quote or a line break, which a Compose env_file cannot carry: choose another (--store-password-file)")
+	}
+	out.CertsFiles = append(out.CertsFiles, fileset.File{Name: ComposeEnvFile, Data: []byte(fmt.Sprintf("# Written by kubectl kestra-tls: the store password for Kestra's container.\n%s='%s'\n", v.App.PasswordEnv, password)), Mode: fileset.Private})
+
+	rendered, err := renderer.Render("compose-override.yaml.tpl", data)
+	if err != nil {
+		return nil, err
+	}
+	out.Files = append(out.Files, fileset.File{Name: ComposeOverrideFile, Data: rendered, Mode: fileset.Public})
+	out.Next = fmt.Sprintf("docker compose%s -f %s up -d", composeFileFlags(v.Compose.Files), data.Override)
+	return out, out.addValues(v)
+}
+
+func orImageUser(user string) string {
+	if user == "" {
+		return "the image's user"
+	}
+	return user
+}
+
+func composeFileFlags(files []string) string {
+	var b strings.Builder
+	for _, file := range files {
+		b.WriteString(" -f " + file)
+	}
+	return b.String()
+}
+
+// composePorts publishes the HTTPS port. Compose appends port lists across files, so closing plain HTTP
+// (published today on 8080) means replacing the list: every other port of the user's is kept.
+func composePorts(service *compose.Service, v values.Values, dualProtocol bool) ([]string, bool) {
+	https := strconv.Itoa(v.App.Port)
+	ports := []string{https + ":" + https}
+	replace := false
+	var kept []string
+	for _, p := range service.Ports {
+		if p.Target == uint32(v.App.Port) {
+			continue // ours, published above
+		}
+		if p.Target == 8080 && !dualProtocol {
+			replace = true
+			continue
+		}
+		kept = append(kept, portString(p))
+	}
+	if replace {
+		ports = append(kept, ports...)
+	}
+	return ports, replace
+}
+
+// portString writes a port as Compose's short syntax reads it back.
+func portString(p types.ServicePortConfig) string {
+	text := strconv.FormatUint(uint64(p.Target), 10)
+	if p.Published != "" {
+		text = p.Published + ":" + text
+		if p.HostIP != "" {
+			text = p.HostIP + ":" + text
+		}
+	}
+	if p.Protocol != "" && p.Protocol != "tcp" {
+		text += "/" + p.Protocol
+	}
+	return text
+}
+
+// deliverComposeConfiguration puts our configuration where Kestra's launcher will read it, as for the
+// Kubernetes targets: merged into a literal KESTRA_CONFIGURATION, or as one more file of
+// MICRONAUT_CONFIG_FILES when the service lists its configuration files there.
+func deliverComposeConfiguration(service *compose.Service, m *model.Model, data *composeData, fromProject func(string) (string, error), out *Overlay) error {
+	env := service.RawEnvironment
+	literal, hasLiteral := env["KESTRA_CONFIGURATION"]
+	files, hasFiles := env["MICRONAUT_CONFIG_FILES"]
+	if hasFiles && !(hasLiteral && strings.TrimSpace(literal) != "") {
+		fragment, err := m.FragmentYAML()
+		if err != nil {
+			return err
+		}
+		out.Files = append(out.Files, fileset.File{Name: model.ConfigFile, Data: fragment, Mode: fileset.Public})
+		source, err := fromProject(model.ConfigFile)
+		if err != nil {
+			return err
+		}
+		data.Mounts = append(data.Mounts, composeMount{Source: source, Target: ConfigMountPath})
+		data.Environment["MICRONAUT_CONFIG_FILES"] = appendConfigFile(files)
+		return nil
+	}
+	if hasFiles {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("service %s sets both KESTRA_CONFIGURATION and MICRONAUT_CONFIG_FILES: Kestra's launcher replaces MICRONAUT_CONFIG_FILES with the file it writes from KESTRA_CONFIGURATION, so Kestra reads none of the listed files today. kestra-tls merges into KESTRA_CONFIGURATION", service.Name))
+	}
+	// Compose interpolates this file: our placeholders are escaped, the user's text is kept as written.
+	merged, err := m.MergeInto(literal, "KESTRA_CONFIGURATION of service "+service.Name)
+	if err != nil {
+		return err
+	}
+	data.Environment["KESTRA_CONFIGURATION"] = escapeOurPlaceholders(merged, m)
+	return nil
+}
+
+// escapeOurPlaceholders turns ${PASSWORD_ENV} into $${PASSWORD_ENV}, which Compose passes on as
+// ${PASSWORD_ENV} for Micronaut to resolve from the container's environment.
+func escapeOurPlaceholders(text string, m *model.Model) string {
+	placeholder := "${" + m.Values.App.PasswordEnv + "}"
+	return strings.ReplaceAll(strings.ReplaceAll(text, "$"+placeholder, placeholder), placeholder, "$"+placeholder)
+}
