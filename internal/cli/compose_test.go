@@ -28,6 +28,7 @@ var composeCases = []struct {
 }{
 	{"compose-guide", "testdata/compose/guide", []string{"datasources.postgres.url", "kestra.queue.type", "kestra.server.basic-auth.enabled"}, "KESTRA_CONFIGURATION"},
 	{"compose-extends-include", "testdata/compose/extends-include", []string{"datasources.postgres.url", "kestra.repository.type"}, "KESTRA_CONFIGURATION"},
+	{"compose-mounted-config", "testdata/compose/mounted-config", []string{"datasources.h2.url", "kestra.queue.type"}, "MICRONAUT_CONFIG_FILES"},
 	{"compose-config-files", "testdata/compose/config-files", []string{"datasources.h2.url", "kestra.encryption.secret-key", "kestra.storage.local.base-path"}, "MICRONAUT_CONFIG_FILES"},
 }
 

@@ -174,6 +174,12 @@ func deliverComposeConfiguration(service *compose.Service, m *model.Model, data 
 	env := service.RawEnvironment
 	literal, hasLiteral := env["KESTRA_CONFIGURATION"]
 	files, hasFiles := env["MICRONAUT_CONFIG_FILES"]
+	if mounted := mountedConfigFiles(service); !hasLiteral && !hasFiles && len(mounted) > 0 {
+		// Configuration files mounted without being listed: Kestra's launcher would write our
+		// KESTRA_CONFIGURATION over /app/confs/application.yml. Listing them, then ours, keeps them read.
+		files, hasFiles = strings.Join(mounted, ","), true
+		out.Warnings = append(out.Warnings, fmt.Sprintf("service %s mounts %s without listing it in MICRONAUT_CONFIG_FILES: kestra-tls lists it there, before its own file", service.Name, strings.Join(mounted, ", ")))
+	}
 	if hasFiles && !(hasLiteral && strings.TrimSpace(literal) != "") {
 		fragment, err := m.FragmentYAML()
 		if err != nil {
@@ -198,6 +204,19 @@ func deliverComposeConfiguration(service *compose.Service, m *model.Model, data 
 	}
 	data.Environment["KESTRA_CONFIGURATION"] = escapeOurPlaceholders(merged, m)
 	return nil
+}
+
+// mountedConfigFiles are the YAML files the service mounts into Kestra's configuration folders, in order.
+func mountedConfigFiles(service *compose.Service) []string {
+	var files []string
+	for _, v := range service.Volumes {
+		target := v.Target
+		ext := path.Ext(target)
+		if (ext == ".yml" || ext == ".yaml") && (path.Dir(target) == "/app/confs" || path.Dir(target) == "/app") && target != ConfigMountPath {
+			files = append(files, target)
+		}
+	}
+	return files
 }
 
 // escapeOurPlaceholders turns ${PASSWORD_ENV} into $${PASSWORD_ENV}, which Compose passes on as
