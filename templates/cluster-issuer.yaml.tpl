@@ -29,6 +29,14 @@ spec:
       {{- if and .ACME .ACME.Solvers }}
       # From --solver-file.
       {{- .ACME.Solvers | trim | nindent 6 }}
+      {{- else if eq .Values.mode "gateway" }}
+      # HTTP-01 through the Gateway's port-80 listener: cert-manager attaches its solver's HTTPRoute there.
+      - http01:
+          gatewayHTTPRoute:
+            parentRefs:
+              - kind: Gateway
+                name: {{ .Values.gateway.name }}
+                sectionName: http
       {{- else }}
       - http01:
           ingress:

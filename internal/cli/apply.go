@@ -244,7 +244,7 @@ func (o *ApplyOptions) helmAdvice() string {
 			for _, host := range v.Hosts {
 				flags += " --host " + host
 			}
-			if v.Mode == "ingress" {
+			if v.TerminatesOutside() {
 				switch v.Issuer.Type {
 				case "letsencrypt":
 					flags += " --email " + v.Issuer.Email

@@ -59,7 +59,7 @@ func testCluster(t *testing.T) *cluster.Cluster {
 		if testDNS, clusterErr = acme.StartDNS(); clusterErr != nil {
 			return
 		}
-		sharedCluster.CertManagerArgs = []string{"--acme-http01-solver-nameservers", testDNS.Addr}
+		sharedCluster.CertManagerArgs = []string{"--acme-http01-solver-nameservers", testDNS.Addr, "--enable-gateway-api"}
 		clusterErr = sharedCluster.StartCertManager()
 	})
 	if clusterErr != nil {

@@ -70,6 +70,7 @@ type GenerateOptions struct {
 	ACMEStaging                                                                bool
 	ACMECABundle, EABKeyID, EABHMACKeyFile, SolverFile                         string
 	ComposeFiles                                                               []string
+	GatewayClass, Gateway                                                      string
 	DualProtocol                                                               bool
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
@@ -143,7 +144,7 @@ Deployment and Service serve as the base. Re-running with the same input changes
 func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	o.TLS.AddFlags(cmd)
 	fs := cmd.Flags()
-	fs.StringVar(&o.Mode, "mode", "", "where TLS ends: ingress (default) or app")
+	fs.StringVar(&o.Mode, "mode", "", "where TLS ends: ingress (default), gateway (a Gateway API Gateway) or app")
 	fs.StringVar(&o.Target, "target", "", "what to write: kustomize (default: an overlay over --base), helm (values for the official chart, and the Secrets they refer to) or compose (an override for your docker-compose.yml; app mode)")
 	fs.StringArrayVar(&o.ComposeFiles, "compose-file", nil, "with --target compose: your Compose file (repeatable, as docker compose -f); Kestra's service is found by image, or named with --service")
 	fs.BoolVar(&o.DualProtocol, "dual-protocol", false, "app mode: keep plain HTTP on 8080 open beside HTTPS (default: open when the base's Service reaches 8080; with --target compose, closed)")
@@ -154,6 +155,8 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringArrayVar(&o.Sets, "set", nil, "set values as in Helm: key=value, a.b=c, list={a,b} (repeatable)")
 	fs.BoolVar(&o.ResetValues, "reset-values", false, "ignore the values.yaml of an earlier run in the output folder")
 	fs.StringVar(&o.IngressClass, "ingress-class", "", "ingress class: nginx (default) or traefik, or another name")
+	fs.StringVar(&o.GatewayClass, "gateway-class", "", "--mode gateway: the GatewayClass of a new Gateway (kubectl get gatewayclass)")
+	fs.StringVar(&o.Gateway, "gateway", "", "--mode gateway: attach to an existing Gateway, NAMESPACE/NAME[:LISTENER]; only the HTTPRoute is written")
 	fs.StringVar(&o.Issuer, "issuer", "", "certificate source in ingress mode: letsencrypt (default)")
 	fs.StringVar(&o.IssuerRef, "issuer-ref", "", "use an existing cert-manager issuer: NAME or NAME,kind=Issuer")
 	fs.BoolVar(&o.SelfSigned, "self-signed", false, "issue from our own CA (a cert-manager Issuer with a name-constrained intermediate)")
@@ -184,7 +187,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	_ = cmd.MarkFlagFilename("eab-hmac-key-file")
 	_ = cmd.MarkFlagFilename("ca-bundle")
 	_ = cmd.MarkFlagFilename("chart-values", "yaml", "yml")
-	_ = cmd.RegisterFlagCompletionFunc("mode", fixedCompletions("ingress", "app"))
+	_ = cmd.RegisterFlagCompletionFunc("mode", fixedCompletions("ingress", "gateway", "app"))
 	_ = cmd.RegisterFlagCompletionFunc("target", fixedCompletions("kustomize", "helm"))
 	_ = cmd.RegisterFlagCompletionFunc("ingress-class", fixedCompletions("nginx", "traefik"))
 	_ = cmd.RegisterFlagCompletionFunc("issuer", fixedCompletions("letsencrypt"))
@@ -272,6 +275,8 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("templates", "templates", o.TemplatesDir)
 	add("host", "hosts", o.TLS.Hosts)
 	add("ingress-class", "ingress.className", o.IngressClass)
+	add("gateway-class", "gateway.className", o.GatewayClass)
+	add("gateway", "gateway.existing", o.Gateway)
 	add("issuer", "issuer.type", o.Issuer)
 	add("email", "issuer.email", o.Email)
 	add("acme-server", "issuer.acmeServer", o.ACMEServer)

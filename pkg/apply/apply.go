@@ -116,6 +116,10 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 		a.removeNamespaces(created)
 		return nil, err
 	}
+	if err := a.checkRouteParents(ctx, infos); err != nil {
+		a.removeNamespaces(created)
+		return nil, err
+	}
 	actions, err := a.planActions(ctx, infos, opts)
 	if err != nil {
 		a.removeNamespaces(created)
@@ -162,6 +166,9 @@ func (a *Applier) checkKinds(manifests []byte) error {
 		if _, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
 			if meta.IsNoMatchError(err) && gvk.Group == certManagerGroup {
 				return errors.New("cert-manager is not installed in this cluster (no certificates.cert-manager.io API): install it (kubectl apply -f https://github.com/cert-manager/cert-manager/releases/download/v1.21.2/cert-manager.yaml), or generate with --self-signed --no-cert-manager, which needs no cert-manager")
+			}
+			if meta.IsNoMatchError(err) && gvk.Group == gatewayGroup {
+				return fmt.Errorf("the Gateway API is not installed in this cluster (no %s %s API): install its CRDs, standard channel (kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.0/standard-install.yaml) and a Gateway controller, or use --mode ingress", strings.ToLower(gvk.Kind)+"s."+gatewayGroup, gvk.Version)
 			}
 			return a.explain(err, fmt.Sprintf("looking up %s", gvk.Kind), nil)
 		}

@@ -33,7 +33,8 @@ var (
 type CertificateRef struct {
 	Namespace, Name        string
 	IssuerKind, IssuerName string
-	// Via names the Ingress that makes ingress-shim create the Certificate, if any.
+	// Via names the Ingress or Gateway that makes cert-manager's ingress-shim or gateway-shim create the
+	// Certificate, if any.
 	Via string
 	// Hosts are the names the Ingress asks for: until ingress-shim has copied them into the Certificate,
 	// a Ready condition is about the old spec.
@@ -43,7 +44,8 @@ type CertificateRef struct {
 func (r CertificateRef) String() string { return "Certificate " + qualifiedName(r.Namespace, r.Name) }
 
 // CertificatesIn finds what an apply of these objects makes cert-manager issue: Certificates, and the
-// Certificates that ingress-shim creates for annotated Ingresses (named after each TLS secretName).
+// Certificates that ingress-shim and gateway-shim create for annotated Ingresses and Gateways (named after
+// each TLS secretName or certificateRefs Secret).
 func CertificatesIn(objects []*unstructured.Unstructured, defaultNamespace string) []CertificateRef {
 	var refs []CertificateRef
 	for _, object := range objects {
@@ -60,14 +62,10 @@ func CertificatesIn(objects []*unstructured.Unstructured, defaultNamespace strin
 				kind = "Issuer"
 			}
 			refs = append(refs, CertificateRef{Namespace: namespace, Name: object.GetName(), IssuerKind: kind, IssuerName: name})
+		case gvk.Group == gatewayGroup && gvk.Kind == "Gateway":
+			refs = append(refs, gatewayCertificates(object, namespace)...)
 		case gvk.Kind == "Ingress":
-			kind, name := "", ""
-			annotations := object.GetAnnotations()
-			if issuer := annotations["cert-manager.io/cluster-issuer"]; issuer != "" {
-				kind, name = "ClusterIssuer", issuer
-			} else if issuer := annotations["cert-manager.io/issuer"]; issuer != "" {
-				kind, name = "Issuer", issuer
-			}
+			kind, name := issuerAnnotation(object)
 			if name == "" {
 				continue
 			}
@@ -396,7 +394,11 @@ func (w *Waiter) explain(ctx context.Context, ref CertificateRef, header string)
 	switch {
 	case apierrors.IsNotFound(err):
 		if ref.Via != "" {
-			fmt.Fprintf(&b, "  it was never created: cert-manager's ingress-shim makes it from %s's cert-manager.io annotation; is the cert-manager controller running?\n", ref.Via)
+			shim := "ingress-shim"
+			if strings.HasPrefix(ref.Via, "Gateway ") {
+				shim = "gateway-shim (cert-manager started with --enable-gateway-api)"
+			}
+			fmt.Fprintf(&b, "  it was never created: cert-manager's %s makes it from %s's cert-manager.io annotation; is the cert-manager controller running?\n", shim, ref.Via)
 		} else {
 			fmt.Fprintf(&b, "  it does not exist\n")
 		}

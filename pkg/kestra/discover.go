@@ -365,11 +365,10 @@ func reachesHTTP(target intstr.IntOrString, port int32, containerPorts []corev1.
 	return port == HTTPPort
 }
 
+// servicePort keeps the port's name (an Ingress backend prefers it: it survives renumbering) and its
+// number (an HTTPRoute backendRef takes only a number).
 func servicePort(p corev1.ServicePort) ServicePort {
-	if p.Name != "" {
-		return ServicePort{Name: p.Name}
-	}
-	return ServicePort{Number: p.Port}
+	return ServicePort{Name: p.Name, Number: p.Port}
 }
 
 func hasContainer(containers []corev1.Container, name string) bool {

@@ -42,7 +42,7 @@ type EAB struct {
 }
 
 func planACME(v values.Values) (*ACME, error) {
-	if v.Mode != "ingress" || v.Issuer.Type != "letsencrypt" || !v.Issuer.CertManager {
+	if !v.IssuesCertificate() || v.Issuer.Type != "letsencrypt" || !v.Issuer.CertManager {
 		return nil, nil
 	}
 	i := v.Issuer

@@ -42,13 +42,13 @@ func Sources(c values.Certificates, force bool, storePassword string) generate.S
 
 // SelfSignedIngress tells whether ingress mode issues from our own CA.
 func selfSignedIngress(mode, issuerType string) bool {
-	return mode == "ingress" && issuerType == "self-signed"
+	return (mode == "ingress" || mode == "gateway") && issuerType == "self-signed"
 }
 
 // planMaterial plans the certificates and stores the mode needs, reusing what certs/ already holds.
 func planMaterial(opts Options) (*Material, error) {
 	v := opts.Values.Values
-	selfSigned := selfSignedIngress(v.Mode, v.Issuer.Type)
+	selfSigned := selfSignedIngress(v.Mode, v.Issuer.Type) && v.IssuesCertificate()
 	if v.Mode != "app" && !selfSigned {
 		return nil, nil
 	}

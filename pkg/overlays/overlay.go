@@ -78,6 +78,7 @@ type templateData struct {
 	ConfigFile bool
 	Certs      *certsData
 	ACME       *acmeData
+	Gateway    *gatewayData
 }
 
 type kestraData struct {
@@ -139,6 +140,9 @@ func Generate(opts Options) (*Overlay, error) {
 	if data.ACME, err = acme(m, out); err != nil {
 		return nil, err
 	}
+	if data.Gateway, err = gateway(v.Values); err != nil {
+		return nil, err
+	}
 	for _, p := range patches {
 		data.ConfigFile = data.ConfigFile || p.MountsConfig
 	}
@@ -151,13 +155,16 @@ func Generate(opts Options) (*Overlay, error) {
 	}
 
 	manifests := []string{"kustomization.yaml"}
-	if v.Mode == "ingress" {
+	switch v.Mode {
+	case "ingress":
 		manifests = append(manifests, "ingress.yaml")
-		if v.Issuer.CertManager && v.Issuer.Type != "ref" {
-			manifests = append(manifests, "cluster-issuer.yaml")
-		}
-	} else {
+	case "gateway":
+		manifests = append(manifests, gatewayManifests(v.Values)...)
+	default:
 		manifests = append(manifests, "service-patch.yaml")
+	}
+	if v.IssuesCertificate() && v.Issuer.CertManager && v.Issuer.Type != "ref" {
+		manifests = append(manifests, "cluster-issuer.yaml")
 	}
 	if v.Namespace != "" {
 		manifests = append(manifests, "namespace.yaml")

@@ -11,9 +11,14 @@ import (
 // values key behind it) and say what to do.
 func (v Values) Validate() error {
 	switch v.Mode {
-	case "ingress", "app":
+	case "ingress", "app", "gateway":
 	default:
-		return fmt.Errorf("--mode %q is not a mode (values key mode): use ingress (TLS ends at the Ingress) or app (Kestra serves HTTPS itself)", v.Mode)
+		return fmt.Errorf("--mode %q is not a mode (values key mode): use ingress (TLS ends at the Ingress), gateway (TLS ends at a Gateway API Gateway) or app (Kestra serves HTTPS itself)", v.Mode)
+	}
+	if v.Mode == "gateway" {
+		if err := v.validateGateway(); err != nil {
+			return err
+		}
 	}
 	switch v.Target {
 	case "kustomize", "helm":
@@ -42,14 +47,16 @@ func (v Values) Validate() error {
 	if len(v.Hosts) == 0 {
 		return fmt.Errorf("at least one --host is required (values key hosts), e.g. --host kestra.example.com")
 	}
-	if v.Mode == "ingress" {
+	if v.TerminatesOutside() {
 		for _, host := range v.Hosts {
 			if net.ParseIP(host) != nil {
-				return fmt.Errorf("--host %s: an Ingress routes by DNS name, not by IP address (use --mode app to serve HTTPS on an IP, or drop this --host)", host)
+				return fmt.Errorf("--host %s: an %s routes by DNS name, not by IP address (use --mode app to serve HTTPS on an IP, or drop this --host)", host, map[string]string{"ingress": "Ingress", "gateway": "HTTPRoute"}[v.Mode])
 			}
 		}
-		if err := v.validateIssuer(); err != nil {
-			return err
+		if v.IssuesCertificate() {
+			if err := v.validateIssuer(); err != nil {
+				return err
+			}
 		}
 	}
 	if v.App.Port < 1 || v.App.Port > 65535 {
@@ -113,4 +120,39 @@ func (v Values) validateIssuer() error {
 		return fmt.Errorf("--no-cert-manager needs --self-signed: without cert-manager nobody issues a certificate from %s", map[string]string{"letsencrypt": "Let's Encrypt", "ref": "--issuer-ref"}[i.Type])
 	}
 	return nil
+}
+
+// validateGateway checks what mode gateway needs: a class for a new Gateway, or a well-formed reference to
+// an existing one.
+func (v Values) validateGateway() error {
+	g := v.Gateway
+	if v.Target != "kustomize" {
+		return fmt.Errorf("--mode gateway writes a Gateway and an HTTPRoute, which the official chart has no values for: use --target kustomize (the default)")
+	}
+	if g.Existing != "" {
+		if _, _, _, err := ParseGatewayRef(g.Existing); err != nil {
+			return err
+		}
+		if g.ClassName != "" {
+			return fmt.Errorf("--gateway-class makes a new Gateway, --gateway %s uses an existing one: pass only one", g.Existing)
+		}
+		return nil
+	}
+	if g.ClassName == "" {
+		return fmt.Errorf("--mode gateway needs --gateway-class NAME for a new Gateway (the GatewayClass of your controller: kubectl get gatewayclass), or --gateway NAMESPACE/NAME[:LISTENER] to attach to an existing one")
+	}
+	return nil
+}
+
+// ParseGatewayRef reads NAMESPACE/NAME[:LISTENER].
+func ParseGatewayRef(ref string) (namespace, name, listener string, err error) {
+	rest := ref
+	if colon := strings.LastIndex(rest, ":"); colon >= 0 {
+		rest, listener = rest[:colon], rest[colon+1:]
+	}
+	namespace, name, ok := strings.Cut(rest, "/")
+	if !ok || namespace == "" || name == "" || strings.Contains(name, "/") || (listener == "" && strings.HasSuffix(ref, ":")) {
+		return "", "", "", fmt.Errorf("--gateway %q: expected NAMESPACE/NAME or NAMESPACE/NAME:LISTENER, e.g. --gateway infra/public:https", ref)
+	}
+	return namespace, name, listener, nil
 }

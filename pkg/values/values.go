@@ -31,6 +31,27 @@ type Values struct {
 	Certificates Certificates `json:"certificates"`
 	Helm         Helm         `json:"helm"`
 	Compose      Compose      `json:"compose"`
+	Gateway      Gateway      `json:"gateway"`
+}
+
+// Gateway is the Gateway API Gateway of mode gateway: a new one (Name, ClassName), or an existing one.
+type Gateway struct {
+	Name      string `json:"name"`
+	ClassName string `json:"className"`
+	// Existing is NAMESPACE/NAME[:LISTENER] of a Gateway someone else runs: only the HTTPRoute is written.
+	Existing string `json:"existing"`
+	// RequestTimeout is the HTTPRoute's timeouts.request; "0s" turns it off, for server-sent events.
+	RequestTimeout string `json:"requestTimeout"`
+}
+
+// TerminatesOutside tells whether TLS ends in front of Kestra (an Ingress or a Gateway), so that a
+// certificate comes from an issuer rather than from Kestra's own keystore.
+func (v Values) TerminatesOutside() bool { return v.Mode == "ingress" || v.Mode == "gateway" }
+
+// IssuesCertificate tells whether our output makes cert-manager issue the certificate in front of Kestra:
+// not when the route attaches to a Gateway someone else runs (its listener has its own).
+func (v Values) IssuesCertificate() bool {
+	return v.TerminatesOutside() && !(v.Mode == "gateway" && v.Gateway.Existing != "")
 }
 
 // Compose is the user's Docker Compose project, for target compose.

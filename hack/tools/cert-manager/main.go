@@ -30,6 +30,7 @@ import (
 	// Each of these registers its controller with controllerpkg in init.
 	_ "github.com/cert-manager/cert-manager/pkg/controller/acmechallenges"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/acmeorders"
+	gateways "github.com/cert-manager/cert-manager/pkg/controller/certificate-shim/gateways"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificate-shim/ingresses"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/acme"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/approver"
@@ -53,6 +54,7 @@ func main() {
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the API server to work against")
 	clusterResourceNamespace := flag.String("cluster-resource-namespace", "cert-manager", "namespace of the Secrets that ClusterIssuers use")
 	verbosity := flag.Int("v", 0, "log verbosity")
+	enableGatewayAPI := flag.Bool("enable-gateway-api", false, "run gateway-shim, which makes Certificates for annotated Gateways (the Gateway API CRDs must be installed), as cert-manager's own flag")
 	solverNameservers := flag.String("acme-http01-solver-nameservers", "", "comma-separated host:port of the DNS servers the HTTP-01 self-check resolves with, as cert-manager's own flag")
 	flag.Parse()
 	klogFlags := flag.NewFlagSet("klog", flag.ExitOnError)
@@ -71,18 +73,19 @@ func main() {
 	if *solverNameservers != "" {
 		nameservers = strings.Split(*solverNameservers, ",")
 	}
-	if err := run(ctx, *kubeconfig, *clusterResourceNamespace, nameservers); err != nil {
+	if err := run(ctx, *kubeconfig, *clusterResourceNamespace, nameservers, *enableGatewayAPI); err != nil {
 		fmt.Fprintln(os.Stderr, "cert-manager-controller:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, kubeconfig, clusterResourceNamespace string, solverNameservers []string) error {
+func run(ctx context.Context, kubeconfig, clusterResourceNamespace string, solverNameservers []string, enableGatewayAPI bool) error {
 	quantity := resource.MustParse
 	factory, err := controllerpkg.NewContextFactory(ctx, controllerpkg.ContextOptions{
 		Kubeconfig:         kubeconfig,
 		KubernetesAPIQPS:   200,
 		KubernetesAPIBurst: 400,
+		ConfigOptions:      controllerpkg.ConfigOptions{EnableGatewayAPI: enableGatewayAPI},
 		IssuerOptions:      controllerpkg.IssuerOptions{ClusterResourceNamespace: clusterResourceNamespace},
 		// There is no kubelet: the solver pods never run, and whoever tests stands in for them and the
 		// ingress controller on port 80 of the address solverNameservers resolve the hosts to.
@@ -116,12 +119,18 @@ func run(ctx context.Context, kubeconfig, clusterResourceNamespace string, solve
 	}
 	sort.Strings(names)
 	controllers := make([]controllerpkg.Interface, 0, len(names))
+	var running []string
 	for _, name := range names {
+		// As cert-manager's own controller: gateway-shim only with the Gateway API enabled.
+		if name == gateways.ControllerName && !enableGatewayAPI {
+			continue
+		}
 		controller, err := controllerpkg.Known()[name](factory)
 		if err != nil {
 			return fmt.Errorf("constructing %s: %w", name, err)
 		}
 		controllers = append(controllers, controller)
+		running = append(running, name)
 	}
 
 	// The controllers registered their informers on the shared factories; start them now.
@@ -132,6 +141,10 @@ func run(ctx context.Context, kubeconfig, clusterResourceNamespace string, solve
 	shared.SharedInformerFactory.Start(ctx.Done())
 	shared.KubeSharedInformerFactory.Start(ctx.Done())
 	shared.HTTP01ResourceMetadataInformersFactory.Start(ctx.Done())
+	if enableGatewayAPI {
+		shared.GWShared.Start(ctx.Done())
+		shared.GWShared.WaitForCacheSync(ctx.Done())
+	}
 	shared.SharedInformerFactory.WaitForCacheSync(ctx.Done())
 	shared.HTTP01ResourceMetadataInformersFactory.WaitForCacheSync(ctx.Done())
 
@@ -142,11 +155,11 @@ func run(ctx context.Context, kubeconfig, clusterResourceNamespace string, solve
 		go func() {
 			defer wg.Done()
 			if err := controller.Run(5, ctx); err != nil {
-				errs <- fmt.Errorf("%s: %w", names[i], err)
+				errs <- fmt.Errorf("%s: %w", running[i], err)
 			}
 		}()
 	}
-	fmt.Printf("cert-manager controllers running: %v\n", names)
+	fmt.Printf("cert-manager controllers running: %v\n", running)
 	wg.Wait()
 	close(errs)
 	return <-errs

@@ -1,5 +1,6 @@
 // Package cluster runs the real test ground: kube-apiserver and etcd (built into bin/ by the tools module)
-// started by envtest with cert-manager's CRDs, and the real cert-manager controllers as a subprocess.
+// started by envtest with cert-manager's and the Gateway API's CRDs, and the real cert-manager controllers as
+// a subprocess.
 // Everything listens on 127.0.0.1 and is stopped by Stop.
 package cluster
 
@@ -62,7 +63,7 @@ func Start(withCRDs bool) (*Cluster, error) {
 	}
 	env.ControlPlane.GetAPIServer().CertDir = certDir
 	if withCRDs {
-		env.CRDDirectoryPaths = []string{filepath.Join(bin, "cert-manager-crds")}
+		env.CRDDirectoryPaths = []string{filepath.Join(bin, "cert-manager-crds"), filepath.Join(bin, "gateway-api-crds")}
 		env.ErrorIfCRDPathMissing = true
 	}
 	// kube-apiserver 1.37 takes a loopback advertise address only without the endpoint reconciler: keep

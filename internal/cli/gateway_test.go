@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+)
+
+var gatewaysGVR = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
+
+// TestGatewayModeWaitsUntilGatewayShimIssues applies a new Gateway with our CA: the API server (with the
+// Gateway API's CRDs and their CEL rules) accepts the Gateway and the HTTPRoute, cert-manager's
+// gateway-shim makes the Certificate named after the listeners' Secret, apply waits until it is Ready, and
+// the Secret's certificate verifies for every host against our CA.
+func TestGatewayModeWaitsUntilGatewayShimIssues(t *testing.T) {
+	c := testCluster(t)
+	caDir := t.TempDir()
+	hosts := []string{"kestra.gw.example.com", "www.kestra.gw.example.com"}
+	stdout, stderr, err := applyCmd(t, c, "gateway-ready", filepath.Join(t.TempDir(), "overlay"), "--mode", "gateway", "--gateway-class", "example",
+		"--host", hosts[0], "--host", hosts[1], "--self-signed", "--ca-dir", caDir, "--create-namespace", "--timeout", "60s")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s\ncert-manager:\n%s", err, stdout, stderr, c.Logs.Tail(20))
+	}
+	for _, want := range []string{"gateway.gateway.networking.k8s.io/kestra created", "httproute.gateway.networking.k8s.io/kestra created",
+		"certificate.cert-manager.io/kestra-tls Ready (kestra.gw.example.com, www.kestra.gw.example.com)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	secret, err := c.Client.CoreV1().Secrets("gateway-ready").Get(context.Background(), "kestra-tls", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := pki.ParseCertificates(secret.Data["tls.crt"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, intermediates := x509.NewCertPool(), x509.NewCertPool()
+	caPEM, _ := os.ReadFile(filepath.Join(caDir, "ca.pem"))
+	roots.AppendCertsFromPEM(caPEM)
+	for _, cert := range chain[1:] {
+		intermediates.AddCert(cert)
+	}
+	for _, host := range hosts {
+		if _, err := chain[0].Verify(x509.VerifyOptions{DNSName: host, Roots: roots, Intermediates: intermediates}); err != nil {
+			t.Errorf("the certificate does not verify for %s: %v", host, err)
+		}
+	}
+}
+
+// TestAnExistingGatewayGetsOnlyTheRoute attaches to a Gateway someone else runs: only the HTTPRoute is
+// written, with the parentRef's namespace and listener; a listener that does not allow routes from Kestra's
+// namespace, or one that does not exist, is refused before anything is written.
+func TestAnExistingGatewayGetsOnlyTheRoute(t *testing.T) {
+	c := testCluster(t)
+	ctx := context.Background()
+	c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "infra"}}, metav1.CreateOptions{})
+	gateway := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+		"metadata": map[string]any{"name": "public", "namespace": "infra"},
+		"spec": map[string]any{"gatewayClassName": "example", "listeners": []any{
+			map[string]any{"name": "https", "port": int64(443), "protocol": "HTTPS", "hostname": "*.shared.example.com",
+				"tls":           map[string]any{"mode": "Terminate", "certificateRefs": []any{map[string]any{"kind": "Secret", "name": "wildcard"}}},
+				"allowedRoutes": map[string]any{"namespaces": map[string]any{"from": "All"}}},
+			map[string]any{"name": "internal", "port": int64(8443), "protocol": "HTTPS", "hostname": "*.internal.example.com",
+				"tls": map[string]any{"mode": "Terminate", "certificateRefs": []any{map[string]any{"kind": "Secret", "name": "internal"}}}},
+		}},
+	}}
+	if _, err := c.Dynamic.Resource(gatewaysGVR).Namespace("infra").Create(ctx, gateway, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	apply := func(namespace, ref, host string) (string, string, error) {
+		return applyCmd(t, c, namespace, filepath.Join(t.TempDir(), "overlay"), "--mode", "gateway", "--gateway", ref, "--host", host, "--create-namespace", "--timeout", "10s")
+	}
+	stdout, stderr, err := apply("gateway-existing", "infra/public:https", "kestra.shared.example.com")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "httproute.gateway.networking.k8s.io/kestra created") || strings.Contains(stdout, "gateway.gateway.networking.k8s.io/") || strings.Contains(stdout, "certificate") {
+		t.Errorf("want only the route (and Kestra), got:\n%s", stdout)
+	}
+	route, err := c.Dynamic.Resource(schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}).Namespace("gateway-existing").Get(ctx, "kestra", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parents, _, _ := unstructured.NestedSlice(route.Object, "spec", "parentRefs")
+	if parent, _ := parents[0].(map[string]any); len(parents) != 1 || parent["namespace"] != "infra" || parent["sectionName"] != "https" || parent["name"] != "public" {
+		t.Errorf("parentRefs = %v", parents)
+	}
+
+	for name, tc := range map[string]struct{ namespace, ref, want string }{
+		"a listener that allows only its own namespace": {"gateway-refused-same", "infra/public:internal", "listener internal of Gateway infra/public allows HTTPRoutes from namespace gateway-refused-same"},
+		"a listener that does not exist":                {"gateway-refused-listener", "infra/public:http", `Gateway infra/public has no listener "http": it has https, internal`},
+		"a Gateway that does not exist":                 {"gateway-refused-gateway", "infra/private", "Gateway infra/private, which does not exist"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := apply(tc.namespace, tc.ref, "kestra.internal.example.com")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to say %q", err, tc.want)
+			}
+			// envtest runs no namespace controller: a removed namespace stays, terminating.
+			if namespace, err := c.Client.CoreV1().Namespaces().Get(ctx, tc.namespace, metav1.GetOptions{}); err == nil && namespace.DeletionTimestamp == nil {
+				t.Error("the namespace created for the refused apply was left behind")
+			}
+		})
+	}
+}
+
+// TestGatewayModeWithoutTheGatewayAPISaysWhatToInstall runs against a control plane without the Gateway
+// API's CRDs: a clear error naming them, and nothing written.
+func TestGatewayModeWithoutTheGatewayAPISaysWhatToInstall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the control plane (-short)")
+	}
+	bare, err := cluster.Start(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Stop()
+	out := filepath.Join(t.TempDir(), "overlay")
+	_, _, err = runCmd(t, "apply", out, "--mode", "gateway", "--gateway-class", "example", "--host", "kestra.example.com", "--issuer-ref", "corp",
+		"--kubeconfig", bare.Kubeconfig, "--cache-dir", t.TempDir(), "-n", "default")
+	if err == nil || !strings.Contains(err.Error(), "the Gateway API is not installed") || !strings.Contains(err.Error(), "standard-install.yaml") {
+		t.Fatalf("err = %v, want it to say the Gateway API is not installed and what to install", err)
+	}
+	deployments, _ := bare.Client.AppsV1().Deployments("default").List(context.Background(), metav1.ListOptions{})
+	if len(deployments.Items) > 0 {
+		t.Error("something was written")
+	}
+}
