@@ -187,11 +187,38 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	for i, result := range results {
 		applied[i] = result.Object
 	}
+	if err := o.waitForRoutes(ctx, apply.RoutesToForeignGateways(applied, o.namespace)); err != nil {
+		return err
+	}
 	refs := apply.CertificatesIn(applied, o.namespace)
 	if len(refs) == 0 {
 		return nil
 	}
 	return o.waitFor(ctx, refs)
+}
+
+// waitForRoutes waits until the controller of a Gateway we did not make accepts our route: nothing else
+// shows that the route serves.
+func (o *ApplyOptions) waitForRoutes(ctx context.Context, routes []apply.RouteRef) error {
+	if len(routes) == 0 {
+		return nil
+	}
+	config, err := o.configFlags.ToRESTConfig()
+	if err != nil {
+		return err
+	}
+	client, err := dynamic.NewForConfig(config)
+	if err != nil {
+		return err
+	}
+	waiter := &apply.Waiter{Dynamic: client, Progress: o.ErrOut}
+	for _, route := range routes {
+		if err := waiter.WaitForRoute(ctx, route, o.Timeout); err != nil {
+			return interrupted(ctx, err)
+		}
+		fmt.Fprintf(o.Out, "httproute.gateway.networking.k8s.io/%s accepted by Gateway %s\n", route.Name, route.Gateway)
+	}
+	return nil
 }
 
 // build is the overlay in DIR, generated there first when generate's flags are given, or only in a scratch

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,20 +84,45 @@ func TestAnExistingGatewayGetsOnlyTheRoute(t *testing.T) {
 	apply := func(namespace, ref, host string) (string, string, error) {
 		return applyCmd(t, c, namespace, filepath.Join(t.TempDir(), "overlay"), "--mode", "gateway", "--gateway", ref, "--host", host, "--create-namespace", "--timeout", "10s")
 	}
+	// No Gateway controller runs here: apply waits for one to accept the route, and says so when none does.
 	stdout, stderr, err := apply("gateway-existing", "infra/public:https", "kestra.shared.example.com")
-	if err != nil {
-		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	var timeout interface{ ExitCode() int }
+	if !errors.As(err, &timeout) || timeout.ExitCode() != 124 || !strings.Contains(err.Error(), "no Gateway controller has accepted it") {
+		t.Fatalf("err = %v, want exit 124 saying no controller accepted the route\n%s\n%s", err, stdout, stderr)
 	}
 	if !strings.Contains(stdout, "httproute.gateway.networking.k8s.io/kestra created") || strings.Contains(stdout, "gateway.gateway.networking.k8s.io/") || strings.Contains(stdout, "certificate") {
 		t.Errorf("want only the route (and Kestra), got:\n%s", stdout)
 	}
-	route, err := c.Dynamic.Resource(schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}).Namespace("gateway-existing").Get(ctx, "kestra", metav1.GetOptions{})
+	routes := c.Dynamic.Resource(schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}).Namespace("gateway-existing")
+	route, err := routes.Get(ctx, "kestra", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	parents, _, _ := unstructured.NestedSlice(route.Object, "spec", "parentRefs")
 	if parent, _ := parents[0].(map[string]any); len(parents) != 1 || parent["namespace"] != "infra" || parent["sectionName"] != "https" || parent["name"] != "public" {
 		t.Errorf("parentRefs = %v", parents)
+	}
+
+	// A stand-in for the Gateway's controller accepts the route while a second apply waits: apply reports it.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		stdout, stderr, err = apply("gateway-existing", "infra/public:https", "kestra.shared.example.com")
+	}()
+	route.Object["status"] = map[string]any{"parents": []any{map[string]any{
+		"parentRef":      map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "public", "namespace": "infra", "sectionName": "https"},
+		"controllerName": "example.com/gateway-controller",
+		"conditions": []any{
+			map[string]any{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "route attached", "lastTransitionTime": "2026-11-28T00:00:00Z", "observedGeneration": route.GetGeneration()},
+			map[string]any{"type": "ResolvedRefs", "status": "True", "reason": "ResolvedRefs", "message": "backend found", "lastTransitionTime": "2026-11-28T00:00:00Z", "observedGeneration": route.GetGeneration()},
+		},
+	}}}
+	if _, err := routes.UpdateStatus(ctx, route, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if err != nil || !strings.Contains(stdout, "httproute.gateway.networking.k8s.io/kestra accepted by Gateway infra/public") || !strings.Contains(stderr, "Accepted=True (Accepted): route attached; ResolvedRefs=True (ResolvedRefs): backend found by example.com/gateway-controller") {
+		t.Errorf("once accepted: err = %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
 	}
 
 	for name, tc := range map[string]struct{ namespace, ref, want string }{
