@@ -33,6 +33,11 @@ spec:
             value: {{ .Values.ingress.path }}
       backendRefs:
         - name: {{ .Kestra.Service }}
+          {{- if .ServesHTTPS }}
+          # Kestra's own HTTPS (backend TLS): the BackendTLSPolicy makes the Gateway verify it.
+          port: {{ .Values.app.port }}
+          {{- else }}
           port: {{ .Kestra.ServicePort.Number }}
+          {{- end }}
       timeouts:
         request: {{ .Values.gateway.requestTimeout }}

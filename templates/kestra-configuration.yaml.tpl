@@ -2,14 +2,14 @@
 Micronaut as the last of MICRONAUT_CONFIG_FILES (the official chart's way). */ -}}
 kestra:
   url: {{ .URL }}
-{{- if or .Values.csrf (eq .Values.mode "app") }}
+{{- if or .Values.csrf .ServesHTTPS }}
 micronaut:
   {{- if .Values.csrf }}
   security:
     csrf:
       enabled: true
   {{- end }}
-  {{- if eq .Values.mode "app" }}
+  {{- if .ServesHTTPS }}
   server:
     {{- if .DualProtocol }}
     dual-protocol: true

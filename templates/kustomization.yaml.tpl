@@ -17,6 +17,9 @@ resources:
   - gateway.yaml
 {{- end }}
   - httproute.yaml
+{{- if .Values.gateway.backendTLS }}
+  - backendtlspolicy.yaml
+{{- end }}
 {{- end }}
 {{- end }}
 {{- if $issuer }}
@@ -35,14 +38,17 @@ patches:
       kind: {{ .Kind }}
       name: {{ .Name }}
 {{- end }}
-{{- if eq .Values.mode "app" }}
+{{- if .ServesHTTPS }}
   - path: service-patch.yaml
     target:
       kind: Service
       name: {{ .Kestra.Service }}
 {{- end }}
-{{- if .ConfigFile }}
+{{- $backendCA := and .Gateway .Gateway.BackendCA }}
+{{- if or .ConfigFile $backendCA }}
 configMapGenerator:
+{{- end }}
+{{- if .ConfigFile }}
   # Our configuration as a file that Kestra's MICRONAUT_CONFIG_FILES lists last; the hash suffix in the
   # name rolls the pods when it changes.
   - name: kestra-tls-config
@@ -51,6 +57,17 @@ configMapGenerator:
     {{- end }}
     files:
       - kestra-tls.yml
+{{- end }}
+{{- if $backendCA }}
+  # Our CA, for the BackendTLSPolicy: the Gateway verifies Kestra's certificate against it.
+  - name: {{ .Gateway.BackendCA }}
+    {{- with .Kestra.Namespace }}
+    namespace: {{ . }}
+    {{- end }}
+    files:
+      - ca.crt={{ .Certs.Dir }}/ca.pem
+    options:
+      disableNameSuffixHash: true
 {{- end }}
 {{- end }}
 {{- $eab := and .ACME .ACME.EABKeyID }}
@@ -67,7 +84,7 @@ secretGenerator:
       disableNameSuffixHash: true
 {{- end }}
 {{- if .Certs }}
-{{- if eq .Values.mode "app" }}
+{{- if .ServesHTTPS }}
   {{- if $kustomize }}
   # The hash suffix in the name makes a new keystore roll the pods.
   {{- else }}
@@ -106,7 +123,8 @@ secretGenerator:
     options:
       disableNameSuffixHash: true
     {{- end }}
-{{- else if .Values.issuer.certManager }}
+{{- end }}
+{{- if and (ne .Values.mode "app") (eq .Values.issuer.type "self-signed") .Values.issuer.certManager }}
   {{- if .Certs.Issuer }}
   # What cert-manager's CA issuer signs with: the name-constrained issuer (and the root above it); the
   # root's key stays in certs/ and never enters the cluster.
@@ -133,7 +151,7 @@ secretGenerator:
       {{- end }}
     options:
       disableNameSuffixHash: true
-{{- else }}
+{{- else if and (ne .Values.mode "app") (eq .Values.issuer.type "self-signed") }}
   # The guide's "self-signed for testing" Secret, from our server certificate, without cert-manager.
   - name: {{ .Values.ingress.tlsSecretName }}
     {{- with .Kestra.Namespace }}

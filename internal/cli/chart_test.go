@@ -169,8 +169,9 @@ func checkKestraStarts(t *testing.T, objects []map[string]any, mode string, secr
 	return *server
 }
 
-// checkServesTLS runs the JVM with the keystore, truststore and password the started server reads.
-func checkServesTLS(t *testing.T, server started, out string) {
+// checkServesTLS runs the JVM with the keystore, truststore and password the started server reads, and
+// reaches it by each host (kestra.example.com and 127.0.0.1 unless named), trusting only certs/ca.pem.
+func checkServesTLS(t *testing.T, server started, out string, hosts ...string) {
 	t.Helper()
 	p := server.process
 	dir := t.TempDir()
@@ -196,7 +197,10 @@ func checkServesTLS(t *testing.T, server started, out string) {
 		TrustStore: file("micronaut.server.ssl.trust-store.path"), TrustStoreType: p.String("micronaut.server.ssl.trust-store.type"),
 		PasswordFile: passwordFile,
 	})
-	for _, host := range []string{"kestra.example.com", "127.0.0.1"} {
+	if len(hosts) == 0 {
+		hosts = []string{"kestra.example.com", "127.0.0.1"}
+	}
+	for _, host := range hosts {
 		if body, err := javatls.Curl(t, filepath.Join(out, "certs", "ca.pem"), host, port); err != nil || !strings.Contains(body, "kestra-tls-ok") {
 			t.Errorf("curl https://%s: %v\n%s", host, err, body)
 		}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
 
 var gatewaysGVR = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
@@ -164,4 +166,72 @@ func TestGatewayModeWithoutTheGatewayAPISaysWhatToInstall(t *testing.T) {
 	if len(deployments.Items) > 0 {
 		t.Error("something was written")
 	}
+}
+
+// TestBackendTLSIsVerifiableByTheGateway applies gateway mode with --backend-tls: the API server accepts the
+// BackendTLSPolicy (the Gateway API's CEL rules included) and cert-manager issues the Gateway's certificate;
+// then Kestra, started as its pod would start it, serves HTTPS for the Service's DNS name from our stores,
+// and the CA in the policy's ConfigMap verifies it (curl by that name, trusting only that CA).
+func TestBackendTLSIsVerifiableByTheGateway(t *testing.T) {
+	c := testCluster(t)
+	out := filepath.Join(t.TempDir(), "overlay")
+	stdout, stderr, err := applyCmd(t, c, "gateway-btls", out, "--mode", "gateway", "--gateway-class", "example", "--backend-tls",
+		"--host", "kestra.btls.example.com", "--self-signed", "--ca-dir", t.TempDir(), "--create-namespace", "--timeout", "60s")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	for _, want := range []string{"backendtlspolicy.gateway.networking.k8s.io/kestra created", "configmap/kestra-tls-backend-ca created",
+		"service/kestra created", "certificate.cert-manager.io/kestra-tls Ready (kestra.btls.example.com)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	ctx := context.Background()
+	policy, err := c.Dynamic.Resource(schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "backendtlspolicies"}).Namespace("gateway-btls").Get(ctx, "kestra", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hostname, _, _ := unstructured.NestedString(policy.Object, "spec", "validation", "hostname"); hostname != "kestra.gateway-btls.svc" {
+		t.Errorf("validation.hostname = %q", hostname)
+	}
+	caMap, err := c.Client.CoreV1().ConfigMaps("gateway-btls").Get(ctx, "kestra-tls-backend-ca", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	localCA, _ := os.ReadFile(filepath.Join(out, "certs", "ca.pem"))
+	if caMap.Data["ca.crt"] != string(localCA) {
+		t.Error("the policy's CA is not the CA that signed Kestra's certificate")
+	}
+	service, err := c.Client.CoreV1().Services("gateway-btls").Get(ctx, "kestra", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasHTTPS := false
+	for _, port := range service.Spec.Ports {
+		hasHTTPS = hasHTTPS || (port.Name == "https" && port.Port == 8443)
+	}
+	if !hasHTTPS {
+		t.Errorf("Service ports %v lack https 8443, which the policy's sectionName names", service.Spec.Ports)
+	}
+
+	built, err := overlays.Build(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, _ := built.AsYaml()
+	objects := decodeObjects(t, stream)
+	p, err := kestra.Start(objects, "Deployment", "kestra", "kestra")
+	if err != nil {
+		t.Fatalf("Kestra would not start: %v", err)
+	}
+	for key, want := range map[string]string{
+		"micronaut.server.ssl.enabled": "true", "micronaut.server.ssl.port": "8443",
+		// The public URL is the Gateway's, not Kestra's own port.
+		"kestra.url": "https://kestra.btls.example.com/",
+	} {
+		if got := p.String(key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+	checkServesTLS(t, started{kind: "Deployment", name: "kestra", container: "kestra", process: p}, out, "kestra.gateway-btls.svc", "kestra.gateway-btls.svc.cluster.local")
 }

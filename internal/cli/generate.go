@@ -71,6 +71,7 @@ type GenerateOptions struct {
 	ACMECABundle, EABKeyID, EABHMACKeyFile, SolverFile                         string
 	ComposeFiles                                                               []string
 	GatewayClass, Gateway                                                      string
+	BackendTLS                                                                 bool
 	DualProtocol                                                               bool
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
@@ -156,6 +157,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVar(&o.ResetValues, "reset-values", false, "ignore the values.yaml of an earlier run in the output folder")
 	fs.StringVar(&o.IngressClass, "ingress-class", "", "ingress class: nginx (default) or traefik, or another name")
 	fs.StringVar(&o.GatewayClass, "gateway-class", "", "--mode gateway: the GatewayClass of a new Gateway (kubectl get gatewayclass)")
+	fs.BoolVar(&o.BackendTLS, "backend-tls", false, "--mode gateway: TLS from the Gateway to Kestra too (Kestra serves HTTPS with a certificate for its Service name; a BackendTLSPolicy makes the Gateway verify it)")
 	fs.StringVar(&o.Gateway, "gateway", "", "--mode gateway: attach to an existing Gateway, NAMESPACE/NAME[:LISTENER]; only the HTTPRoute is written")
 	fs.StringVar(&o.Issuer, "issuer", "", "certificate source in ingress mode: letsencrypt (default)")
 	fs.StringVar(&o.IssuerRef, "issuer-ref", "", "use an existing cert-manager issuer: NAME or NAME,kind=Issuer")
@@ -277,6 +279,7 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("ingress-class", "ingress.className", o.IngressClass)
 	add("gateway-class", "gateway.className", o.GatewayClass)
 	add("gateway", "gateway.existing", o.Gateway)
+	add("backend-tls", "gateway.backendTLS", o.BackendTLS)
 	add("issuer", "issuer.type", o.Issuer)
 	add("email", "issuer.email", o.Email)
 	add("acme-server", "issuer.acmeServer", o.ACMEServer)

@@ -38,6 +38,7 @@ var goldenCases = []struct {
 	{"ingress-acme-staging", []string{"--host", "kestra.example.com", "--email", "ops@example.com", "--acme-staging"}},
 	{"gateway-self-signed", []string{"--mode", "gateway", "--gateway-class", "eg", "--host", "kestra.example.com", "--host", "www.kestra.example.com", "--self-signed"}},
 	{"gateway-letsencrypt", []string{"--mode", "gateway", "--gateway-class", "istio", "--host", "kestra.example.com", "--email", "ops@example.com", "-n", "kestra"}},
+	{"gateway-backend-tls", []string{"--mode", "gateway", "--gateway-class", "eg", "--host", "kestra.example.com", "--self-signed", "--backend-tls", "-n", "kestra"}},
 	{"gateway-existing", []string{"--mode", "gateway", "--gateway", "infra/public:https", "--host", "kestra.example.com", "--base", "testdata/bases/chart"}},
 	{"ingress-issuer-ref-traefik", []string{"--host", "kestra.example.com", "--issuer-ref", "corp-ca,kind=Issuer", "-f", "testdata/values-traefik.yaml"}},
 	{"ingress-self-signed", []string{"--host", "kestra.example.com", "--self-signed"}},

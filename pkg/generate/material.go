@@ -69,6 +69,9 @@ type Request struct {
 	// CAOnly makes (or reuses) just the CA, and the name-constrained issuer under it that cert-manager
 	// signs with.
 	CAOnly bool
+	// WithIssuer signs that issuer beside the server certificate: the cluster's cert-manager issues for the
+	// public hosts (a Gateway) while Kestra serves its own certificate behind it (backend TLS).
+	WithIssuer bool
 	// Permitted overrides the names the issuer may sign (default: Hosts).
 	Permitted pki.Hosts
 	Supplied  *Supplied
@@ -274,7 +277,7 @@ func (b *Bundle) mint(req Request) error {
 		b.Reused = append(b.Reused, "server certificate")
 	}
 	if req.CADir != "" {
-		if req.CAOnly && !pki.CanSignIssuer(ca.Cert) {
+		if (req.CAOnly || req.WithIssuer) && !pki.CanSignIssuer(ca.Cert) {
 			// A CA without a constrained issuer is what cert-manager signs with: its key travels into the
 			// output. A CA that signs an issuer keeps its key in --ca-dir.
 			files, err := caFiles(ca)
@@ -292,6 +295,9 @@ func (b *Bundle) mint(req Request) error {
 	}
 	b.Server = server
 	b.Chain = []*x509.Certificate{server.Cert, ca.Cert}
+	if req.WithIssuer {
+		return b.planIssuer(req, ca)
+	}
 	return nil
 }
 

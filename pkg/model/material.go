@@ -49,7 +49,8 @@ func selfSignedIngress(mode, issuerType string) bool {
 func planMaterial(opts Options) (*Material, error) {
 	v := opts.Values.Values
 	selfSigned := selfSignedIngress(v.Mode, v.Issuer.Type) && v.IssuesCertificate()
-	if v.Mode != "app" && !selfSigned {
+	backend := v.Mode == "gateway" && v.Gateway.BackendTLS
+	if v.Mode != "app" && !selfSigned && !backend {
 		return nil, nil
 	}
 	c := v.Certificates
@@ -61,6 +62,12 @@ func planMaterial(opts Options) (*Material, error) {
 	if err != nil {
 		return nil, err
 	}
+	serverHosts := hosts
+	if backend {
+		if serverHosts, err = pki.ParseHosts(opts.BackendHosts); err != nil {
+			return nil, err
+		}
+	}
 	algorithm, err := pki.ParseKeyAlgorithm(c.KeyAlgorithm)
 	if err != nil {
 		return nil, err
@@ -69,11 +76,16 @@ func planMaterial(opts Options) (*Material, error) {
 	if err != nil {
 		return nil, fmt.Errorf("certManager.permitted (--ca-permit): %v", err)
 	}
+	if backend && permitted.Empty() {
+		// cert-manager's issuer signs for the Gateway's public hosts, not for the Service names.
+		permitted = hosts
+	}
 	bundle, err := generate.Plan(generate.Request{
 		Permitted: permitted,
-		Dir:       filepath.Join(opts.Dir, CertsDir), CADir: c.CADir, Hosts: hosts, KeyAlgorithm: algorithm,
+		Dir:       filepath.Join(opts.Dir, CertsDir), CADir: c.CADir, Hosts: serverHosts, KeyAlgorithm: algorithm,
 		Days: c.Days, CACommonName: c.CACommonName, Password: password, Supplied: supplied,
-		CAOnly: selfSigned && v.Issuer.CertManager, Force: opts.Force, Now: opts.Now,
+		CAOnly: selfSigned && v.Issuer.CertManager && !backend, WithIssuer: selfSigned && v.Issuer.CertManager && backend,
+		Force: opts.Force, Now: opts.Now,
 	})
 	if err != nil {
 		return nil, err

@@ -42,6 +42,9 @@ type Options struct {
 	// ServesHTTP tells that something reaches Kestra's plain HTTP port (a Service port to 8080), which
 	// decides dual-protocol when values leave it open (null).
 	ServesHTTP bool
+	// BackendHosts are the names Kestra's own certificate carries behind a Gateway (backend TLS): its
+	// Service's DNS names, which the Gateway verifies; the public hosts are the Gateway's.
+	BackendHosts []string
 }
 
 // Model is Kestra's TLS, ready to render.
@@ -66,7 +69,7 @@ type Model struct {
 func Build(opts Options) (*Model, error) {
 	v := opts.Values
 	m := &Model{Values: v, URL: kestraURL(v.Values)}
-	if v.Mode == "app" {
+	if v.ServesHTTPS() {
 		m.DualProtocol = opts.ServesHTTP
 		if v.App.DualProtocol != nil {
 			m.DualProtocol = *v.App.DualProtocol
@@ -87,7 +90,7 @@ func Build(opts Options) (*Model, error) {
 		m.JavaOpts = "-Djavax.net.ssl.trustStore=" + path.Join(v.App.MountPath, OutboundTrustFile) + " -Djavax.net.ssl.trustStoreType=JKS"
 	}
 	rendered, err := opts.Renderer.Render("kestra-configuration.yaml.tpl", map[string]any{
-		"Values": v.Map, "URL": m.URL, "DualProtocol": m.DualProtocol,
+		"Values": v.Map, "URL": m.URL, "DualProtocol": m.DualProtocol, "ServesHTTPS": v.ServesHTTPS(),
 	})
 	if err != nil {
 		return nil, err
@@ -101,7 +104,7 @@ func Build(opts Options) (*Model, error) {
 
 // MountsStores tells whether Kestra's containers need the stores volume: Kestra serves HTTPS itself, or
 // its tasks trust through the outbound store.
-func (m *Model) MountsStores() bool { return m.Values.Mode == "app" }
+func (m *Model) MountsStores() bool { return m.Values.ServesHTTPS() }
 
 // FragmentYAML is the fragment as a file.
 func (m *Model) FragmentYAML() ([]byte, error) {

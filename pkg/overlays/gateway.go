@@ -1,6 +1,8 @@
 package overlays
 
 import (
+	"fmt"
+
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
 
@@ -13,14 +15,38 @@ type gatewayData struct {
 	Annotations         map[string]string
 	// HTTPListener: a port-80 listener for ACME's HTTP-01 challenges (cert-manager's gatewayHTTPRoute solver).
 	HTTPListener bool
+	// BackendHost is the name the Gateway verifies Kestra's certificate for, with backend TLS.
+	BackendHost string
+	BackendCA   string
 }
 
-// gatewayManifests are the files of mode gateway: the Gateway when we make it, and always the HTTPRoute.
+// gatewayManifests are the files of mode gateway: the Gateway when we make it, always the HTTPRoute, and
+// with backend TLS the Service's https port and the BackendTLSPolicy.
 func gatewayManifests(v values.Values) []string {
-	if v.Gateway.Existing != "" {
-		return []string{"httproute.yaml"}
+	var files []string
+	if v.Gateway.Existing == "" {
+		files = append(files, "gateway.yaml")
 	}
-	return []string{"gateway.yaml", "httproute.yaml"}
+	files = append(files, "httproute.yaml")
+	if v.Gateway.BackendTLS {
+		files = append(files, "service-patch.yaml", "backendtlspolicy.yaml")
+	}
+	return files
+}
+
+// BackendCAConfigMap holds our CA for the BackendTLSPolicy: the Gateway verifies Kestra against it.
+const BackendCAConfigMap = "kestra-tls-backend-ca"
+
+// backendHosts are the names the Gateway reaches Kestra by, which Kestra's own certificate must carry:
+// the BackendTLSPolicy's validation.hostname is the first.
+func backendHosts(v values.Values, service, namespace string) ([]string, error) {
+	if !v.Gateway.BackendTLS {
+		return nil, nil
+	}
+	if namespace == "" {
+		return nil, fmt.Errorf("--backend-tls needs Kestra's namespace: pass -n NAMESPACE (Kestra's certificate names %s.NAMESPACE.svc, which the Gateway verifies)", service)
+	}
+	return []string{service + "." + namespace + ".svc", service + "." + namespace + ".svc.cluster.local"}, nil
 }
 
 func gateway(v values.Values) (*gatewayData, error) {

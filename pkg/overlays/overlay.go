@@ -79,6 +79,8 @@ type templateData struct {
 	Certs      *certsData
 	ACME       *acmeData
 	Gateway    *gatewayData
+	// ServesHTTPS: Kestra serves HTTPS itself (app mode, or backend TLS behind a Gateway).
+	ServesHTTPS bool
 }
 
 type kestraData struct {
@@ -120,7 +122,15 @@ func Generate(opts Options) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := model.Build(modelOptions(opts, renderer, b.Install.ServesHTTP))
+	namespace := b.Install.Server.Namespace
+	if v.Namespace != "" {
+		namespace = v.Namespace
+	}
+	modelOpts := modelOptions(opts, renderer, b.Install.ServesHTTP)
+	if modelOpts.BackendHosts, err = backendHosts(v.Values, b.Install.Service, namespace); err != nil {
+		return nil, err
+	}
+	m, err := model.Build(modelOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +153,10 @@ func Generate(opts Options) (*Overlay, error) {
 	if data.Gateway, err = gateway(v.Values); err != nil {
 		return nil, err
 	}
+	if data.Gateway != nil && len(modelOpts.BackendHosts) > 0 {
+		data.Gateway.BackendHost, data.Gateway.BackendCA = modelOpts.BackendHosts[0], BackendCAConfigMap
+	}
+	data.ServesHTTPS = v.ServesHTTPS()
 	for _, p := range patches {
 		data.ConfigFile = data.ConfigFile || p.MountsConfig
 	}

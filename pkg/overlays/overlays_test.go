@@ -50,7 +50,7 @@ func TestGenerateWithoutBaseFindsTheEmbeddedKestra(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := overlay.Install
-	if got.Server.Kind != "Deployment" || got.Server.Name != "kestra" || got.Server.Container != "kestra" || got.Service != "kestra" || got.ServicePort != (kestra.ServicePort{Name: "http"}) {
+	if got.Server.Kind != "Deployment" || got.Server.Name != "kestra" || got.Server.Container != "kestra" || got.Service != "kestra" || got.ServicePort != (kestra.ServicePort{Name: "http", Number: 8080}) {
 		t.Errorf("found %+v", got)
 	}
 	if !strings.Contains(got.Server.Env.KestraConfiguration, "h2") {

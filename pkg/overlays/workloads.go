@@ -65,7 +65,7 @@ func planWorkloads(install *kestra.Install, m *model.Model) ([]workloadPatch, []
 				warnings = append(warnings, warning)
 			}
 			p.Delivery = delivery
-			if v.Mode == "app" {
+			if v.ServesHTTPS() {
 				p.Env = append(p.Env, envVar{Name: v.App.PasswordEnv, SecretName: v.App.PasswordSecretName, SecretKey: "password"})
 				p.HTTPS = true
 			}

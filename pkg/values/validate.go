@@ -19,6 +19,8 @@ func (v Values) Validate() error {
 		if err := v.validateGateway(); err != nil {
 			return err
 		}
+	} else if v.Gateway.BackendTLS {
+		return fmt.Errorf("--backend-tls goes with --mode gateway (Kestra serves HTTPS behind the Gateway); in --mode app Kestra serves HTTPS already")
 	}
 	switch v.Target {
 	case "kustomize", "helm":
@@ -137,6 +139,9 @@ func (v Values) validateGateway() error {
 			return fmt.Errorf("--gateway-class makes a new Gateway, --gateway %s uses an existing one: pass only one", g.Existing)
 		}
 		return nil
+	}
+	if g.BackendTLS && !v.Issuer.CertManager {
+		return fmt.Errorf("--backend-tls needs cert-manager for the Gateway's certificate: drop --no-cert-manager (Kestra's own certificate behind the Gateway is made here either way)")
 	}
 	if g.ClassName == "" {
 		return fmt.Errorf("--mode gateway needs --gateway-class NAME for a new Gateway (the GatewayClass of your controller: kubectl get gatewayclass), or --gateway NAMESPACE/NAME[:LISTENER] to attach to an existing one")

@@ -42,11 +42,18 @@ type Gateway struct {
 	Existing string `json:"existing"`
 	// RequestTimeout is the HTTPRoute's timeouts.request; "0s" turns it off, for server-sent events.
 	RequestTimeout string `json:"requestTimeout"`
+	// BackendTLS: Kestra serves HTTPS itself too, and a BackendTLSPolicy makes the Gateway verify it.
+	BackendTLS bool `json:"backendTLS"`
 }
 
 // TerminatesOutside tells whether TLS ends in front of Kestra (an Ingress or a Gateway), so that a
 // certificate comes from an issuer rather than from Kestra's own keystore.
 func (v Values) TerminatesOutside() bool { return v.Mode == "ingress" || v.Mode == "gateway" }
+
+// ServesHTTPS tells whether Kestra serves HTTPS itself: app mode, or behind a Gateway with backend TLS.
+func (v Values) ServesHTTPS() bool {
+	return v.Mode == "app" || (v.Mode == "gateway" && v.Gateway.BackendTLS)
+}
 
 // IssuesCertificate tells whether our output makes cert-manager issue the certificate in front of Kestra:
 // not when the route attaches to a Gateway someone else runs (its listener has its own).
