@@ -38,6 +38,12 @@ const generateExample = `  # TLS at the Ingress, certificate from Let's Encrypt 
   # under it (--cluster-issuer for a ClusterIssuer; a plain Secret with --no-cert-manager)
   kubectl kestra-tls generate --host kestra.example.com --self-signed
 
+  # TLS at a Gateway API Gateway, and from the Gateway to Kestra (verified against our CA)
+  kubectl kestra-tls generate --mode gateway --gateway-class eg --host kestra.example.com --self-signed --backend-tls -n kestra
+
+  # Docker Compose: an override beside your docker-compose.yml
+  kubectl kestra-tls generate --target compose --compose-file docker-compose.yml --host kestra.example.com
+
   # Kestra serves HTTPS itself on 8443 with our keystore, and trusts our CA plus the public ones in tasks
   kubectl kestra-tls generate --mode app --host kestra.example.com --outbound-trust --csrf
 
@@ -103,8 +109,11 @@ func NewCmdGenerate(configFlags *genericclioptions.ConfigFlags, streams generici
 one, --eab-kid and --eab-hmac-key-file for external account binding, --solver-file for DNS-01 and
 wildcards), an issuer you have (--issuer-ref) or our own CA (--self-signed: cert-manager gets only an
 intermediate whose X.509 name constraints permit the hosts; the root's key stays in certs/), and kestra.url.
+--mode gateway: a Gateway API Gateway (--gateway-class) whose certificate cert-manager's gateway-shim issues
+from the same issuers, or an existing Gateway (--gateway NAMESPACE/NAME[:LISTENER]), and an HTTPRoute to
+Kestra; --backend-tls makes Kestra serve HTTPS behind it too, verified by the Gateway (BackendTLSPolicy).
 --mode app: Kestra's Micronaut server serves HTTPS on --port with our keystore.p12 and truststore.jks,
-the store password in its own Secret.
+the store password in its own Secret. --target compose does the same for Docker Compose.
 
 Kestra is found in --base whatever its shape: the official chart's ` + "`helm template`" + ` output (Deployment or
 StatefulSet, standalone or distributed, with its dind sidecar) or your own manifests. Where the base gives
