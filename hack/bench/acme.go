@@ -66,14 +66,8 @@ func throughACME(plugin, kubectl, work string, c *cluster.Cluster, dns *acme.DNS
 		}
 		c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		started = time.Now()
-		for _, step := range [][]string{
-			{"apply", "-k", dir},
-			{"wait", "--for=create", "certificate/kestra-tls", "-n", ns, "--timeout=120s"},
-			{"wait", "--for=condition=Ready", "certificate/kestra-tls", "-n", ns, "--timeout=120s"},
-		} {
-			if _, err := timeProcess(nil, kubectl, append(step, "--kubeconfig", c.Kubeconfig, "--cache-dir", cache)...); err != nil {
-				return err
-			}
+		if err := kubectlApplyAndWait(kubectl, c.Kubeconfig, cache, dir, ns, "120s"); err != nil {
+			return err
 		}
 		theirs = append(theirs, time.Since(started))
 		seen.wait(ns)

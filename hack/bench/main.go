@@ -285,14 +285,8 @@ func onCluster(plugin, kubectl, work string) error {
 		}
 		c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		started = time.Now()
-		for _, step := range [][]string{
-			{"apply", "-k", dir},
-			{"wait", "--for=create", "certificate/kestra-tls", "-n", ns, "--timeout=60s"},
-			{"wait", "--for=condition=Ready", "certificate/kestra-tls", "-n", ns, "--timeout=60s"},
-		} {
-			if _, err := timeProcess(nil, kubectl, append(step, "--kubeconfig", c.Kubeconfig, "--cache-dir", cache)...); err != nil {
-				return err
-			}
+		if err := kubectlApplyAndWait(kubectl, c.Kubeconfig, cache, dir, ns, "60s"); err != nil {
+			return err
 		}
 		ended = time.Now()
 		theirs = append(theirs, ended.Sub(started))
@@ -487,6 +481,21 @@ func runInProcess(counts *requestCounter, args ...string) (string, error) {
 		return out.String(), fmt.Errorf("kestra-tls %v: %w\n%s", args, err, errOut.String())
 	}
 	return out.String(), nil
+}
+
+// kubectlApplyAndWait is what users run today: kubectl apply -k, then kubectl wait for ingress-shim's (or
+// gateway-shim's) Certificate to exist, then to be Ready.
+func kubectlApplyAndWait(kubectl, kubeconfig, cache, dir, namespace, timeout string) error {
+	for _, step := range [][]string{
+		{"apply", "-k", dir},
+		{"wait", "--for=create", "certificate/kestra-tls", "-n", namespace, "--timeout=" + timeout},
+		{"wait", "--for=condition=Ready", "certificate/kestra-tls", "-n", namespace, "--timeout=" + timeout},
+	} {
+		if _, err := timeProcess(nil, kubectl, append(step, "--kubeconfig", kubeconfig, "--cache-dir", cache)...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func timeProcess(env []string, name string, args ...string) (time.Duration, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,15 +204,10 @@ func (o *ApplyOptions) waitForRoutes(ctx context.Context, routes []apply.RouteRe
 	if len(routes) == 0 {
 		return nil
 	}
-	config, err := o.configFlags.ToRESTConfig()
+	waiter, err := newWaiter(o.configFlags, o.ErrOut)
 	if err != nil {
 		return err
 	}
-	client, err := dynamic.NewForConfig(config)
-	if err != nil {
-		return err
-	}
-	waiter := &apply.Waiter{Dynamic: client, Progress: o.ErrOut}
 	for _, route := range routes {
 		if err := waiter.WaitForRoute(ctx, route, o.Timeout); err != nil {
 			return interrupted(ctx, err)
@@ -351,17 +347,25 @@ func (o *ApplyOptions) waitFor(ctx context.Context, refs []apply.CertificateRef)
 	return waitAndReport(ctx, o.configFlags, refs, o.Timeout, o.IOStreams)
 }
 
-// waitAndReport watches the Certificates, progress on stderr, and names each Ready one on stdout.
-func waitAndReport(ctx context.Context, configFlags *genericclioptions.ConfigFlags, refs []apply.CertificateRef, timeout time.Duration, streams genericiooptions.IOStreams) error {
+// newWaiter watches through the kubeconfig's cluster, with progress on progress.
+func newWaiter(configFlags *genericclioptions.ConfigFlags, progress io.Writer) (*apply.Waiter, error) {
 	config, err := configFlags.ToRESTConfig()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	client, err := dynamic.NewForConfig(config)
 	if err != nil {
+		return nil, err
+	}
+	return &apply.Waiter{Dynamic: client, Progress: progress}, nil
+}
+
+// waitAndReport watches the Certificates, progress on stderr, and names each Ready one on stdout.
+func waitAndReport(ctx context.Context, configFlags *genericclioptions.ConfigFlags, refs []apply.CertificateRef, timeout time.Duration, streams genericiooptions.IOStreams) error {
+	waiter, err := newWaiter(configFlags, streams.ErrOut)
+	if err != nil {
 		return err
 	}
-	waiter := &apply.Waiter{Dynamic: client, Progress: streams.ErrOut}
 	ready, err := waiter.Wait(ctx, refs, timeout)
 	out := streams.Out
 	for _, certificate := range ready {
