@@ -54,7 +54,12 @@ func RoutesToForeignGateways(objects []*unstructured.Unstructured, defaultNamesp
 // WaitForRoute watches the route until the Gateway's controller accepts it (Accepted=True in its
 // status.parents), printing each condition it sets; it says plainly when none did within the timeout.
 func (w *Waiter) WaitForRoute(ctx context.Context, ref RouteRef, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	once := timeout == 0 // --timeout 0 checks once, as for Certificates
+	limit := timeout
+	if once {
+		limit = checkOnceLimit
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	client := w.Dynamic.Resource(httpRoutesGVR).Namespace(ref.Namespace)
 	selector := fields.OneTermEqualSelector("metadata.name", ref.Name).String()
@@ -76,6 +81,9 @@ func (w *Waiter) WaitForRoute(ctx context.Context, ref RouteRef, timeout time.Du
 			if check(&list.Items[i]) {
 				return nil
 			}
+		}
+		if once {
+			break
 		}
 		watcher, err := client.Watch(ctx, metav1.ListOptions{FieldSelector: selector, ResourceVersion: list.GetResourceVersion()})
 		if err != nil {
