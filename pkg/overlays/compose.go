@@ -65,10 +65,7 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 		}
 		return "./" + filepath.ToSlash(rel), nil
 	}
-	data := composeData{Values: v.Map, Service: service.Name, Environment: map[string]string{}}
-	for _, file := range v.Compose.Files {
-		data.ComposeFiles = append(data.ComposeFiles, file)
-	}
+	data := composeData{Values: v.Map, Service: service.Name, ComposeFiles: v.Compose.Files, Environment: map[string]string{}}
 	// docker compose reads -f paths from where it runs, as the user passed --compose-file.
 	data.Override = filepath.Join(opts.Dir, ComposeOverrideFile)
 	if data.EnvFile, err = fromProject(path.Join(CertsDir, ComposeEnvFile)); err != nil {
