@@ -1,11 +1,8 @@
 {{- $class := .Values.ingress.className -}}
+{{- /* .IssuerAnnotations: the issuer's cert-manager.io annotation, decided once for Ingress and Gateway. */ -}}
 {{- $annotations := dict -}}
-{{- if eq .Values.issuer.type "letsencrypt" }}
-{{- $_ := set $annotations "cert-manager.io/cluster-issuer" .Values.issuer.name }}
-{{- else if eq .Values.issuer.type "ref" }}
-{{- $_ := set $annotations (ternary "cert-manager.io/issuer" "cert-manager.io/cluster-issuer" (eq .Values.issuer.refKind "Issuer")) .Values.issuer.refName }}
-{{- else if .Values.issuer.certManager }}
-{{- $_ := set $annotations (ternary "cert-manager.io/cluster-issuer" "cert-manager.io/issuer" .Values.certManager.clusterIssuer) .Values.certManager.caIssuerName }}
+{{- range $key, $value := .IssuerAnnotations }}
+{{- $_ := set $annotations $key $value }}
 {{- end }}
 {{- if eq $class "nginx" }}
 {{- /* Kestra's UI streams logs and executions over SSE and WebSocket: no buffering, long timeouts. */}}

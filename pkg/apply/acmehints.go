@@ -15,7 +15,8 @@ var acmeHints = []struct {
 	{[]string{"ACME account", "timeout"}, "cert-manager cannot reach the ACME server in time: check --acme-server, and that cert-manager's pods may connect to it (proxy, NetworkPolicy, egress firewall)"},
 	{[]string{"rejectedIdentifier"}, "the ACME server refuses to issue for this name (its policy or blocklist): use a name it accepts, or another issuer (--issuer-ref)"},
 	{[]string{"rateLimited"}, "the ACME server's rate limit: wait until the time it names; try things out with --acme-staging, which has far higher limits"},
-	{[]string{"caa"}, "a CAA record of the domain forbids this CA: add the CA to the domain's CAA records"},
+	// The full error type: a bare "caa" matches random tokens and keys quoted in other messages.
+	{[]string{"urn:ietf:params:acme:error:caa"}, "a CAA record of the domain forbids this CA: add the CA to the domain's CAA records"},
 	{[]string{"Waiting for HTTP-01 challenge propagation"}, "cert-manager's own check cannot fetch the challenge at http://HOST/.well-known/acme-challenge/: the host's DNS must point at the ingress controller, and port 80 must reach it"},
 	{[]string{"acme:error:connection"}, "the ACME server could not connect to the host on port 80: its public DNS must point at the ingress controller, and port 80 must be open to the Internet"},
 	{[]string{"acme:error:unauthorized"}, "the ACME server fetched the challenge but got another answer: something other than cert-manager's solver answers http://HOST/.well-known/acme-challenge/ (another ingress, a redirect, a CDN)"},

@@ -10,13 +10,15 @@ import (
 
 func TestACMEHintsNameTheFlagToFix(t *testing.T) {
 	for name, tc := range map[string]struct{ message, want string }{
-		"an untrusted private ACME server": {`Failed to register ACME account: Get "https://acme.corp/dir": tls: failed to verify certificate: x509: certificate signed by unknown authority`, "--acme-ca-bundle"},
-		"a CA that requires EAB":           {"Failed to register ACME account: 403 urn:ietf:params:acme:error:externalAccountRequired: ...", "--eab-kid and --eab-hmac-key-file"},
-		"an unreachable ACME server":       {`Failed to register ACME account: Get "https://127.0.0.1:1/dir": dial tcp 127.0.0.1:1: connect: connection refused`, "--acme-server"},
-		"Let's Encrypt's rate limit":       {"Failed to create Order: 429 urn:ietf:params:acme:error:rateLimited: too many certificates already issued", "--acme-staging"},
-		"a refused name":                   {"Failed to create Order: 400 urn:ietf:params:acme:error:rejectedIdentifier: policy forbids issuing for name", "refuses to issue for this name"},
-		"a self-check that cannot connect": {"Waiting for HTTP-01 challenge propagation: failed to perform self check GET request", "port 80"},
-		"a message we know nothing about":  {"Issuing certificate as Secret does not exist", ""},
+		"an untrusted private ACME server":      {`Failed to register ACME account: Get "https://acme.corp/dir": tls: failed to verify certificate: x509: certificate signed by unknown authority`, "--acme-ca-bundle"},
+		"a CA that requires EAB":                {"Failed to register ACME account: 403 urn:ietf:params:acme:error:externalAccountRequired: ...", "--eab-kid and --eab-hmac-key-file"},
+		"an unreachable ACME server":            {`Failed to register ACME account: Get "https://127.0.0.1:1/dir": dial tcp 127.0.0.1:1: connect: connection refused`, "--acme-server"},
+		"Let's Encrypt's rate limit":            {"Failed to create Order: 429 urn:ietf:params:acme:error:rateLimited: too many certificates already issued", "--acme-staging"},
+		"a refused name":                        {"Failed to create Order: 400 urn:ietf:params:acme:error:rejectedIdentifier: policy forbids issuing for name", "refuses to issue for this name"},
+		"a self-check that cannot connect":      {"Waiting for HTTP-01 challenge propagation: failed to perform self check GET request", "port 80"},
+		"a message we know nothing about":       {"Issuing certificate as Secret does not exist", ""},
+		"a CAA refusal":                         {"403 urn:ietf:params:acme:error:caa: CAA record for example.com prevents issuance", "CAA record"},
+		"a quoted key that happens to hold caa": {`acme: authorization error: 403 urn:ietf:params:acme:error:unauthorized: "xCAAb.k" != "y"`, "got another answer"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got := acmeHint(tc.message)

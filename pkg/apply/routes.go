@@ -72,11 +72,28 @@ func (w *Waiter) WaitForRoute(ctx context.Context, ref RouteRef, timeout time.Du
 		}
 		return accepted
 	}
+	attempt := 0
+	// down waits out an API server that is briefly away, as the Certificate wait does; any other error is
+	// the answer (a route the user may not read is not "no controller").
+	failed := func(err error) error {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := w.down(ctx, err, &attempt); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("watching %s: %w", ref, err)
+		}
+		return nil
+	}
 	for ctx.Err() == nil {
 		list, err := client.List(ctx, metav1.ListOptions{FieldSelector: selector})
 		if err != nil {
-			break
+			if err := failed(err); err != nil {
+				return err
+			}
+			continue
 		}
+		w.up()
+		attempt = 0
 		for i := range list.Items {
 			if check(&list.Items[i]) {
 				return nil
@@ -87,7 +104,10 @@ func (w *Waiter) WaitForRoute(ctx context.Context, ref RouteRef, timeout time.Du
 		}
 		watcher, err := client.Watch(ctx, metav1.ListOptions{FieldSelector: selector, ResourceVersion: list.GetResourceVersion()})
 		if err != nil {
-			break
+			if err := failed(err); err != nil {
+				return err
+			}
+			continue
 		}
 		for event := range watcher.ResultChan() {
 			if route, ok := event.Object.(*unstructured.Unstructured); ok && check(route) {

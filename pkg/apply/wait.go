@@ -451,34 +451,40 @@ func (w *Waiter) explainACME(ctx context.Context, b *strings.Builder, namespace,
 	if err != nil {
 		return
 	}
+	var challenges *unstructured.UnstructuredList // listed once, when an order of the request shows up
 	for _, order := range orders.Items {
-		owned := false
-		for _, owner := range order.GetOwnerReferences() {
-			owned = owned || owner.Name == requestName
-		}
-		if !owned {
+		if !ownedBy(&order, requestName) {
 			continue
 		}
 		state, _, _ := unstructured.NestedString(order.Object, "status", "state")
 		reason, _, _ := unstructured.NestedString(order.Object, "status", "reason")
 		fmt.Fprintf(b, "    ACME Order %s: state %q %s\n", order.GetName(), state, reason)
 		writeHint(b, "      ", reason, "")
-		challenges, err := w.Dynamic.Resource(challengesGVR).Namespace(namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			continue
-		}
-		for _, challenge := range challenges.Items {
-			for _, owner := range challenge.GetOwnerReferences() {
-				if owner.Name == order.GetName() {
-					state, _, _ := unstructured.NestedString(challenge.Object, "status", "state")
-					reason, _, _ := unstructured.NestedString(challenge.Object, "status", "reason")
-					domain, _, _ := unstructured.NestedString(challenge.Object, "spec", "dnsName")
-					fmt.Fprintf(b, "      ACME Challenge %s for %s: state %q %s\n", challenge.GetName(), domain, state, reason)
-					writeHint(b, "        ", reason, domain)
-				}
+		if challenges == nil {
+			if challenges, err = w.Dynamic.Resource(challengesGVR).Namespace(namespace).List(ctx, metav1.ListOptions{}); err != nil {
+				return
 			}
 		}
+		for _, challenge := range challenges.Items {
+			if !ownedBy(&challenge, order.GetName()) {
+				continue
+			}
+			state, _, _ := unstructured.NestedString(challenge.Object, "status", "state")
+			reason, _, _ := unstructured.NestedString(challenge.Object, "status", "reason")
+			domain, _, _ := unstructured.NestedString(challenge.Object, "spec", "dnsName")
+			fmt.Fprintf(b, "      ACME Challenge %s for %s: state %q %s\n", challenge.GetName(), domain, state, reason)
+			writeHint(b, "        ", reason, domain)
+		}
 	}
+}
+
+func ownedBy(object *unstructured.Unstructured, owner string) bool {
+	for _, ref := range object.GetOwnerReferences() {
+		if ref.Name == owner {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *Waiter) explainIssuer(ctx context.Context, b *strings.Builder, ref CertificateRef) {

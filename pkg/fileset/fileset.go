@@ -44,10 +44,10 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 			return result, fmt.Errorf("%s is a symbolic link: kestra-tls writes keys only into a real folder (remove the link, or choose another output directory with -o)", dir)
 		}
 	}
+	// Finishes a killed run's write, and removes what runs killed before their commit staged in dir.
 	if err := recoverDir(dir); err != nil {
 		return result, err
 	}
-	removeStaleTemps(filepath.Join(dir, JournalFile))
 	type staged struct {
 		temp, target string
 		file         File
@@ -62,7 +62,9 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 	}
 	for _, file := range files {
 		target := filepath.Join(dir, filepath.FromSlash(file.Name))
-		removeStaleTemps(target)
+		if parent := filepath.Dir(target); parent != dir {
+			removeStagedLeftovers(parent) // a subfolder's, which recoverDir does not look into
+		}
 		if same(target, file) {
 			result.Unchanged = append(result.Unchanged, file.Name)
 			continue
@@ -121,15 +123,6 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 	sort.Strings(result.Written)
 	sort.Strings(result.Unchanged)
 	return result, nil
-}
-
-// removeStaleTemps deletes what a run killed between staging and renaming left of target. Callers hold the
-// folder's Lock, so no live run is staging there.
-func removeStaleTemps(target string) {
-	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*"))
-	for _, path := range stale {
-		os.Remove(path)
-	}
 }
 
 func writeTemp(dir, base string, file File) (string, error) {

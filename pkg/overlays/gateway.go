@@ -57,21 +57,6 @@ func gateway(v values.Values) (*gatewayData, error) {
 		namespace, name, listener, err := values.ParseGatewayRef(v.Gateway.Existing)
 		return &gatewayData{Name: name, Namespace: namespace, Listener: listener}, err
 	}
-	g := &gatewayData{Name: v.Gateway.Name, Annotations: map[string]string{}}
-	switch {
-	case !v.Issuer.CertManager:
-		// --no-cert-manager: the Secret is ours, nobody issues.
-	case v.Issuer.Type == "letsencrypt":
-		g.Annotations["cert-manager.io/cluster-issuer"] = v.Issuer.Name
-		g.HTTPListener = true
-	case v.Issuer.Type == "ref" && v.Issuer.RefKind == "Issuer":
-		g.Annotations["cert-manager.io/issuer"] = v.Issuer.RefName
-	case v.Issuer.Type == "ref":
-		g.Annotations["cert-manager.io/cluster-issuer"] = v.Issuer.RefName
-	case v.CertManager.ClusterIssuer:
-		g.Annotations["cert-manager.io/cluster-issuer"] = v.CertManager.CAIssuerName
-	default:
-		g.Annotations["cert-manager.io/issuer"] = v.CertManager.CAIssuerName
-	}
-	return g, nil
+	// Let's Encrypt's HTTP-01 challenges come in on a port-80 listener.
+	return &gatewayData{Name: v.Gateway.Name, Annotations: issuerAnnotations(v), HTTPListener: v.Issuer.Type == "letsencrypt"}, nil
 }

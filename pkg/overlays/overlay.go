@@ -79,6 +79,8 @@ type templateData struct {
 	Certs      *certsData
 	ACME       *acmeData
 	Gateway    *gatewayData
+	// IssuerAnnotations make cert-manager issue for the Ingress (or the Gateway's own, in gatewayData).
+	IssuerAnnotations map[string]string
 	// ServesHTTPS: Kestra serves HTTPS itself (app mode, or backend TLS behind a Gateway).
 	ServesHTTPS bool
 }
@@ -147,6 +149,7 @@ func Generate(opts Options) (*Overlay, error) {
 		data.Kestra.Namespace = v.Namespace
 	}
 	data.Certs = certs(m)
+	data.IssuerAnnotations = issuerAnnotations(v.Values)
 	if data.ACME, err = acme(m, out); err != nil {
 		return nil, err
 	}
