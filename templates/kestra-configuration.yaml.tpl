@@ -23,9 +23,11 @@ micronaut:
         # Micronaut resolves the placeholder from the container's environment: the password stays in its Secret.
         password: ${{ "{" }}{{ .Values.app.passwordEnv }}{{ "}" }}
         type: PKCS12
+      {{- if .Truststore }}
       trustStore:
         path: file:{{ .Values.app.mountPath }}/truststore.jks
         password: ${{ "{" }}{{ .Values.app.passwordEnv }}{{ "}" }}
         type: JKS
+      {{- end }}
   {{- end }}
 {{- end }}

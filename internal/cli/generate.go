@@ -79,6 +79,7 @@ type GenerateOptions struct {
 	GatewayClass, Gateway                                                      string
 	BackendTLS                                                                 bool
 	DualProtocol                                                               bool
+	AppIssuer, RestartOnRenewal                                                string
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
 	SelfSigned, NoCertManager, OutboundTrust, CSRF, ClusterIssuer              bool
@@ -87,6 +88,8 @@ type GenerateOptions struct {
 
 	changed  func(string) bool
 	resolved *values.Resolved
+	// renewServer re-mints the server certificate from the kept CA (renew).
+	renewServer bool
 	genericiooptions.IOStreams
 }
 
@@ -158,6 +161,8 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.Target, "target", "", "what to write: kustomize (default: an overlay over --base), helm (values for the official chart, and the Secrets they refer to) or compose (an override for your docker-compose.yml; app mode)")
 	fs.StringArrayVar(&o.ComposeFiles, "compose-file", nil, "with --target compose: your Compose file (repeatable, as docker compose -f); Kestra's service is found by image, or named with --service")
 	fs.BoolVar(&o.DualProtocol, "dual-protocol", false, "app mode: keep plain HTTP on 8080 open beside HTTPS (default: open when the base's Service reaches 8080; with --target compose, closed)")
+	fs.StringVar(&o.AppIssuer, "app-issuer", "", "app mode: who issues Kestra's keystore: local (generate, from our CA; the default) or cert-manager (a Certificate with keystores, from --issuer-ref or our CA issuer with --self-signed; the default with --issuer-ref)")
+	fs.StringVar(&o.RestartOnRenewal, "restart-on-renewal", "", "app mode with --app-issuer cert-manager: reloader annotates Kestra's workloads so that Stakater Reloader restarts them when cert-manager renews the keystore")
 	fs.StringArrayVar(&o.ChartValues, "chart-values", nil, "with --target helm: your own values file for the chart (repeatable, in helm's order); the lists we write keep its entries, because helm replaces lists across -f files")
 	fs.StringVar(&o.Base, "base", "", "kustomize folder with your Kestra manifests (default: a minimal embedded Kestra)")
 	fs.StringVar(&o.TemplatesDir, "templates", "", "folder with templates that replace the embedded ones of the same name")
@@ -281,6 +286,8 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	}
 	add("compose-file", "compose.files", o.ComposeFiles)
 	add("dual-protocol", "app.dualProtocol", o.DualProtocol)
+	add("app-issuer", "app.issuer", o.AppIssuer)
+	add("restart-on-renewal", "app.restartOnRenewal", o.RestartOnRenewal)
 	add("chart-values", "helm.chartValues", o.ChartValues)
 	add("base", "base", o.Base)
 	add("templates", "templates", o.TemplatesDir)
@@ -499,7 +506,7 @@ func (o *GenerateOptions) render(absoluteBase bool) (*overlays.Overlay, error) {
 	return overlays.Generate(overlays.Options{
 		Dir: o.OutputDir, Base: o.resolved.Base, Templates: templates.FS, TemplatesDir: o.resolved.Templates,
 		Values: o.resolved, StorePassword: os.Getenv(StorePasswordEnv), Force: o.TLS.Force,
-		AbsoluteBase: absoluteBase, Now: time.Now(),
+		RenewServer: o.renewServer, AbsoluteBase: absoluteBase, Now: time.Now(),
 	})
 }
 

@@ -48,6 +48,8 @@ var goldenCases = []struct {
 	{"app-outbound-trust-port", []string{"--mode", "app", "--host", "kestra.example.com", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--port", "9443"}},
 	{"app-chart-base", []string{"--mode", "app", "--host", "kestra.example.com", "--base", "testdata/bases/chart", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem"}},
 	{"app-namespace", []string{"--mode", "app", "--host", "kestra.example.com", "-n", "kestra-prod"}},
+	{"app-keystore-from-cert-manager-ca", []string{"--mode", "app", "--host", "kestra.example.com", "--self-signed", "--app-issuer", "cert-manager", "--restart-on-renewal", "reloader", "-n", "kestra"}},
+	{"app-keystore-from-issuer-ref", []string{"--mode", "app", "--host", "kestra.example.com", "--host", "10.0.0.5", "--issuer-ref", "corp-ca", "--base", "testdata/bases/chart", "-n", "kestra"}},
 	{"app-helm-template-file", []string{"--mode", "app", "--host", "kestra.example.com", "--base", "testdata/bases/chart/kestra.yaml"}},
 	{"helm-app-chart-values", []string{"--target", "helm", "--mode", "app", "--host", "kestra.example.com", "--chart-values", "testdata/chart-values.yaml", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "-n", "kestra"}},
 	{"helm-ingress-letsencrypt", []string{"--target", "helm", "--host", "kestra.example.com", "--email", "ops@example.com", "--chart-values", "testdata/chart-values.yaml"}},

@@ -28,6 +28,9 @@ steps of Kestra's "Configure SSL for Kestra" guide.
   generate  render the TLS setup (Ingress or Kestra's own HTTPS) as a kustomize overlay
   apply     apply an overlay with server-side apply and wait until the certificate is Ready
   wait      wait until Kestra's certificate is Ready, and say why when it is not
+  status    check every install: certificate, expiry, hosts, keystore, restarts (exit 0/2/3)
+  renew     renew the certificate now, and restart Kestra where it must reload it
+  rotate-ca move Kestra to a new CA in three steps, without downtime
   certs     make a CA, a server certificate and the Java keystores Kestra loads
   version   print the plugin's version`,
 		SilenceUsage:  true,
@@ -40,6 +43,9 @@ steps of Kestra's "Configure SSL for Kestra" guide.
 		NewCmdGenerate(configFlags, streams),
 		NewCmdApply(configFlags, streams),
 		NewCmdWait(configFlags, streams),
+		NewCmdStatus(configFlags, streams),
+		NewCmdRenew(configFlags, streams),
+		NewCmdRotateCA(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	return cmd

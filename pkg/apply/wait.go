@@ -39,6 +39,9 @@ type CertificateRef struct {
 	// Hosts are the names the Ingress asks for: until ingress-shim has copied them into the Certificate,
 	// a Ready condition is about the old spec.
 	Hosts []string
+	// AfterRevision, when above 0, asks for a certificate newer than that revision (renew): the Ready
+	// condition of the one being replaced does not count.
+	AfterRevision int64
 }
 
 func (r CertificateRef) String() string { return "Certificate " + qualifiedName(r.Namespace, r.Name) }
@@ -344,6 +347,12 @@ func isReady(object *unstructured.Unstructured, ref CertificateRef) bool {
 	observed, found, _ := unstructured.NestedInt64(condition, "observedGeneration")
 	if found && observed < object.GetGeneration() {
 		return false
+	}
+	if ref.AfterRevision > 0 {
+		revision, _, _ := unstructured.NestedInt64(object.Object, "status", "revision")
+		if revision <= ref.AfterRevision || findCondition(object, "Issuing") != nil {
+			return false
+		}
 	}
 	names, _, _ := unstructured.NestedStringSlice(object.Object, "spec", "dnsNames")
 	ips, _, _ := unstructured.NestedStringSlice(object.Object, "spec", "ipAddresses")

@@ -66,12 +66,22 @@ type Request struct {
 	Password string
 	// Force replaces an existing CA and server certificate.
 	Force bool
+	// RenewServer issues a new server certificate from the kept CA even when the current one still fits.
+	RenewServer bool
+	// Rotation is the step of a CA rotation under way (rotate-ca): RotationTrust trusts the next CA beside
+	// the current one, RotationIssue also signs the server certificate with it; empty: no rotation.
+	Rotation string
 	// CAOnly makes (or reuses) just the CA, and the name-constrained issuer under it that cert-manager
 	// signs with.
 	CAOnly bool
 	// WithIssuer signs that issuer beside the server certificate: the cluster's cert-manager issues for the
 	// public hosts (a Gateway) while Kestra serves its own certificate behind it (backend TLS).
 	WithIssuer bool
+	// PasswordOnly makes only the store password: cert-manager issues the certificate and writes the
+	// stores from an issuer of the user's.
+	PasswordOnly bool
+	// WithPassword writes the store password beside the CA (CAOnly): cert-manager writes the stores.
+	WithPassword bool
 	// Permitted overrides the names the issuer may sign (default: Hosts).
 	Permitted pki.Hosts
 	Supplied  *Supplied
@@ -81,6 +91,8 @@ type Request struct {
 // Bundle is the material, ready to be written.
 type Bundle struct {
 	CA *x509.Certificate
+	// NextCA is the CA a rotation moves to, trusted beside CA; nil without a rotation.
+	NextCA *x509.Certificate
 	// Issuer is the name-constrained intermediate for cert-manager (CAOnly), nil when the CA predates
 	// constraints and cannot sign one.
 	Issuer   *x509.Certificate
@@ -154,6 +166,11 @@ func Plan(req Request) (*Bundle, error) {
 	if err := b.resolvePassword(req); err != nil {
 		return nil, err
 	}
+	passwordFile := fileset.File{Name: StorePasswordFile, Data: []byte(b.Password), Mode: fileset.Private}
+	if req.PasswordOnly {
+		b.Files = append(b.Files, passwordFile)
+		return b, nil
+	}
 	var err error
 	if req.Supplied != nil {
 		err = b.useSupplied(req)
@@ -164,6 +181,9 @@ func Plan(req Request) (*Bundle, error) {
 		return nil, err
 	}
 	if req.CAOnly {
+		if req.WithPassword {
+			b.Files = append(b.Files, passwordFile)
+		}
 		return b, nil
 	}
 	return b, b.pack(req)
@@ -209,10 +229,27 @@ func (b *Bundle) mint(req Request) error {
 			return err
 		}
 	}
+	var next pki.Pair
+	if req.Rotation != "" {
+		if !caFound {
+			return fmt.Errorf("certificates.rotation is %q but %s holds no CA to rotate from: run `kubectl kestra-tls rotate-ca --abort` or restore %s", req.Rotation, caDir, CACertFile)
+		}
+		var err error
+		if next, err = b.planNextCA(req, caDir); err != nil {
+			return err
+		}
+	}
+	// signer is the CA that signs the server certificate: the next one from step 2 of a rotation on.
+	signer := func() pki.Pair {
+		if req.Rotation == RotationIssue {
+			return next
+		}
+		return ca
+	}
 	var server pki.Pair
 	serverFound := false
-	if caFound && !req.Force && !req.CAOnly {
-		server, serverFound = reusableServer(req, ca)
+	if caFound && !req.Force && !req.CAOnly && !req.RenewServer {
+		server, serverFound = reusableServer(req, signer())
 	}
 	if req.CAOnly {
 		serverFound = true // nothing to issue
@@ -268,7 +305,7 @@ func (b *Bundle) mint(req Request) error {
 		if serverKey.err != nil {
 			return fmt.Errorf("generating the server key: %w", serverKey.err)
 		}
-		cert, err := pki.IssueServer(ca, pki.ServerRequest{Hosts: req.Hosts, Days: req.Days, Key: serverKey.key.Key, Now: req.Now})
+		cert, err := pki.IssueServer(signer(), pki.ServerRequest{Hosts: req.Hosts, Days: req.Days, Key: serverKey.key.Key, Now: req.Now})
 		if err != nil {
 			return err
 		}
@@ -294,7 +331,7 @@ func (b *Bundle) mint(req Request) error {
 		return b.planIssuer(req, ca)
 	}
 	b.Server = server
-	b.Chain = []*x509.Certificate{server.Cert, ca.Cert}
+	b.Chain = []*x509.Certificate{server.Cert, signer().Cert}
 	if req.WithIssuer {
 		return b.planIssuer(req, ca)
 	}
@@ -392,7 +429,11 @@ func caFiles(ca pki.Pair) ([]fileset.File, error) {
 // loadCA reads ca.pem and ca.key from dir. Finding neither is not an error; finding one, or a pair
 // that doesn't fit, is: silently minting a new CA would break every client that trusts the old one.
 func loadCA(dir string, now time.Time) (pki.Pair, bool, error) {
-	certPath, keyPath := filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)
+	return loadCAFrom(dir, CACertFile, CAKeyFile, now)
+}
+
+func loadCAFrom(dir, certFile, keyFile string, now time.Time) (pki.Pair, bool, error) {
+	certPath, keyPath := filepath.Join(dir, certFile), filepath.Join(dir, keyFile)
 	certPEM, certErr := os.ReadFile(certPath)
 	keyPEM, keyErr := os.ReadFile(keyPath)
 	if errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist) {
@@ -400,7 +441,7 @@ func loadCA(dir string, now time.Time) (pki.Pair, bool, error) {
 	}
 	for _, err := range []error{certErr, keyErr} {
 		if errors.Is(err, fs.ErrNotExist) {
-			return pki.Pair{}, false, fmt.Errorf("%s holds only one of %s and %s: restore the other, or pass --force to mint a new CA (clients trusting the old one will then fail)", dir, CACertFile, CAKeyFile)
+			return pki.Pair{}, false, fmt.Errorf("%s holds only one of %s and %s: restore the other, or pass --force to mint a new CA (clients trusting the old one will then fail)", dir, certFile, keyFile)
 		}
 		if err != nil {
 			return pki.Pair{}, false, fmt.Errorf("cannot read the CA: %w", err)
@@ -514,7 +555,7 @@ func (b *Bundle) pack(req Request) error {
 		return err
 	}
 	serverChain := b.Chain[:len(b.Chain)-1] // servers send intermediates, not the root
-	trusted := []keystore.TrustedEntry{{Alias: TruststoreCAAlias, Cert: b.CA}}
+	trusted := b.Trusted()
 
 	// The two PKCS#12 files each cost a few PBKDF2 runs: encode (or check) them at the same time.
 	var keystoreData []byte

@@ -48,7 +48,8 @@ func selfSignedIngress(mode, issuerType string) bool {
 // planMaterial plans the certificates and stores the mode needs, reusing what certs/ already holds.
 func planMaterial(opts Options) (*Material, error) {
 	v := opts.Values.Values
-	selfSigned := selfSignedIngress(v.Mode, v.Issuer.Type) && v.IssuesCertificate()
+	appCertManager := v.AppIssuedByCertManager()
+	selfSigned := (selfSignedIngress(v.Mode, v.Issuer.Type) && v.IssuesCertificate()) || (appCertManager && v.Issuer.Type == "self-signed")
 	backend := v.Mode == "gateway" && v.Gateway.BackendTLS
 	if v.Mode != "app" && !selfSigned && !backend {
 		return nil, nil
@@ -80,12 +81,20 @@ func planMaterial(opts Options) (*Material, error) {
 		// cert-manager's issuer signs for the Gateway's public hosts, not for the Service names.
 		permitted = hosts
 	}
+	if appCertManager && permitted.Empty() {
+		// Kestra's certificate names its hosts and its Service: our issuer must be permitted both.
+		if permitted, err = pki.ParseHosts(append(append([]string{}, v.Hosts...), opts.ServiceHosts...)); err != nil {
+			return nil, err
+		}
+	}
 	bundle, err := generate.Plan(generate.Request{
 		Permitted: permitted,
 		Dir:       filepath.Join(opts.Dir, CertsDir), CADir: c.CADir, Hosts: serverHosts, KeyAlgorithm: algorithm,
 		Days: c.Days, CACommonName: c.CACommonName, Password: password, Supplied: supplied,
 		CAOnly: selfSigned && v.Issuer.CertManager && !backend, WithIssuer: selfSigned && v.Issuer.CertManager && backend,
-		Force: opts.Force, Now: opts.Now,
+		Force: opts.Force, RenewServer: opts.RenewServer, Rotation: c.Rotation, Now: opts.Now,
+		// cert-manager encrypts the keystores it writes with our store password.
+		PasswordOnly: appCertManager && !selfSigned, WithPassword: appCertManager,
 	})
 	if err != nil {
 		return nil, err
@@ -101,7 +110,7 @@ func planMaterial(opts Options) (*Material, error) {
 		if err != nil {
 			return nil, err
 		}
-		jks, err := outboundTruststore(public, bundle.CA, bundle.Password)
+		jks, err := outboundTruststore(public, bundle.TrustedCerts(), bundle.Password)
 		if err != nil {
 			return nil, err
 		}
@@ -142,8 +151,15 @@ func PublicRoots(bundlePath string) ([]*x509.Certificate, string, error) {
 
 // outboundTruststore holds the public CAs and ours: the guide's JAVA_OPTS trust store held only ours, so
 // every call a task made to a public HTTPS site failed.
-func outboundTruststore(public []*x509.Certificate, ca *x509.Certificate, password string) ([]byte, error) {
-	entries := []keystore.TrustedEntry{{Alias: generate.TruststoreCAAlias, Cert: ca}}
+func outboundTruststore(public []*x509.Certificate, ours []*x509.Certificate, password string) ([]byte, error) {
+	var entries []keystore.TrustedEntry
+	for i, ca := range ours {
+		alias := generate.TruststoreCAAlias
+		if i > 0 {
+			alias = generate.NextCAAlias // a CA rotation under way
+		}
+		entries = append(entries, keystore.TrustedEntry{Alias: alias, Cert: ca})
+	}
 	for i, cert := range public {
 		entries = append(entries, keystore.TrustedEntry{Alias: "public-" + strconv.Itoa(i+1), Cert: cert})
 	}

@@ -38,13 +38,18 @@ type Options struct {
 	Renderer      *render.Renderer
 	StorePassword string // from the environment; values' storePasswordFile wins
 	Force         bool
-	Now           time.Time
+	// RenewServer re-mints the server certificate from the kept CA (renew).
+	RenewServer bool
+	Now         time.Time
 	// ServesHTTP tells that something reaches Kestra's plain HTTP port (a Service port to 8080), which
 	// decides dual-protocol when values leave it open (null).
 	ServesHTTP bool
 	// BackendHosts are the names Kestra's own certificate carries behind a Gateway (backend TLS): its
 	// Service's DNS names, which the Gateway verifies; the public hosts are the Gateway's.
 	BackendHosts []string
+	// ServiceHosts are the cluster DNS names of Kestra's Service, which a keystore from cert-manager also
+	// carries so that in-cluster clients verify Kestra by them.
+	ServiceHosts []string
 }
 
 // Model is Kestra's TLS, ready to render.
@@ -91,6 +96,8 @@ func Build(opts Options) (*Model, error) {
 	}
 	rendered, err := opts.Renderer.Render("kestra-configuration.yaml.tpl", map[string]any{
 		"Values": v.Map, "URL": m.URL, "DualProtocol": m.DualProtocol, "ServesHTTPS": v.ServesHTTPS(),
+		// cert-manager writes truststore.jks only when the issuer names a CA; an issuer of the user's may not.
+		"Truststore": !(v.AppIssuedByCertManager() && v.Issuer.Type == "ref"),
 	})
 	if err != nil {
 		return nil, err

@@ -1,7 +1,6 @@
 package overlays
 
 import (
-	"fmt"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
@@ -43,10 +42,7 @@ func backendHosts(v values.Values, service, namespace string) ([]string, error) 
 	if !v.Gateway.BackendTLS {
 		return nil, nil
 	}
-	if namespace == "" {
-		return nil, fmt.Errorf("--backend-tls needs Kestra's namespace: pass -n NAMESPACE (Kestra's certificate names %s.NAMESPACE.svc, which the Gateway verifies)", service)
-	}
-	return []string{service + "." + namespace + ".svc", service + "." + namespace + ".svc.cluster.local"}, nil
+	return serviceDNSNames(service, namespace, "--backend-tls")
 }
 
 func gateway(v values.Values) (*gatewayData, error) {

@@ -28,7 +28,7 @@ const (
 
 // ourFiles are the files some runs write and others don't: a re-run removes the ones it no longer writes
 // (patch-*.yaml too), in a folder that generate wrote.
-var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", "service-patch.yaml", "namespace.yaml", model.ConfigFile, HelmValuesFile, "deployment-patch.yaml"}
+var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", "certificate.yaml", "service-patch.yaml", "namespace.yaml", model.ConfigFile, HelmValuesFile, "deployment-patch.yaml"}
 
 // valuesHeader marks a folder as written by generate, so that stale files of ours may be removed from it.
 const valuesHeader = "# Effective values of `kubectl kestra-tls generate`; a re-run in this folder starts from them.\n"
@@ -45,6 +45,8 @@ type Options struct {
 	StorePassword string
 	// Force mints a new CA and server certificate.
 	Force bool
+	// RenewServer mints a new server certificate from the kept CA.
+	RenewServer bool
 	// AbsoluteBase refers to the base by absolute path, for a build outside Dir (dry-run).
 	AbsoluteBase bool
 	Now          time.Time
@@ -83,6 +85,8 @@ type templateData struct {
 	IssuerAnnotations map[string]string
 	// ServesHTTPS: Kestra serves HTTPS itself (app mode, or backend TLS behind a Gateway).
 	ServesHTTPS bool
+	// AppCertificate is cert-manager's Certificate for Kestra's own stores (--app-issuer cert-manager).
+	AppCertificate *appCertificateData
 }
 
 type kestraData struct {
@@ -95,13 +99,15 @@ type certsData struct {
 	Dir string
 	// Issuer is true when certs/ holds the name-constrained issuer for cert-manager.
 	Issuer bool
+	// Hosts are the names Kestra's own certificate covers, for the stores Secret's hosts annotation.
+	Hosts string
 }
 
 func certs(m *model.Model) *certsData {
 	if m.Material == nil {
 		return nil
 	}
-	return &certsData{Dir: CertsDir, Issuer: m.Material.Bundle.Issuer != nil}
+	return &certsData{Dir: CertsDir, Issuer: m.Material.Bundle.Issuer != nil, Hosts: strings.Join(m.Material.Bundle.Hosts.All(), ",")}
 }
 
 // Generate renders the output folder of the values' target without writing anything.
@@ -132,6 +138,11 @@ func Generate(opts Options) (*Overlay, error) {
 	if modelOpts.BackendHosts, err = backendHosts(v.Values, b.Install.Service, namespace); err != nil {
 		return nil, err
 	}
+	if v.AppIssuedByCertManager() {
+		if modelOpts.ServiceHosts, err = serviceDNSNames(b.Install.Service, namespace, "--app-issuer cert-manager"); err != nil {
+			return nil, err
+		}
+	}
 	m, err := model.Build(modelOpts)
 	if err != nil {
 		return nil, err
@@ -149,6 +160,7 @@ func Generate(opts Options) (*Overlay, error) {
 		data.Kestra.Namespace = v.Namespace
 	}
 	data.Certs = certs(m)
+	data.AppCertificate = appCertificate(v.Values, modelOpts.ServiceHosts)
 	data.IssuerAnnotations = issuerAnnotations(v.Values)
 	if data.ACME, err = acme(m, out); err != nil {
 		return nil, err
@@ -180,7 +192,10 @@ func Generate(opts Options) (*Overlay, error) {
 	default:
 		manifests = append(manifests, "service-patch.yaml")
 	}
-	if v.IssuesCertificate() && v.Issuer.CertManager && v.Issuer.Type != "ref" {
+	if data.AppCertificate != nil {
+		manifests = append(manifests, "certificate.yaml")
+	}
+	if (v.IssuesCertificate() && v.Issuer.CertManager && v.Issuer.Type != "ref") || (data.AppCertificate != nil && v.Issuer.Type == "self-signed") {
 		manifests = append(manifests, "cluster-issuer.yaml")
 	}
 	if v.Namespace != "" {
@@ -203,7 +218,7 @@ func Generate(opts Options) (*Overlay, error) {
 func modelOptions(opts Options, renderer *render.Renderer, servesHTTP bool) model.Options {
 	return model.Options{
 		Dir: opts.Dir, Values: opts.Values, Renderer: renderer, StorePassword: opts.StorePassword,
-		Force: opts.Force, Now: opts.Now, ServesHTTP: servesHTTP,
+		Force: opts.Force, RenewServer: opts.RenewServer, Now: opts.Now, ServesHTTP: servesHTTP,
 	}
 }
 

@@ -68,6 +68,14 @@ func (v Values) Validate() error {
 		// Kestra's own HTTP port; Micronaut would bind both to it.
 		return fmt.Errorf("--port 8080 is Kestra's HTTP port: choose another HTTPS port, e.g. 8443")
 	}
+	switch v.Certificates.Rotation {
+	case "", "trust", "issue":
+	default:
+		return fmt.Errorf("certificates.rotation %q: leave it to `kubectl kestra-tls rotate-ca`, which sets trust, then issue, then clears it", v.Certificates.Rotation)
+	}
+	if err := v.validateAppIssuer(); err != nil {
+		return err
+	}
 	switch v.App.ClientAuthentication {
 	case "want", "need", "none", "":
 	default:
@@ -160,4 +168,42 @@ func ParseGatewayRef(ref string) (namespace, name, listener string, err error) {
 		return "", "", "", fmt.Errorf("--gateway %q: expected NAMESPACE/NAME or NAMESPACE/NAME:LISTENER, e.g. --gateway infra/public:https", ref)
 	}
 	return namespace, name, listener, nil
+}
+
+// validateAppIssuer checks app mode's keystore from cert-manager (--app-issuer cert-manager, or
+// --issuer-ref in app mode) and Reloader's annotations.
+func (v Values) validateAppIssuer() error {
+	switch v.App.Issuer {
+	case "", "local", "cert-manager":
+	default:
+		return fmt.Errorf("--app-issuer %q (values key app.issuer): use local (generate mints Kestra's keystore from our CA) or cert-manager (a Certificate writes it)", v.App.Issuer)
+	}
+	switch v.App.RestartOnRenewal {
+	case "":
+	case "reloader":
+		if !v.AppIssuedByCertManager() {
+			return fmt.Errorf("--restart-on-renewal reloader is for a keystore cert-manager renews in place: add --app-issuer cert-manager (with --self-signed or --issuer-ref); a keystore from generate changes name and rolls Kestra by itself")
+		}
+	default:
+		return fmt.Errorf("--restart-on-renewal %q (values key app.restartOnRenewal): use reloader (Stakater Reloader's annotations)", v.App.RestartOnRenewal)
+	}
+	if v.App.Issuer == "cert-manager" && v.Mode != "app" {
+		return fmt.Errorf("--app-issuer cert-manager is about Kestra's own keystore: it goes with --mode app")
+	}
+	if !v.AppIssuedByCertManager() {
+		return nil
+	}
+	switch {
+	case v.Issuer.Type != "ref" && v.Issuer.Type != "self-signed":
+		return fmt.Errorf("--app-issuer cert-manager needs the issuer of Kestra's certificate: --issuer-ref NAME (yours) or --self-signed (our CA as a cert-manager CA issuer); Let's Encrypt would need an Ingress to validate, use --mode ingress for that")
+	case !v.Issuer.CertManager:
+		return fmt.Errorf("--app-issuer cert-manager and --no-cert-manager contradict each other: drop one")
+	case v.SuppliesCertificate():
+		return fmt.Errorf("--cert/--pkcs12 supply Kestra's certificate, so cert-manager has nothing to issue: drop them or --app-issuer cert-manager")
+	case v.Target != "kustomize":
+		return fmt.Errorf("--app-issuer cert-manager writes a cert-manager Certificate into the overlay: use --target kustomize (the default)")
+	case v.App.OutboundTrust:
+		return fmt.Errorf("--outbound-trust builds its store from our CA in the overlay, which a keystore from cert-manager does not use: drop --outbound-trust, or use --app-issuer local")
+	}
+	return v.validateIssuer()
 }

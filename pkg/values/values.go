@@ -61,6 +61,35 @@ func (v Values) IssuesCertificate() bool {
 	return v.TerminatesOutside() && !(v.Mode == "gateway" && v.Gateway.Existing != "")
 }
 
+// AppIssuedByCertManager tells whether, in app mode, cert-manager issues Kestra's keystore (a Certificate
+// with keystores) rather than generate.
+func (v Values) AppIssuedByCertManager() bool {
+	if v.Mode != "app" {
+		return false
+	}
+	if v.App.Issuer == "" {
+		return v.Issuer.Type == "ref"
+	}
+	return v.App.Issuer == "cert-manager"
+}
+
+// SuppliesCertificate tells whether the user brings Kestra's certificate (--cert, --pkcs12).
+func (v Values) SuppliesCertificate() bool {
+	return v.Certificates.CertFile != "" || v.Certificates.PKCS12File != ""
+}
+
+// MintsServerCertificate tells whether generate issues the served certificate from our CA in the overlay
+// (or --ca-dir), rather than cert-manager or the user: then renewing it means minting it again.
+func (v Values) MintsServerCertificate() bool {
+	switch {
+	case v.SuppliesCertificate(), v.AppIssuedByCertManager():
+		return false
+	case v.ServesHTTPS():
+		return true
+	}
+	return v.Issuer.Type == "self-signed" && !v.Issuer.CertManager
+}
+
 // Compose is the user's Docker Compose project, for target compose.
 type Compose struct {
 	Files []string `json:"files"`
@@ -150,6 +179,12 @@ type App struct {
 	MountPath          string `json:"mountPath"`
 	OutboundTrust      bool   `json:"outboundTrust"`
 	CABundle           string `json:"caBundle"`
+	// Issuer is who issues Kestra's own certificate: "local" (generate, from our CA) or "cert-manager" (a
+	// Certificate writing the stores into sslSecretName); empty: cert-manager with --issuer-ref, else local.
+	Issuer string `json:"issuer"`
+	// RestartOnRenewal "reloader" annotates Kestra's workloads for Stakater Reloader, which rolls them when
+	// cert-manager renews the stores Secret in place.
+	RestartOnRenewal string `json:"restartOnRenewal"`
 }
 
 type Certificates struct {
@@ -163,6 +198,8 @@ type Certificates struct {
 	PKCS12File        string `json:"pkcs12File"`
 	KeyPasswordFile   string `json:"keyPasswordFile"`
 	StorePasswordFile string `json:"storePasswordFile"`
+	// Rotation is the step of a CA rotation under way, set by rotate-ca: "trust" or "issue"; empty: none.
+	Rotation string `json:"rotation"`
 }
 
 // Layer is one values file, named for error messages.

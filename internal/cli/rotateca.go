@@ -1,0 +1,224 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/status"
+)
+
+// RotateCAOptions moves an install to a new CA in three steps, without a moment when a client that follows
+// the steps stops trusting Kestra.
+type RotateCAOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	Dir         string
+	Finish      bool
+	Timeout     time.Duration
+
+	namespace string
+	genericiooptions.IOStreams
+}
+
+// NewRotateCAOptions returns the defaults.
+func NewRotateCAOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *RotateCAOptions {
+	return &RotateCAOptions{configFlags: configFlags, Timeout: 5 * time.Minute, IOStreams: streams}
+}
+
+// NewCmdRotateCA replaces our CA step by step.
+func NewCmdRotateCA(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewRotateCAOptions(configFlags, streams)
+	cmd := &cobra.Command{
+		Use:   "rotate-ca DIR [--finish]",
+		Short: "Move Kestra to a new CA in three steps, without downtime",
+		Long: `Replace the CA that signs Kestra's own certificate (app mode, the CA kept in DIR/certs) in three steps,
+each applied to the cluster, each safe to run again:
+
+  1. rotate-ca DIR            a new CA (certs/ca-next.pem); Kestra's truststores trust the old and the new
+                              CA; its certificate is still the old CA's. Give ca-next.pem to every client.
+  2. rotate-ca DIR            once step 1 is live (Kestra's pods all run the new stores): Kestra's
+                              certificate from the new CA; clients that trust both keep working.
+  3. rotate-ca DIR --finish   once every client trusts the new CA: it becomes certs/ca.pem, the old CA is
+                              removed from the stores and from certs/.
+
+A step that is not yet live is applied again instead of moving on, so an interrupted run is finished by
+running it again. "kubectl kestra-tls status" shows the step an install is at.`,
+		Example: `  kubectl kestra-tls rotate-ca kestra-tls -n kestra            # step 1
+  kubectl kestra-tls status -n kestra                           # caRotation 1/3; pods restarted?
+  kubectl kestra-tls rotate-ca kestra-tls -n kestra            # step 2
+  kubectl kestra-tls rotate-ca kestra-tls -n kestra --finish   # step 3`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&o.Finish, "finish", false, "step 3: make the new CA the only one")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "how long apply may wait")
+	return cmd
+}
+
+// Complete reads DIR and the namespace.
+func (o *RotateCAOptions) Complete(args []string) error {
+	o.Dir = args[0]
+	var err error
+	o.namespace, err = namespaceOf(o.configFlags)
+	return err
+}
+
+// Validate checks DIR.
+func (o *RotateCAOptions) Validate() error {
+	if _, err := os.Stat(filepath.Join(o.Dir, overlays.ValuesFile)); err != nil {
+		return fmt.Errorf("%s is not an overlay folder made by generate (no %s): give the folder you generated and applied", o.Dir, overlays.ValuesFile)
+	}
+	return nil
+}
+
+// generateFor resolves DIR's values, with sets on top.
+func (o *RotateCAOptions) generateFor(sets ...string) (*GenerateOptions, error) {
+	g := NewGenerateOptions(o.configFlags, o.IOStreams)
+	scratch := &cobra.Command{}
+	g.AddFlags(scratch) // registering the flags resets the fields to their defaults: set them after
+	g.OutputDir, g.Sets = o.Dir, sets
+	if err := g.Complete(scratch); err != nil {
+		return nil, err
+	}
+	return g, g.Validate()
+}
+
+// Run takes the next step, or repeats the current one until it is live.
+func (o *RotateCAOptions) Run(ctx context.Context) error {
+	g, err := o.generateFor()
+	if err != nil {
+		return err
+	}
+	v := g.resolved
+	switch {
+	case v.Mode != "app" || !v.MintsServerCertificate() || v.Target == "compose":
+		return fmt.Errorf("%s: rotate-ca replaces the CA of Kestra's own certificate in app mode, kept in %s/certs and applied to a cluster; this overlay is mode %s, target %s (a certificate from cert-manager or one you supply has its CA elsewhere)", o.Dir, o.Dir, v.Mode, v.Target)
+	case v.Certificates.CADir != "":
+		return fmt.Errorf("%s shares the CA in --ca-dir %s with other overlays, which would all have to move at once: rotate-ca works on a CA kept in the overlay", o.Dir, v.Certificates.CADir)
+	}
+	certs := filepath.Join(o.Dir, model.CertsDir)
+	state := v.Certificates.Rotation
+	if o.Finish {
+		switch state {
+		case "":
+			return fmt.Errorf("no CA rotation is under way in %s: start one with `kubectl kestra-tls rotate-ca %s`", o.Dir, o.Dir)
+		case generate.RotationTrust:
+			return fmt.Errorf("--finish would drop the CA that signed Kestra's certificate: step 2 has not run; run `kubectl kestra-tls rotate-ca %s` first", o.Dir)
+		}
+		if err := o.promote(certs); err != nil {
+			return err
+		}
+		if err := o.applyStep(ctx, "certificates.rotation="); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "step 3/3 done: %s/ca.pem is the new CA, the old one is gone from the stores; clients may drop it\n", certs)
+		return nil
+	}
+	switch state {
+	case "":
+		if err := o.applyStep(ctx, "certificates.rotation=" + generate.RotationTrust); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "step 1/3 applied: Kestra trusts the old and the new CA (%s/%s); its certificate is still the old CA's.\n"+
+			"Give %s/%s to every client that verifies Kestra, then run `kubectl kestra-tls rotate-ca %s` again.\n", certs, generate.NextCACertFile, certs, generate.NextCACertFile, o.Dir)
+		return nil
+	case generate.RotationTrust:
+		pending, err := o.stepOnePending(ctx, certs)
+		if err != nil {
+			return err
+		}
+		if pending != "" {
+			if err := o.applyStep(ctx); err != nil { // resume: the same step again
+				return err
+			}
+			return fmt.Errorf("step 1/3 is applied but not live yet: %s; run `kubectl kestra-tls rotate-ca %s` again when it is", pending, o.Dir)
+		}
+		if err := o.applyStep(ctx, "certificates.rotation=" + generate.RotationIssue); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "step 2/3 applied: Kestra's certificate comes from the new CA; clients trusting both CAs keep working.\n"+
+			"Once every client trusts %s/%s, run `kubectl kestra-tls rotate-ca %s --finish`.\n", certs, generate.NextCACertFile, o.Dir)
+		return nil
+	default:
+		if err := o.applyStep(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "step 2/3 is in place: once every client trusts %s/%s, run `kubectl kestra-tls rotate-ca %s --finish`\n", certs, generate.NextCACertFile, o.Dir)
+		return nil
+	}
+}
+
+// applyStep generates DIR with the rotation step set, and applies it.
+func (o *RotateCAOptions) applyStep(ctx context.Context, sets ...string) error {
+	g, err := o.generateFor(sets...)
+	if err != nil {
+		return err
+	}
+	a := NewApplyOptions(o.configFlags, o.IOStreams)
+	a.Generate, a.Dir, a.generateFirst, a.namespace, a.Timeout = g, o.Dir, true, o.namespace, o.Timeout
+	return a.Run(ctx)
+}
+
+// promote makes the next CA the CA, under the folder's lock; run again after a kill, it finds nothing left
+// to promote and the apply that follows completes the step.
+func (o *RotateCAOptions) promote(certs string) error {
+	held, err := fileset.Lock(o.Dir, 0o755, waitingFor(o.ErrOut, o.Dir))
+	if err != nil {
+		return err
+	}
+	defer held.Release()
+	_, err = generate.FinishRotation(certs, time.Now())
+	return err
+}
+
+// stepOnePending says what keeps step 1 from being live: the stores in the cluster must trust the next CA,
+// and every Kestra pod must have loaded them (Micronaut reads its stores only at start).
+func (o *RotateCAOptions) stepOnePending(ctx context.Context, certs string) (string, error) {
+	nextPEM, err := os.ReadFile(filepath.Join(certs, generate.NextCACertFile))
+	if err != nil {
+		return "", fmt.Errorf("step 1 left no %s in %s: run `kubectl kestra-tls rotate-ca %s` again after restoring it, or start over by setting certificates.rotation to \"\" in %s/values.yaml", generate.NextCACertFile, certs, o.Dir, o.Dir)
+	}
+	next, err := pki.ParseCertificates(nextPEM)
+	if err != nil {
+		return "", fmt.Errorf("%s/%s: %v", certs, generate.NextCACertFile, err)
+	}
+	client, err := listingClient(o.configFlags)
+	if err != nil {
+		return "", err
+	}
+	report, err := status.Check(ctx, client, status.Options{Namespace: o.namespace})
+	if err != nil {
+		return "", interrupted(ctx, err)
+	}
+	for _, install := range report.Installs {
+		k := install.Keystore
+		if k == nil || !slices.Contains(k.TrustedCAs, next[0].Subject.CommonName) {
+			continue
+		}
+		if len(k.StalePods) > 0 {
+			return fmt.Sprintf("%d of %d Kestra pods still run the stores from before step 1 (kubectl rollout status -n %s %s)", len(k.StalePods), k.Pods, install.Namespace, k.Workloads[0]), nil
+		}
+		return "", nil
+	}
+	return fmt.Sprintf("no stores Secret in namespace %s trusts the new CA %q yet", o.namespace, next[0].Subject.CommonName), nil
+}

@@ -1,0 +1,15 @@
+package model
+
+// The marker every object this plugin writes carries, so that day-two commands (status, renew, rotate-ca)
+// find installs by one label selector in every mode and target. The templates spell the same strings.
+const (
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedByValue = "kubectl-kestra-tls"
+	// RoleLabel tells our Secrets apart: RoleStores holds keystore.p12 and truststore.jks, RolePassword
+	// their password.
+	RoleLabel    = "kestra-tls.io/role"
+	RoleStores   = "stores"
+	RolePassword = "store-password"
+	// HostsAnnotation lists, comma-separated, the names Kestra's own certificate must cover.
+	HostsAnnotation = "kestra-tls.io/hosts"
+)

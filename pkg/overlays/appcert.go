@@ -1,0 +1,51 @@
+package overlays
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
+)
+
+// appCertificateData is the cert-manager Certificate that writes Kestra's own stores (app mode with
+// --app-issuer cert-manager); certificate.yaml.tpl renders it.
+type appCertificateData struct {
+	Name                   string
+	DNSNames, IPAddresses  []string
+	IssuerKind, IssuerName string
+	// Truststore: the issuer names a CA (our CA issuer), so cert-manager writes truststore.jks and Kestra's
+	// configuration may point at it; an issuer of the user's may not.
+	Truststore bool
+	// Hosts is the stores Secret's hosts annotation, for status.
+	Hosts string
+}
+
+// serviceDNSNames are the names in-cluster clients reach Kestra's Service by; they need the namespace.
+func serviceDNSNames(service, namespace, flag string) ([]string, error) {
+	if namespace == "" {
+		return nil, fmt.Errorf("%s needs Kestra's namespace: pass -n NAMESPACE (Kestra's certificate names %s.NAMESPACE.svc)", flag, service)
+	}
+	return []string{service + "." + namespace + ".svc", service + "." + namespace + ".svc.cluster.local"}, nil
+}
+
+func appCertificate(v values.Values, serviceHosts []string) *appCertificateData {
+	if !v.AppIssuedByCertManager() {
+		return nil
+	}
+	c := &appCertificateData{Name: v.App.SSLSecretName, Truststore: v.Issuer.Type == "self-signed"}
+	all := append(append([]string{}, v.Hosts...), serviceHosts...)
+	for _, host := range all {
+		if net.ParseIP(host) != nil {
+			c.IPAddresses = append(c.IPAddresses, host)
+		} else {
+			c.DNSNames = append(c.DNSNames, host)
+		}
+	}
+	c.Hosts = strings.Join(all, ",")
+	for key, name := range issuerAnnotations(v) {
+		c.IssuerName = name
+		c.IssuerKind = map[string]string{"cert-manager.io/issuer": "Issuer", "cert-manager.io/cluster-issuer": "ClusterIssuer"}[key]
+	}
+	return c
+}

@@ -1,0 +1,96 @@
+// Package renew makes an installed Kestra take a fresh certificate: cert-manager is asked to reissue the
+// way cmctl renew asks it, and Kestra's workloads are rolled the way kubectl rollout restart rolls them,
+// since Micronaut reads its keystore only at start.
+package renew
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/retry"
+)
+
+var certificatesGVR = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
+
+// Triggered is a Certificate asked to reissue: wait for a revision above Revision.
+type Triggered struct {
+	Namespace, Name string
+	Revision        int64
+	// AlreadyIssuing is true when cert-manager was issuing anyway: nothing was written.
+	AlreadyIssuing bool
+}
+
+// Trigger sets the Certificate's Issuing condition, as cmctl renew does: cert-manager's trigger controller
+// then issues a new certificate whatever its renewal time. A Certificate already issuing is left alone.
+func Trigger(ctx context.Context, client dynamic.Interface, namespace, name string, now time.Time) (Triggered, error) {
+	result := Triggered{Namespace: namespace, Name: name}
+	certificates := client.Resource(certificatesGVR).Namespace(namespace)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		certificate, err := certificates.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("Certificate %s/%s does not exist: apply the install first (kubectl kestra-tls apply)", namespace, name)
+		}
+		if err != nil {
+			return err
+		}
+		result.Revision, _, _ = unstructured.NestedInt64(certificate.Object, "status", "revision")
+		conditions, _, _ := unstructured.NestedSlice(certificate.Object, "status", "conditions")
+		for _, c := range conditions {
+			if condition, _ := c.(map[string]any); condition["type"] == "Issuing" && condition["status"] == "True" {
+				result.AlreadyIssuing = true
+				return nil
+			}
+		}
+		conditions = append(conditions, map[string]any{
+			"type": "Issuing", "status": "True", "reason": "ManuallyTriggered",
+			"message":            "Certificate re-issuance manually triggered by kubectl kestra-tls renew",
+			"lastTransitionTime": now.UTC().Format(time.RFC3339),
+			"observedGeneration": certificate.GetGeneration(),
+		})
+		if err := unstructured.SetNestedSlice(certificate.Object, conditions, "status", "conditions"); err != nil {
+			return err
+		}
+		_, err = certificates.UpdateStatus(ctx, certificate, metav1.UpdateOptions{FieldManager: "kubectl-kestra-tls"})
+		return err
+	})
+	return result, err
+}
+
+// RestartedAtAnnotation is kubectl rollout restart's pod template annotation.
+const RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
+
+// Restarted is a workload whose pod template changed, so that its controller replaces every pod.
+type Restarted struct {
+	Kind, Namespace, Name string
+	Generation           int64
+}
+
+// Restart rolls a Deployment or StatefulSet as kubectl rollout restart does, and returns once the API server
+// has taken the new pod template (a higher generation); rolling the pods is its controller's work.
+func Restart(ctx context.Context, client dynamic.Interface, kind, namespace, name string, now time.Time) (Restarted, error) {
+	resource := map[string]string{"Deployment": "deployments", "StatefulSet": "statefulsets"}[kind]
+	if resource == "" {
+		return Restarted{}, fmt.Errorf("cannot restart %s %s: only Deployments and StatefulSets", kind, name)
+	}
+	workloads := client.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: resource}).Namespace(namespace)
+	before, err := workloads.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return Restarted{}, err
+	}
+	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, RestartedAtAnnotation, now.UTC().Format(time.RFC3339Nano))
+	after, err := workloads.Patch(ctx, name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: "kubectl-kestra-tls"})
+	if err != nil {
+		return Restarted{}, fmt.Errorf("restarting %s %s/%s: %w", kind, namespace, name, err)
+	}
+	if after.GetGeneration() <= before.GetGeneration() {
+		return Restarted{}, fmt.Errorf("restarting %s %s/%s: the API server kept generation %d: the pod template did not change", kind, namespace, name, after.GetGeneration())
+	}
+	return Restarted{Kind: kind, Namespace: namespace, Name: name, Generation: after.GetGeneration()}, nil
+}

@@ -1,0 +1,247 @@
+package status
+
+import (
+	"bytes"
+	"crypto/x509"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
+)
+
+// workload is a Deployment or StatefulSet that mounts our stores Secret.
+type workload struct {
+	object       *unstructured.Unstructured
+	storesSecret string
+	// passwordSecret and passwordKey are where the container reads the store password.
+	passwordSecret, passwordKey string
+}
+
+// checkApps reports every workload that mounts a stores Secret of ours: Kestra serving HTTPS itself.
+// Workloads mounting the same Secret (Kestra's components) are one install, named by the first.
+func checkApps(s *snapshot, opts Options) []Install {
+	groups := map[string][]workload{}
+	var order []string
+	for _, items := range [][]unstructured.Unstructured{s.deployments, s.statefulSets} {
+		for i := range items {
+			w, ok := s.mountsStores(&items[i])
+			if !ok {
+				continue
+			}
+			key := items[i].GetNamespace() + "/" + w.storesSecret
+			if _, seen := groups[key]; !seen {
+				order = append(order, key)
+			}
+			groups[key] = append(groups[key], w)
+		}
+	}
+	sort.Strings(order)
+	var installs []Install
+	for _, key := range order {
+		installs = append(installs, checkApp(s, groups[key], opts))
+	}
+	return installs
+}
+
+// mountsStores finds a pod volume from a Secret labelled as our stores.
+func (s *snapshot) mountsStores(object *unstructured.Unstructured) (workload, bool) {
+	volumes, _, _ := unstructured.NestedSlice(object.Object, "spec", "template", "spec", "volumes")
+	for _, v := range volumes {
+		volume, _ := v.(map[string]any)
+		name, _, _ := unstructured.NestedString(volume, "secret", "secretName")
+		if name == "" {
+			continue
+		}
+		if secret := s.secret(object.GetNamespace(), name); secret != nil && secret.GetLabels()[model.RoleLabel] == model.RoleStores {
+			w := workload{object: object, storesSecret: name}
+			w.passwordSecret, w.passwordKey = s.passwordRef(object)
+			return w, true
+		}
+	}
+	return workload{}, false
+}
+
+// passwordRef is the container variable read from a Secret labelled as our store password.
+func (s *snapshot) passwordRef(object *unstructured.Unstructured) (string, string) {
+	containers, _, _ := unstructured.NestedSlice(object.Object, "spec", "template", "spec", "containers")
+	for _, c := range containers {
+		container, _ := c.(map[string]any)
+		env, _, _ := unstructured.NestedSlice(container, "env")
+		for _, e := range env {
+			variable, _ := e.(map[string]any)
+			name, _, _ := unstructured.NestedString(variable, "valueFrom", "secretKeyRef", "name")
+			key, _, _ := unstructured.NestedString(variable, "valueFrom", "secretKeyRef", "key")
+			if secret := s.find(s.ourSecrets, object.GetNamespace(), name); secret != nil && secret.GetLabels()[model.RoleLabel] == model.RolePassword {
+				return name, key
+			}
+		}
+	}
+	return "", ""
+}
+
+func checkApp(s *snapshot, group []workload, opts Options) Install {
+	first := group[0]
+	install := Install{Namespace: first.object.GetNamespace(), Kind: first.object.GetKind(), Name: first.object.GetName(), Mode: "app"}
+	secret := s.secret(install.Namespace, first.storesSecret)
+	if hosts := secret.GetAnnotations()[model.HostsAnnotation]; hosts != "" {
+		install.Hosts = strings.Split(hosts, ",")
+	}
+	k := &Keystore{Secret: first.storesSecret, PasswordSecret: first.passwordSecret}
+	install.Keystore = k
+	for _, w := range group {
+		k.Workloads = append(k.Workloads, w.object.GetKind()+"/"+w.object.GetName())
+	}
+	if certificate := s.certificateFor(install.Namespace, first.storesSecret); certificate != nil {
+		install.Certificate = checkCertificate(s, &install, certificate)
+	}
+	password, ok := s.password(install.Namespace, first)
+	if !ok {
+		install.add(Broken, fmt.Sprintf("%s %s reads no store password from a Secret of ours (label %s=%s): re-run generate and apply", install.Kind, install.Name, model.RoleLabel, model.RolePassword))
+		return install
+	}
+	data := secretData(secret)
+	key, chain, err := pki.ParsePKCS12(data["keystore.p12"], password)
+	if err != nil {
+		install.add(Broken, fmt.Sprintf("keystore.p12 in Secret %s does not open with the password in Secret %s: %v", k.Secret, k.PasswordSecret, err))
+	} else {
+		k.Opens = true
+		k.KeyMatches = pki.KeyMatches(key, chain[0].PublicKey)
+		if !k.KeyMatches {
+			install.add(Broken, fmt.Sprintf("keystore.p12 in Secret %s holds a key that does not belong to its certificate: kubectl kestra-tls renew", k.Secret))
+		}
+	}
+	var trusted []*x509.Certificate
+	roots, source := trusted, "truststore"
+	if _, present := data["truststore.jks"]; present {
+		if trusted, err = readJKS(data["truststore.jks"], password); err != nil {
+			install.add(Warning, fmt.Sprintf("truststore.jks in Secret %s does not open with the store password: %v", k.Secret, err))
+		}
+		roots = trusted
+	} else if ca, err := pki.ParseCertificates(data["ca.crt"]); err == nil && len(ca) > 0 {
+		// cert-manager writes a truststore only when its issuer names a CA; ca.crt is the same CA.
+		roots, source = ca, "ca.crt"
+	}
+	for _, cert := range trusted {
+		k.TrustedCAs = append(k.TrustedCAs, cert.Subject.CommonName)
+	}
+	if len(chain) > 0 {
+		k.Leaf = checkLeaf(&install, secret, chain, roots, source, opts)
+		k.TruststoreHoldsIssuer = k.Leaf.VerifiedBy == "truststore"
+		k.Rotation = rotationStep(chain[0], trusted)
+	}
+	checkRestarts(s, &install, group, secret)
+	return install
+}
+
+func (s *snapshot) password(namespace string, w workload) (string, bool) {
+	if w.passwordSecret == "" {
+		return "", false
+	}
+	secret := s.find(s.ourSecrets, namespace, w.passwordSecret)
+	if secret == nil {
+		return "", false
+	}
+	value, ok := secretData(secret)[w.passwordKey]
+	return strings.TrimRight(string(value), "\n"), ok
+}
+
+// readJKS lists the trusted certificates of a JKS truststore.
+func readJKS(data []byte, password string) ([]*x509.Certificate, error) {
+	store := jks.New()
+	if err := store.Load(bytes.NewReader(data), []byte(password)); err != nil {
+		return nil, err
+	}
+	var certs []*x509.Certificate
+	for _, alias := range store.Aliases() {
+		entry, err := store.GetTrustedCertificateEntry(alias)
+		if err != nil {
+			continue
+		}
+		cert, err := x509.ParseCertificate(entry.Certificate.Content)
+		if err != nil {
+			return nil, fmt.Errorf("alias %q: %v", alias, err)
+		}
+		certs = append(certs, cert)
+	}
+	return certs, nil
+}
+
+// rotationStep reads rotate-ca's progress from the stores alone: two CAs trusted means a rotation is
+// under way; which of them signed the server certificate tells the step.
+func rotationStep(leaf *x509.Certificate, trusted []*x509.Certificate) string {
+	if len(trusted) < 2 {
+		return ""
+	}
+	newest := trusted[0]
+	for _, ca := range trusted[1:] {
+		if ca.NotBefore.After(newest.NotBefore) {
+			newest = ca
+		}
+	}
+	if leaf.CheckSignatureFrom(newest) == nil {
+		return "2/3 server certificate from the new CA; run rotate-ca --finish once every client trusts it"
+	}
+	return "1/3 old and new CA trusted; run rotate-ca again to issue from the new CA"
+}
+
+// checkRestarts finds Kestra pods that loaded older stores: Micronaut reads them once, at start.
+func checkRestarts(s *snapshot, install *Install, group []workload, secret *unstructured.Unstructured) {
+	k := install.Keystore
+	changed := lastChanged(secret)
+	for _, w := range group {
+		selector, _, _ := unstructured.NestedStringMap(w.object.Object, "spec", "selector", "matchLabels")
+		if len(selector) == 0 {
+			continue
+		}
+		for i := range s.pods {
+			pod := &s.pods[i]
+			if pod.GetNamespace() != install.Namespace || !matches(pod.GetLabels(), selector) || pod.GetDeletionTimestamp() != nil {
+				continue
+			}
+			k.Pods++
+			started := pod.GetCreationTimestamp().Time
+			if t := timeField(pod, "status", "startTime"); t != nil {
+				started = *t
+			}
+			switch {
+			case !mountsSecret(pod, w.storesSecret):
+				k.StalePods = append(k.StalePods, StalePod{Name: pod.GetName(), Reason: OlderSecret, Started: started.UTC()})
+			case started.Before(changed):
+				k.StalePods = append(k.StalePods, StalePod{Name: pod.GetName(), Reason: StartedBeforeChange, Started: started.UTC()})
+			}
+		}
+	}
+	switch {
+	case k.NeedsRestart():
+		k.RestartNeeded = true
+		install.add(Warning, fmt.Sprintf("restart needed: %d of %d Kestra pods started before Secret %s last changed (%s) and still serve the stores they loaded then (Micronaut reads them only at start): kubectl kestra-tls renew -n %s restarts them", len(k.StalePods), k.Pods, k.Secret, changed.Format(time.RFC3339), install.Namespace))
+	case len(k.StalePods) > 0:
+		install.add(Warning, fmt.Sprintf("rollout under way: %d of %d Kestra pods still mount an older stores Secret than %s; they are replaced as the rollout proceeds (kubectl rollout status)", len(k.StalePods), k.Pods, k.Secret))
+	}
+}
+
+func matches(labels, selector map[string]string) bool {
+	for key, value := range selector {
+		if labels[key] != value {
+			return false
+		}
+	}
+	return true
+}
+
+func mountsSecret(pod *unstructured.Unstructured, name string) bool {
+	volumes, _, _ := unstructured.NestedSlice(pod.Object, "spec", "volumes")
+	for _, v := range volumes {
+		volume, _ := v.(map[string]any)
+		if secretName, _, _ := unstructured.NestedString(volume, "secret", "secretName"); secretName == name {
+			return true
+		}
+	}
+	return false
+}

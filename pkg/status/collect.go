@@ -1,0 +1,137 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
+)
+
+var (
+	ingressesGVR      = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}
+	httpRoutesGVR     = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}
+	gatewaysGVR       = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
+	secretsGVR        = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	podsGVR           = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	deploymentsGVR    = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	statefulSetsGVR   = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
+	certificatesGVR   = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
+	issuersGVR        = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "issuers"}
+	clusterIssuersGVR = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "clusterissuers"}
+)
+
+// ourSelector picks what this plugin wrote: the marker every object of ours carries (model.ManagedByLabel).
+var ourSelector = model.ManagedByLabel + "=" + model.ManagedByValue
+
+// snapshot is everything status reads, one list per kind.
+type snapshot struct {
+	ingresses, routes, gateways           []unstructured.Unstructured
+	ourSecrets, tlsSecrets                []unstructured.Unstructured
+	deployments, statefulSets, pods       []unstructured.Unstructured
+	certificates, issuers, clusterIssuers []unstructured.Unstructured
+	requests                              int
+}
+
+type listing struct {
+	gvr      schema.GroupVersionResource
+	options  metav1.ListOptions
+	into     *[]unstructured.Unstructured
+	optional bool // an API that may not be installed (Gateway API, cert-manager)
+	cluster  bool
+}
+
+// read lists every kind once, in parallel, in namespace (all namespaces when empty).
+func read(ctx context.Context, client dynamic.Interface, namespace string) (*snapshot, error) {
+	s := &snapshot{}
+	listings := []listing{
+		{gvr: ingressesGVR, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.ingresses},
+		{gvr: httpRoutesGVR, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.routes, optional: true},
+		{gvr: gatewaysGVR, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.gateways, optional: true},
+		{gvr: secretsGVR, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.ourSecrets},
+		// cert-manager writes the TLS Secrets of Ingresses and Gateways without our label.
+		{gvr: secretsGVR, options: metav1.ListOptions{FieldSelector: "type=kubernetes.io/tls"}, into: &s.tlsSecrets},
+		{gvr: deploymentsGVR, into: &s.deployments},
+		{gvr: statefulSetsGVR, into: &s.statefulSets},
+		{gvr: podsGVR, into: &s.pods},
+		{gvr: certificatesGVR, into: &s.certificates, optional: true},
+		{gvr: issuersGVR, into: &s.issuers, optional: true},
+		{gvr: clusterIssuersGVR, into: &s.clusterIssuers, optional: true, cluster: true},
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(listings))
+	for i, l := range listings {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var resource dynamic.ResourceInterface = client.Resource(l.gvr)
+			if !l.cluster {
+				resource = client.Resource(l.gvr).Namespace(namespace)
+			}
+			list, err := resource.List(ctx, l.options)
+			switch {
+			case err != nil && l.optional && (apierrors.IsNotFound(err) || meta.IsNoMatchError(err)):
+				// The API is not installed: nothing of that kind to report.
+			case err != nil:
+				errs[i] = fmt.Errorf("listing %s: %w", l.gvr.GroupResource(), err)
+			default:
+				*l.into = list.Items
+			}
+		}()
+	}
+	wg.Wait()
+	s.requests = len(listings)
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, items := range [][]unstructured.Unstructured{s.ingresses, s.routes, s.ourSecrets} {
+		sort.Slice(items, func(a, b int) bool {
+			return items[a].GetNamespace()+"/"+items[a].GetName() < items[b].GetNamespace()+"/"+items[b].GetName()
+		})
+	}
+	return s, nil
+}
+
+func (s *snapshot) find(items []unstructured.Unstructured, namespace, name string) *unstructured.Unstructured {
+	for i := range items {
+		if items[i].GetNamespace() == namespace && items[i].GetName() == name {
+			return &items[i]
+		}
+	}
+	return nil
+}
+
+func (s *snapshot) secret(namespace, name string) *unstructured.Unstructured {
+	if found := s.find(s.ourSecrets, namespace, name); found != nil {
+		return found
+	}
+	return s.find(s.tlsSecrets, namespace, name)
+}
+
+// certificateFor is the Certificate whose Secret is secretName.
+func (s *snapshot) certificateFor(namespace, secretName string) *unstructured.Unstructured {
+	for i := range s.certificates {
+		c := &s.certificates[i]
+		if name, _, _ := unstructured.NestedString(c.Object, "spec", "secretName"); c.GetNamespace() == namespace && name == secretName {
+			return c
+		}
+	}
+	return nil
+}
+
+func (s *snapshot) issuer(namespace, kind, name string) *unstructured.Unstructured {
+	if kind == "ClusterIssuer" {
+		return s.find(s.clusterIssuers, "", name)
+	}
+	return s.find(s.issuers, namespace, name)
+}

@@ -1,0 +1,167 @@
+// Package status finds the Kestra TLS installs of a cluster and checks them the way an operator would on
+// day two: is the certificate Ready and still covering every host, how long until it expires, does the
+// keystore Kestra loaded open and match, did Kestra restart since its Secret changed, and is the chain it
+// really serves the one in the Secret. It reads with a fixed number of list requests, whatever the number
+// of installs, and never writes.
+package status
+
+import (
+	"time"
+)
+
+// Health is an install's verdict; the command's exit status follows the worst one.
+type Health string
+
+const (
+	Healthy Health = "healthy"
+	// Warning needs attention soon: expiry within the window, a restart due, an issuer not Ready.
+	Warning Health = "warning"
+	// Broken is failing now, or will at the next TLS handshake: a missing or expired certificate, a host
+	// not covered, a keystore that does not open, a server serving another certificate.
+	Broken Health = "broken"
+)
+
+// worse orders healths.
+func worse(a, b Health) Health {
+	rank := map[Health]int{Healthy: 0, "": 0, Warning: 1, Broken: 2}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// Report is what status prints: every install found, and the worst health among them.
+type Report struct {
+	Installs []Install `json:"installs"`
+	Health   Health    `json:"health"`
+	// Requests is how many API requests the report cost (list requests, one per kind).
+	Requests int `json:"requests"`
+}
+
+// Install is one Kestra served over TLS by this plugin, named by the object in front of it: the Ingress
+// (mode ingress), the HTTPRoute (mode gateway) or Kestra's workload (mode app).
+type Install struct {
+	Namespace string   `json:"namespace"`
+	Kind      string   `json:"kind"`
+	Name      string   `json:"name"`
+	Mode      string   `json:"mode"`
+	Hosts     []string `json:"hosts"`
+
+	Certificate *Certificate `json:"certificate,omitempty"`
+	// TLSSecret is the certificate the Ingress or Gateway serves (mode ingress and gateway).
+	TLSSecret *Leaf `json:"tlsSecret,omitempty"`
+	// Keystore is what Kestra itself serves (mode app, and gateway with backend TLS).
+	Keystore *Keystore `json:"keystore,omitempty"`
+	// Served is the chain a TLS handshake with --url returned.
+	Served *Served `json:"served,omitempty"`
+
+	Health   Health    `json:"health"`
+	Findings []Finding `json:"findings,omitempty"`
+}
+
+// Finding is one thing wrong, with what to do about it.
+type Finding struct {
+	Severity Health `json:"severity"`
+	Message  string `json:"message"`
+}
+
+func (i *Install) add(severity Health, message string) {
+	i.Findings = append(i.Findings, Finding{Severity: severity, Message: message})
+	i.Health = worse(i.Health, severity)
+}
+
+// Certificate is the cert-manager Certificate behind an install.
+type Certificate struct {
+	Name        string     `json:"name"`
+	Ready       bool       `json:"ready"`
+	Reason      string     `json:"reason,omitempty"`
+	Message     string     `json:"message,omitempty"`
+	NotAfter    *time.Time `json:"notAfter,omitempty"`
+	RenewalTime *time.Time `json:"renewalTime,omitempty"`
+	Revision    int64      `json:"revision,omitempty"`
+	Issuer      Issuer     `json:"issuer"`
+}
+
+// Issuer is the cert-manager issuer a Certificate names.
+type Issuer struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Found   bool   `json:"found"`
+	Ready   bool   `json:"ready"`
+	Message string `json:"message,omitempty"`
+}
+
+// Leaf is a server certificate as a Secret holds it.
+type Leaf struct {
+	Secret      string    `json:"secret"`
+	Subject     string    `json:"subject,omitempty"`
+	Issuer      string    `json:"issuer,omitempty"`
+	Names       []string  `json:"names,omitempty"`
+	NotAfter    time.Time `json:"notAfter"`
+	DaysLeft    int       `json:"daysLeft"`
+	Fingerprint string    `json:"sha256"`
+	// VerifiedBy says which CA the chain verified against ("ca.crt", "truststore", "system roots"), empty
+	// when it did not.
+	VerifiedBy string `json:"verifiedBy,omitempty"`
+	// MissingHosts are the install's hosts the certificate does not cover.
+	MissingHosts []string `json:"missingHosts,omitempty"`
+	// Changed is when the Secret last changed (its newest managed-fields time).
+	Changed time.Time `json:"changed"`
+}
+
+// Keystore is Kestra's own TLS material: the keystore and truststore it loaded at start.
+type Keystore struct {
+	Secret         string `json:"secret"`
+	PasswordSecret string `json:"passwordSecret,omitempty"`
+	Opens          bool   `json:"opens"`
+	KeyMatches     bool   `json:"keyMatches"`
+	// TrustedCAs are the subjects in the truststore.
+	TrustedCAs []string `json:"trustedCAs,omitempty"`
+	// TruststoreHoldsIssuer tells whether the truststore holds the CA that signed the keystore's chain.
+	TruststoreHoldsIssuer bool     `json:"truststoreHoldsIssuer"`
+	Leaf                  *Leaf    `json:"leaf,omitempty"`
+	Workloads             []string `json:"workloads,omitempty"`
+	Pods                  int      `json:"pods"`
+	// StalePods started before the Secret last changed, or mount an older keystore Secret: Micronaut reads
+	// its stores once, at start, so they still serve the old certificate.
+	StalePods []StalePod `json:"stalePods,omitempty"`
+	RestartNeeded bool     `json:"restartNeeded"`
+	// Rotation is the CA rotation step (rotate-ca), empty when none is under way.
+	Rotation string `json:"caRotation,omitempty"`
+}
+
+// StalePod is a Kestra pod serving older stores than the Secret's.
+type StalePod struct {
+	Name string `json:"name"`
+	// Reason is StartedBeforeChange (the Secret changed in place: only a restart reloads it) or
+	// OlderSecret (the pod mounts a previous Secret: its workload's rollout has not finished).
+	Reason  string    `json:"reason"`
+	Started time.Time `json:"started"`
+}
+
+// Reasons a pod is stale.
+const (
+	StartedBeforeChange = "StartedBeforeChange"
+	OlderSecret         = "OlderSecret"
+)
+
+// NeedsRestart tells whether restarting the workloads (not only waiting for a rollout) is what it takes.
+func (k *Keystore) NeedsRestart() bool {
+	for _, pod := range k.StalePods {
+		if pod.Reason == StartedBeforeChange {
+			return true
+		}
+	}
+	return false
+}
+
+// Served is the outcome of a TLS handshake with the install's URL.
+type Served struct {
+	URL         string `json:"url"`
+	Address     string `json:"address"`
+	Subject     string `json:"subject,omitempty"`
+	Fingerprint string `json:"sha256,omitempty"`
+	// MatchesSecret tells whether the served leaf is the Secret's (the keystore's in mode app).
+	MatchesSecret bool   `json:"matchesSecret"`
+	Error         string `json:"error,omitempty"`
+}
