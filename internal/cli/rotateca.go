@@ -136,7 +136,7 @@ func (o *RotateCAOptions) Run(ctx context.Context) error {
 	}
 	switch state {
 	case "":
-		if err := o.applyStep(ctx, "certificates.rotation=" + generate.RotationTrust); err != nil {
+		if err := o.applyStep(ctx, "certificates.rotation="+generate.RotationTrust); err != nil {
 			return err
 		}
 		fmt.Fprintf(o.Out, "step 1/3 applied: Kestra trusts the old and the new CA (%s/%s); its certificate is still the old CA's.\n"+
@@ -153,7 +153,7 @@ func (o *RotateCAOptions) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("step 1/3 is applied but not live yet: %s; run `kubectl kestra-tls rotate-ca %s` again when it is", pending, o.Dir)
 		}
-		if err := o.applyStep(ctx, "certificates.rotation=" + generate.RotationIssue); err != nil {
+		if err := o.applyStep(ctx, "certificates.rotation="+generate.RotationIssue); err != nil {
 			return err
 		}
 		fmt.Fprintf(o.Out, "step 2/3 applied: Kestra's certificate comes from the new CA; clients trusting both CAs keep working.\n"+

@@ -1,7 +1,6 @@
 package overlays
 
 import (
-
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
 

@@ -69,7 +69,7 @@ const RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
 // Restarted is a workload whose pod template changed, so that its controller replaces every pod.
 type Restarted struct {
 	Kind, Namespace, Name string
-	Generation           int64
+	Generation            int64
 }
 
 // Restart rolls a Deployment or StatefulSet as kubectl rollout restart does, and returns once the API server

@@ -124,8 +124,8 @@ type Keystore struct {
 	Pods                  int      `json:"pods"`
 	// StalePods started before the Secret last changed, or mount an older keystore Secret: Micronaut reads
 	// its stores once, at start, so they still serve the old certificate.
-	StalePods []StalePod `json:"stalePods,omitempty"`
-	RestartNeeded bool     `json:"restartNeeded"`
+	StalePods     []StalePod `json:"stalePods,omitempty"`
+	RestartNeeded bool       `json:"restartNeeded"`
 	// Rotation is the CA rotation step (rotate-ca), empty when none is under way.
 	Rotation string `json:"caRotation,omitempty"`
 }
