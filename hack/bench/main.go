@@ -340,6 +340,7 @@ func scale(c *cluster.Cluster, overlay, work string) error {
 	say("## 5. Scale: N installs, each in its own namespace with its own Certificate\n\n")
 	say("| installs | total | per install | API requests per install |\n|---|---|---|---|\n")
 	cache := filepath.Join(work, "discovery-scale")
+	var statusRows []string
 	for _, field := range strings.Split(*sizes, ",") {
 		var n int
 		fmt.Sscan(field, &n)
@@ -353,8 +354,14 @@ func scale(c *cluster.Cluster, overlay, work string) error {
 		}
 		total := time.Since(started)
 		say("| %d | %s | %s | %.1f |\n", n, round(total), round(total/time.Duration(n)), float64(counts.total())/float64(n))
+		row, err := statusRow(filepath.Join(testutil.BinDir(), "kubectl-kestra_tls"), c, work, n)
+		if err != nil {
+			return err
+		}
+		statusRows = append(statusRows, row)
 	}
-	say("\n")
+	say("\n## 6. `status -A` over the installs of the cluster (every install of the sections above is found too)\n\n")
+	say("| installs found | API requests | median (whole process) | min - max |\n|---|---|---|---|\n%s\n", strings.Join(statusRows, ""))
 	return nil
 }
 

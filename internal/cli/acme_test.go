@@ -225,7 +225,7 @@ func TestACMEFailuresAreExplained(t *testing.T) {
 				if limit := 120 * time.Second; elapsed > limit {
 					t.Errorf("apply waited %s for an issuance cert-manager had given up on, want it to stop within %s", elapsed, limit)
 				}
-				tc.want = append(tc.want, "cert-manager gave up on this issuance", "cmctl renew -n "+tc.namespace+" kestra-tls")
+				tc.want = append(tc.want, "cert-manager gave up on this issuance", "kubectl kestra-tls renew -n "+tc.namespace+"`", "cmctl renew -n "+tc.namespace+" kestra-tls")
 			}
 			for _, want := range tc.want {
 				if !strings.Contains(explanation, want) {

@@ -57,6 +57,12 @@ func TestHelmTargetInstallsWithHelmAndWaitsForTheCertificate(t *testing.T) {
 	if err := leaf.VerifyHostname("kestra.example.com"); err != nil {
 		t.Error(err)
 	}
+	// status finds the chart's Ingress by our annotation (the chart owns its labels) and checks it.
+	report, code := statusOf(t, c, ns)
+	install := onlyInstall(t, report)
+	if code != 0 || install.Kind != "Ingress" || install.Certificate == nil || !install.Certificate.Ready || install.TLSSecret == nil || install.TLSSecret.VerifiedBy != "ca.crt" {
+		t.Errorf("status of the helm-installed Ingress = exit %d, %+v\n%s", code, install, findingsText(install))
+	}
 }
 
 // TestApplyOverAHelmReleaseRefusesThenPatchesOnlyOurFields installs the chart with helm, then applies an

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/status"
@@ -468,4 +470,42 @@ func certsDigest(t *testing.T, dir string) map[string]string {
 		digests[name] = fmt.Sprintf("%x", sha256.Sum256([]byte(content)))
 	}
 	return digests
+}
+
+// TestStatusCronJobExampleRunsWithItsRole applies examples/status-cronjob.yaml with the real kubectl (the
+// API server validates the CronJob) and runs status as its service account, with exactly the CronJob's
+// arguments: the Role is enough, and the verdict is the exit status.
+func TestStatusCronJobExampleRunsWithItsRole(t *testing.T) {
+	c := testCluster(t)
+	ns := "day2-cronjob"
+	if _, stderr, err := applyCmd(t, c, ns, filepath.Join(t.TempDir(), "overlay"), "--host", "kestra.cron.test", "--self-signed", "--create-namespace", "--timeout", "60s"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	example, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "examples", "status-cronjob.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := strings.ReplaceAll(strings.ReplaceAll(string(example), "namespace: kestra\n", "namespace: "+ns+"\n"), "--namespace=kestra", "--namespace="+ns)
+	apply := exec.Command(filepath.Join(testutil.BinDir(), "kubectl"), "apply", "--server-side", "--field-manager", "example", "-f", "-", "--kubeconfig", c.Kubeconfig)
+	apply.Stdin = strings.NewReader(manifest)
+	if out, err := apply.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply the example: %v\n%s", err, out)
+	}
+	cronJob, err := c.Client.BatchV1().CronJobs(ns).Get(context.Background(), "kestra-tls-status", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := cronJob.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args
+	account, err := c.KubeconfigFor("system:serviceaccount:"+ns+":kestra-tls-status", []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := runCmd(t, append(args, "--kubeconfig", account, "--cache-dir", discoveryDir)...)
+	if err != nil || !strings.Contains(stdout, "ingress/kestra") || !strings.Contains(stdout, "healthy") {
+		t.Fatalf("status as the CronJob runs it (%v) = %v\n%s\n%s", args, err, stdout, stderr)
+	}
+	// The same account sees nothing of another namespace: the Role is namespaced.
+	if _, _, err := runCmd(t, "status", "-n", "default", "--kubeconfig", account, "--cache-dir", discoveryDir); err == nil || !strings.Contains(err.Error(), "forbidden") {
+		t.Errorf("status in another namespace with the example's Role = %v, want forbidden", err)
+	}
 }

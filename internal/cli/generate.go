@@ -47,6 +47,9 @@ const generateExample = `  # TLS at the Ingress, certificate from Let's Encrypt 
   # Kestra serves HTTPS itself on 8443 with our keystore, and trusts our CA plus the public ones in tasks
   kubectl kestra-tls generate --mode app --host kestra.example.com --outbound-trust --csrf
 
+  # ... or with the keystore from cert-manager (your issuer), renewed by it, restarted by Stakater Reloader
+  kubectl kestra-tls generate --mode app --host kestra.example.com --issuer-ref corp-ca --restart-on-renewal reloader -n kestra
+
   # Over your own Kestra manifests or the chart's "helm template" output, with Helm-style values
   kubectl kestra-tls generate --base ./kestra-base -f tls-values.yaml --set ingress.className=traefik
 
@@ -116,7 +119,8 @@ intermediate whose X.509 name constraints permit the hosts; the root's key stays
 from the same issuers, or an existing Gateway (--gateway NAMESPACE/NAME[:LISTENER]), and an HTTPRoute to
 Kestra; --backend-tls makes Kestra serve HTTPS behind it too, verified by the Gateway (BackendTLSPolicy).
 --mode app: Kestra's Micronaut server serves HTTPS on --port with our keystore.p12 and truststore.jks,
-the store password in its own Secret. --target compose does the same for Docker Compose.
+the store password in its own Secret; with --issuer-ref (or --self-signed --app-issuer cert-manager)
+cert-manager issues and renews that keystore instead (--restart-on-renewal reloader for Stakater Reloader). --target compose does the same for Docker Compose.
 
 Kestra is found in --base whatever its shape: the official chart's ` + "`helm template`" + ` output (Deployment or
 StatefulSet, standalone or distributed, with its dind sidecar) or your own manifests. Where the base gives

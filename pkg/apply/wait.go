@@ -606,6 +606,6 @@ func failedSince(object *unstructured.Unstructured, started time.Time) *issuance
 func (f *issuanceFailed) Error() string { return "cert-manager gave up on the issuance" }
 
 func (f *issuanceFailed) advice(ref CertificateRef) string {
-	return fmt.Sprintf("  cert-manager gave up on this issuance at %s (failed attempt %d) and retries only after its backoff (1h, doubling), so kestra-tls stopped waiting: fix the cause above, then start a new attempt at once with `cmctl renew -n %s %s`",
+	return fmt.Sprintf("  cert-manager gave up on this issuance at %s (failed attempt %d) and retries only after its backoff (1h, doubling), so kestra-tls stopped waiting: fix the cause above, then start a new attempt at once with `kubectl kestra-tls renew -n %s` (or `cmctl renew -n %[3]s %s`)",
 		f.at.Local().Format(time.TimeOnly), f.attempts, ref.Namespace, ref.Name)
 }

@@ -5,6 +5,9 @@ package model
 const (
 	ManagedByLabel = "app.kubernetes.io/managed-by"
 	ManagedByValue = "kubectl-kestra-tls"
+	// ManagedByAnnotation carries the same where a chart renders the object and owns its labels (the
+	// official chart's Ingress, with --target helm): value ManagedByValue.
+	ManagedByAnnotation = "kestra-tls.io/managed-by"
 	// RoleLabel tells our Secrets apart: RoleStores holds keystore.p12 and truststore.jks, RolePassword
 	// their password.
 	RoleLabel    = "kestra-tls.io/role"

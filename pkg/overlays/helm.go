@@ -107,6 +107,11 @@ func ingressRouting(renderer *render.Renderer, data templateData) (helmvalues.In
 	if err := yaml.Unmarshal(rendered, &ingress); err != nil {
 		return helmvalues.Ingress{}, fmt.Errorf("ingress.yaml.tpl does not render to an Ingress: %v", err)
 	}
+	// The chart sets the Ingress's labels itself: our marker travels as an annotation instead.
+	if ingress.Metadata.Annotations == nil {
+		ingress.Metadata.Annotations = map[string]string{}
+	}
+	ingress.Metadata.Annotations[model.ManagedByAnnotation] = model.ManagedByValue
 	return helmvalues.Ingress{ClassName: ingress.Spec.IngressClassName, Annotations: ingress.Metadata.Annotations}, nil
 }
 

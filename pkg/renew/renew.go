@@ -48,12 +48,22 @@ func Trigger(ctx context.Context, client dynamic.Interface, namespace, name stri
 				return nil
 			}
 		}
-		conditions = append(conditions, map[string]any{
+		issuing := map[string]any{
 			"type": "Issuing", "status": "True", "reason": "ManuallyTriggered",
 			"message":            "Certificate re-issuance manually triggered by kubectl kestra-tls renew",
 			"lastTransitionTime": now.UTC().Format(time.RFC3339),
 			"observedGeneration": certificate.GetGeneration(),
-		})
+		}
+		// After a failed attempt cert-manager leaves Issuing False: replace it, as conditions are keyed by type.
+		replaced := false
+		for i, c := range conditions {
+			if condition, _ := c.(map[string]any); condition["type"] == "Issuing" {
+				conditions[i], replaced = issuing, true
+			}
+		}
+		if !replaced {
+			conditions = append(conditions, issuing)
+		}
 		if err := unstructured.SetNestedSlice(certificate.Object, conditions, "status", "conditions"); err != nil {
 			return err
 		}

@@ -222,6 +222,8 @@ func checkCertificate(s *snapshot, install *Install, object *unstructured.Unstru
 		install.add(Broken, fmt.Sprintf("Certificate %s is not Ready (%s: %s): kubectl kestra-tls wait -n %s %s explains", c.Name, c.Reason, c.Message, install.Namespace, c.Name))
 	}
 	switch {
+	case c.Issuer.Kind == "ClusterIssuer" && s.clusterIssuersHidden:
+		c.Issuer.Message = "not checked: you may not list ClusterIssuers"
 	case !c.Issuer.Found:
 		install.add(Warning, fmt.Sprintf("%s %s does not exist: cert-manager cannot renew Certificate %s", c.Issuer.Kind, c.Issuer.Name, c.Name))
 	case !c.Issuer.Ready:

@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -39,6 +40,9 @@ type snapshot struct {
 	deployments, statefulSets, pods       []unstructured.Unstructured
 	certificates, issuers, clusterIssuers []unstructured.Unstructured
 	requests                              int
+	// clusterIssuersHidden: the user may not list ClusterIssuers (a namespaced Role, as a status CronJob
+	// gets); their Ready is then unknown, not missing.
+	clusterIssuersHidden bool
 }
 
 type listing struct {
@@ -47,13 +51,16 @@ type listing struct {
 	into     *[]unstructured.Unstructured
 	optional bool // an API that may not be installed (Gateway API, cert-manager)
 	cluster  bool
+	// hidden records that the list was forbidden, for a kind status can do without.
+	hidden *bool
 }
 
 // read lists every kind once, in parallel, in namespace (all namespaces when empty).
 func read(ctx context.Context, client dynamic.Interface, namespace string) (*snapshot, error) {
 	s := &snapshot{}
 	listings := []listing{
-		{gvr: ingressesGVR, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.ingresses},
+		// Every Ingress: the official chart's (--target helm) carries our marker as an annotation.
+		{gvr: ingressesGVR, into: &s.ingresses},
 		{gvr: httpRoutesGVR, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.routes, optional: true},
 		{gvr: gatewaysGVR, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.gateways, optional: true},
 		{gvr: secretsGVR, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.ourSecrets},
@@ -64,7 +71,7 @@ func read(ctx context.Context, client dynamic.Interface, namespace string) (*sna
 		{gvr: podsGVR, into: &s.pods},
 		{gvr: certificatesGVR, into: &s.certificates, optional: true},
 		{gvr: issuersGVR, into: &s.issuers, optional: true},
-		{gvr: clusterIssuersGVR, into: &s.clusterIssuers, optional: true, cluster: true},
+		{gvr: clusterIssuersGVR, into: &s.clusterIssuers, optional: true, cluster: true, hidden: &s.clusterIssuersHidden},
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(listings))
@@ -80,8 +87,10 @@ func read(ctx context.Context, client dynamic.Interface, namespace string) (*sna
 			switch {
 			case err != nil && l.optional && (apierrors.IsNotFound(err) || meta.IsNoMatchError(err)):
 				// The API is not installed: nothing of that kind to report.
+			case err != nil && l.hidden != nil && apierrors.IsForbidden(err):
+				*l.hidden = true
 			case err != nil:
-				errs[i] = fmt.Errorf("listing %s: %w", l.gvr.GroupResource(), err)
+				errs[i] = fmt.Errorf("cannot list %s: %w (check that the cluster is reachable, `kubectl cluster-info`, and that you may list them, `kubectl auth can-i list %s`)", l.gvr.GroupResource(), err, l.gvr.GroupResource())
 			default:
 				*l.into = list.Items
 			}
@@ -94,6 +103,9 @@ func read(ctx context.Context, client dynamic.Interface, namespace string) (*sna
 			return nil, err
 		}
 	}
+	s.ingresses = slices.DeleteFunc(s.ingresses, func(i unstructured.Unstructured) bool {
+		return i.GetLabels()[model.ManagedByLabel] != model.ManagedByValue && i.GetAnnotations()[model.ManagedByAnnotation] != model.ManagedByValue
+	})
 	for _, items := range [][]unstructured.Unstructured{s.ingresses, s.routes, s.ourSecrets} {
 		sort.Slice(items, func(a, b int) bool {
 			return items[a].GetNamespace()+"/"+items[a].GetName() < items[b].GetNamespace()+"/"+items[b].GetName()

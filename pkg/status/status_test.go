@@ -1,0 +1,243 @@
+package status
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/keystore"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
+)
+
+var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// material is a CA and a server certificate for hosts, valid for days from issued.
+func material(t *testing.T, hosts []string, issued time.Time, days int) (ca, server pki.Pair) {
+	t.Helper()
+	caKey, _ := pki.ECDSAP256.GenerateKey()
+	ca, err := pki.NewCA(pki.CARequest{CommonName: "Test CA", Days: 3650, Key: caKey, Now: issued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca, issue(t, ca, hosts, issued, days)
+}
+
+// issue signs a server certificate for hosts with ca, valid for days from issued.
+func issue(t *testing.T, ca pki.Pair, hosts []string, issued time.Time, days int) pki.Pair {
+	t.Helper()
+	parsed, err := pki.ParseHosts(hosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := pki.ECDSAP256.GenerateKey()
+	cert, err := pki.IssueServer(ca, pki.ServerRequest{Hosts: parsed, Days: days, Key: key, Now: issued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pki.Pair{Cert: cert, Key: key}
+}
+
+func object(apiVersion, kind, namespace, name string, fields map[string]any) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": map[string]any{"name": name, "namespace": namespace}}}
+	for key, value := range fields {
+		u.Object[key] = value
+	}
+	return u
+}
+
+func b64(data []byte) string { return base64.StdEncoding.EncodeToString(data) }
+
+func tlsSecret(namespace, name string, ca, server pki.Pair) *unstructured.Unstructured {
+	keyPEM, _ := pki.EncodePrivateKey(server.Key)
+	s := object("v1", "Secret", namespace, name, map[string]any{
+		"type": "kubernetes.io/tls",
+		"data": map[string]any{"tls.crt": b64(pki.EncodeCertificates(server.Cert)), "tls.key": b64(keyPEM), "ca.crt": b64(pki.EncodeCertificates(ca.Cert))},
+	})
+	s.SetCreationTimestamp(metav1.NewTime(now.Add(-time.Hour)))
+	return s
+}
+
+func ingress(namespace string, hosts ...string) *unstructured.Unstructured {
+	var list []any
+	for _, h := range hosts {
+		list = append(list, h)
+	}
+	u := object("networking.k8s.io/v1", "Ingress", namespace, "kestra", map[string]any{
+		"spec": map[string]any{"tls": []any{map[string]any{"hosts": list, "secretName": "kestra-tls"}}},
+	})
+	u.SetLabels(map[string]string{model.ManagedByLabel: model.ManagedByValue})
+	return u
+}
+
+func certificate(namespace string, ready bool) *unstructured.Unstructured {
+	status := "True"
+	if !ready {
+		status = "False"
+	}
+	return object("cert-manager.io/v1", "Certificate", namespace, "kestra-tls", map[string]any{
+		"spec":   map[string]any{"secretName": "kestra-tls", "issuerRef": map[string]any{"kind": "ClusterIssuer", "name": "letsencrypt-prod"}},
+		"status": map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": status, "reason": "Failed", "message": "the ACME order failed"}}},
+	})
+}
+
+func clusterIssuer(ready bool) *unstructured.Unstructured {
+	status := "True"
+	if !ready {
+		status = "False"
+	}
+	return object("cert-manager.io/v1", "ClusterIssuer", "", "letsencrypt-prod", map[string]any{
+		"status": map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": status, "message": "account not registered"}}},
+	})
+}
+
+// appObjects is an app-mode install: stores and password Secrets of ours, a Deployment mounting them, and
+// one pod started at podStart, mounting podSecret.
+func appObjects(t *testing.T, storesPassword, openPassword string, podStart time.Time, podSecret string) []runtime.Object {
+	t.Helper()
+	ca, server := material(t, []string{"kestra.example.com"}, now.Add(-24*time.Hour), 365)
+	p12, err := keystore.PKCS12(server.Key, []*x509.Certificate{server.Cert, ca.Cert}, storesPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jks, err := keystore.JKS([]keystore.TrustedEntry{{Alias: "ca", Cert: ca.Cert}}, storesPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores := object("v1", "Secret", "kestra", "kestra-ssl-abc", map[string]any{"data": map[string]any{"keystore.p12": b64(p12), "truststore.jks": b64(jks)}})
+	stores.SetLabels(map[string]string{model.ManagedByLabel: model.ManagedByValue, model.RoleLabel: model.RoleStores})
+	stores.SetAnnotations(map[string]string{model.HostsAnnotation: "kestra.example.com"})
+	stores.SetCreationTimestamp(metav1.NewTime(now.Add(-time.Hour)))
+	password := object("v1", "Secret", "kestra", "kestra-ssl-password-abc", map[string]any{"data": map[string]any{"password": b64([]byte(openPassword))}})
+	password.SetLabels(map[string]string{model.ManagedByLabel: model.ManagedByValue, model.RoleLabel: model.RolePassword})
+	template := map[string]any{
+		"metadata": map[string]any{"labels": map[string]any{"app": "kestra"}},
+		"spec": map[string]any{
+			"containers": []any{map[string]any{"name": "kestra", "env": []any{map[string]any{"name": "KESTRA_TLS_STORE_PASSWORD", "valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "kestra-ssl-password-abc", "key": "password"}}}}}},
+			"volumes":    []any{map[string]any{"name": "kestra-ssl", "secret": map[string]any{"secretName": "kestra-ssl-abc"}}},
+		},
+	}
+	deployment := object("apps/v1", "Deployment", "kestra", "kestra", map[string]any{"spec": map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": "kestra"}}, "template": template}})
+	pod := object("v1", "Pod", "kestra", "kestra-1", map[string]any{
+		"spec":   map[string]any{"volumes": []any{map[string]any{"name": "kestra-ssl", "secret": map[string]any{"secretName": podSecret}}}},
+		"status": map[string]any{"startTime": podStart.Format(time.RFC3339)},
+	})
+	pod.SetLabels(map[string]string{"app": "kestra"})
+	return []runtime.Object{stores, password, deployment, pod}
+}
+
+func fakeClient(objects ...runtime.Object) *dynamicfake.FakeDynamicClient {
+	lists := map[schema.GroupVersionResource]string{}
+	for _, gvr := range []schema.GroupVersionResource{ingressesGVR, httpRoutesGVR, gatewaysGVR, secretsGVR, podsGVR, deploymentsGVR, statefulSetsGVR, certificatesGVR, issuersGVR, clusterIssuersGVR} {
+		kind := map[string]string{"ingresses": "Ingress", "httproutes": "HTTPRoute", "gateways": "Gateway", "secrets": "Secret", "pods": "Pod", "deployments": "Deployment", "statefulsets": "StatefulSet", "certificates": "Certificate", "issuers": "Issuer", "clusterissuers": "ClusterIssuer"}[gvr.Resource]
+		lists[gvr] = kind + "List"
+	}
+	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), lists, objects...)
+}
+
+// TestCheck decides the health of installs from what the API server holds (a fake client here; the real
+// control plane and cert-manager in internal/cli's day-two tests).
+func TestCheck(t *testing.T) {
+	hosts := []string{"kestra.example.com", "www.kestra.example.com"}
+	ca, server := material(t, hosts, now.Add(-24*time.Hour), 90)
+	expiring := issue(t, ca, hosts, now.Add(-89*24*time.Hour), 90)
+	expired := issue(t, ca, hosts, now.Add(-100*24*time.Hour), 90)
+	oneHost := issue(t, ca, hosts[:1], now.Add(-24*time.Hour), 90)
+	// Kestra's pods started an hour after the stores Secret was written, or an hour before.
+	after, before := now, now.Add(-2*time.Hour)
+
+	tests := map[string]struct {
+		objects []runtime.Object
+		health  Health
+		finding string
+	}{
+		"an Ingress whose Secret covers every host and verifies is healthy": {
+			[]runtime.Object{ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, server), certificate("kestra", true), clusterIssuer(true)}, Healthy, ""},
+		"an Ingress without its Secret is broken": {
+			[]runtime.Object{ingress("kestra", hosts...)}, Broken, "Secret kestra-tls does not exist"},
+		"a Certificate that is not Ready is broken": {
+			[]runtime.Object{ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, server), certificate("kestra", false), clusterIssuer(true)}, Broken, "not Ready (Failed: the ACME order failed)"},
+		"an issuer that is not Ready is a warning": {
+			[]runtime.Object{ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, server), certificate("kestra", true), clusterIssuer(false)}, Warning, "cannot renew"},
+		"a certificate expiring within the window is a warning": {
+			[]runtime.Object{ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, expiring)}, Warning, "expires in"},
+		"an expired certificate is broken": {
+			[]runtime.Object{ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, expired)}, Broken, "expired on"},
+		"a host the certificate does not cover is broken": {
+			[]runtime.Object{ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, oneHost)}, Broken, "does not cover www.kestra.example.com"},
+		"a chain that does not verify against ca.crt is broken": {
+			[]runtime.Object{ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", pki.Pair{Cert: otherCA(t)}, server)}, Broken, "does not verify against ca.crt"},
+		"an app install whose pods started after the Secret is healthy": {
+			appObjects(t, "store-pass", "store-pass", after, "kestra-ssl-abc"), Healthy, ""},
+		"a pod started before the Secret changed needs a restart": {
+			appObjects(t, "store-pass", "store-pass", before, "kestra-ssl-abc"), Warning, "restart needed"},
+		"a pod on an older stores Secret is a rollout under way": {
+			appObjects(t, "store-pass", "store-pass", after, "kestra-ssl-old"), Warning, "rollout under way"},
+		"a keystore that does not open with the password Secret is broken": {
+			appObjects(t, "store-pass", "wrong-pass", after, "kestra-ssl-abc"), Broken, "does not open"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			report, err := Check(context.Background(), fakeClient(tc.objects...), Options{Namespace: "kestra", WarnWithin: 30 * 24 * time.Hour, Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(report.Installs) != 1 {
+				t.Fatalf("found %d installs, want 1", len(report.Installs))
+			}
+			install := report.Installs[0]
+			var messages []string
+			for _, f := range install.Findings {
+				messages = append(messages, f.Message)
+			}
+			if install.Health != tc.health || report.Health != tc.health || !strings.Contains(strings.Join(messages, "\n"), tc.finding) {
+				t.Errorf("health %s (report %s), want %s with a finding containing %q:\n%s", install.Health, report.Health, tc.health, tc.finding, strings.Join(messages, "\n"))
+			}
+			if report.Requests != 11 {
+				t.Errorf("%d requests, want the fixed 11", report.Requests)
+			}
+		})
+	}
+}
+
+func otherCA(t *testing.T) *x509.Certificate {
+	t.Helper()
+	key, _ := pki.ECDSAP256.GenerateKey()
+	ca, err := pki.NewCA(pki.CARequest{CommonName: "Other CA", Days: 3650, Key: key, Now: now.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca.Cert
+}
+
+// TestRotationStep reads rotate-ca's step from the stores alone.
+func TestRotationStep(t *testing.T) {
+	oldCA, server := material(t, []string{"kestra.example.com"}, now.Add(-48*time.Hour), 90)
+	newCA, newServer := material(t, []string{"kestra.example.com"}, now.Add(-time.Hour), 90)
+	tests := map[string]struct {
+		leaf    *x509.Certificate
+		trusted []*x509.Certificate
+		want    string
+	}{
+		"one CA trusted: no rotation":                               {server.Cert, []*x509.Certificate{oldCA.Cert}, ""},
+		"both trusted, the old CA signs: step 1":                    {server.Cert, []*x509.Certificate{oldCA.Cert, newCA.Cert}, "1/3"},
+		"both trusted, the new CA signs: step 2":                    {newServer.Cert, []*x509.Certificate{oldCA.Cert, newCA.Cert}, "2/3"},
+		"both trusted in the other order, the new CA signs: step 2": {newServer.Cert, []*x509.Certificate{newCA.Cert, oldCA.Cert}, "2/3"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := rotationStep(tc.leaf, tc.trusted); !strings.HasPrefix(got, tc.want) || (tc.want == "") != (got == "") {
+				t.Errorf("rotationStep = %q, want %q...", got, tc.want)
+			}
+		})
+	}
+}
