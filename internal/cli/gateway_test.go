@@ -60,6 +60,13 @@ func TestGatewayModeWaitsUntilGatewayShimIssues(t *testing.T) {
 			t.Errorf("the certificate does not verify for %s: %v", host, err)
 		}
 	}
+	// status finds the install by its HTTPRoute, and gateway-shim's Certificate through our Gateway.
+	report, code := statusOf(t, c, "gateway-ready")
+	install := onlyInstall(t, report)
+	if code != 0 || install.Mode != "gateway" || install.Kind != "HTTPRoute" || strings.Join(install.Hosts, ",") != strings.Join(hosts, ",") ||
+		install.Certificate == nil || !install.Certificate.Ready || install.TLSSecret == nil || len(install.TLSSecret.MissingHosts) != 0 {
+		t.Errorf("status of the gateway install = exit %d, %+v\n%s", code, install, findingsText(install))
+	}
 }
 
 // TestAnExistingGatewayGetsOnlyTheRoute attaches to a Gateway someone else runs: only the HTTPRoute is

@@ -69,7 +69,11 @@ func (v Values) Validate() error {
 		return fmt.Errorf("--port 8080 is Kestra's HTTP port: choose another HTTPS port, e.g. 8443")
 	}
 	switch v.Certificates.Rotation {
-	case "", "trust", "issue":
+	case "":
+	case "trust", "issue":
+		if v.Mode != "app" || !v.MintsServerCertificate() || v.Certificates.CADir != "" {
+			return fmt.Errorf("certificates.rotation %q: a CA rotation (rotate-ca) is for app mode with Kestra's certificate from the CA in the overlay; set it back to \"\" (--set certificates.rotation=)", v.Certificates.Rotation)
+		}
 	default:
 		return fmt.Errorf("certificates.rotation %q: leave it to `kubectl kestra-tls rotate-ca`, which sets trust, then issue, then clears it", v.Certificates.Rotation)
 	}
