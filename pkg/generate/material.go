@@ -232,7 +232,7 @@ func (b *Bundle) mint(req Request) error {
 	var next pki.Pair
 	if req.Rotation != "" {
 		if !caFound {
-			return fmt.Errorf("certificates.rotation is %q but %s holds no CA to rotate from: run `kubectl kestra-tls rotate-ca --abort` or restore %s", req.Rotation, caDir, CACertFile)
+			return fmt.Errorf("certificates.rotation is %q but %s holds no CA to rotate from: restore %s and %s, or end the rotation with --set certificates.rotation=", req.Rotation, caDir, CACertFile, CAKeyFile)
 		}
 		var err error
 		if next, err = b.planNextCA(req, caDir); err != nil {
