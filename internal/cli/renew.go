@@ -130,7 +130,7 @@ func (o *RenewOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return interrupted(ctx, err)
 		}
-		refs[i].AfterRevision = triggered.Revision
+		refs[i].Renewing, refs[i].AfterRevision = true, triggered.Revision
 		renewed[ref.Namespace+"/"+ref.Name] = true
 		if triggered.AlreadyIssuing {
 			fmt.Fprintf(o.Out, "certificate.cert-manager.io/%s is already being issued; waiting for it\n", ref.Name)

@@ -39,8 +39,9 @@ type CertificateRef struct {
 	// Hosts are the names the Ingress asks for: until ingress-shim has copied them into the Certificate,
 	// a Ready condition is about the old spec.
 	Hosts []string
-	// AfterRevision, when above 0, asks for a certificate newer than that revision (renew): the Ready
-	// condition of the one being replaced does not count.
+	// Renewing asks for a certificate newer than revision AfterRevision (renew): the Ready condition of the
+	// one being replaced does not count, even when it had no revision yet.
+	Renewing      bool
 	AfterRevision int64
 }
 
@@ -348,7 +349,7 @@ func isReady(object *unstructured.Unstructured, ref CertificateRef) bool {
 	if found && observed < object.GetGeneration() {
 		return false
 	}
-	if ref.AfterRevision > 0 {
+	if ref.Renewing {
 		revision, _, _ := unstructured.NestedInt64(object.Object, "status", "revision")
 		if revision <= ref.AfterRevision || findCondition(object, "Issuing") != nil {
 			return false

@@ -33,7 +33,7 @@ func Trigger(ctx context.Context, client dynamic.Interface, namespace, name stri
 	result := Triggered{Namespace: namespace, Name: name}
 	certificates := client.Resource(certificatesGVR).Namespace(namespace)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		certificate, err := certificates.Get(ctx, name, metav1.GetOptions{})
+		certificate, err := settled(ctx, certificates, name)
 		if apierrors.IsNotFound(err) {
 			return fmt.Errorf("Certificate %s/%s does not exist: apply the install first (kubectl kestra-tls apply)", namespace, name)
 		}
@@ -71,6 +71,37 @@ func Trigger(ctx context.Context, client dynamic.Interface, namespace, name stri
 		return err
 	})
 	return result, err
+}
+
+// settled reads the Certificate once cert-manager has recorded the revision of a certificate it reports
+// Ready: its readiness controller can mark it Ready a moment before the issuing controller writes the
+// revision, and a trigger read in between would take the first issuance for the renewal.
+func settled(ctx context.Context, certificates dynamic.ResourceInterface, name string) (*unstructured.Unstructured, error) {
+	for attempt := 0; ; attempt++ {
+		certificate, err := certificates.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		revision, _, _ := unstructured.NestedInt64(certificate.Object, "status", "revision")
+		if revision > 0 || !ready(certificate) || attempt == 25 {
+			return certificate, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func ready(certificate *unstructured.Unstructured) bool {
+	conditions, _, _ := unstructured.NestedSlice(certificate.Object, "status", "conditions")
+	for _, c := range conditions {
+		if condition, _ := c.(map[string]any); condition["type"] == "Ready" && condition["status"] == "True" {
+			return true
+		}
+	}
+	return false
 }
 
 // RestartedAtAnnotation is kubectl rollout restart's pod template annotation.

@@ -108,7 +108,12 @@ func checkApp(s *snapshot, group []workload, opts Options) Install {
 	data := secretData(secret)
 	key, chain, err := pki.ParsePKCS12(data["keystore.p12"], password)
 	if err != nil {
-		install.add(Broken, fmt.Sprintf("keystore.p12 in Secret %s does not open with the password in Secret %s: %v", k.Secret, k.PasswordSecret, err))
+		hint := "re-run generate and apply"
+		if install.Certificate != nil {
+			// cert-manager encrypts the stores only when it issues: a password changed since stays unused.
+			hint = "if the password Secret changed after cert-manager wrote the stores, `kubectl kestra-tls renew -n " + install.Namespace + "` has it write them again with the new one"
+		}
+		install.add(Broken, fmt.Sprintf("keystore.p12 in Secret %s does not open with the password in Secret %s: %v (%s)", k.Secret, k.PasswordSecret, err, hint))
 	} else {
 		k.Opens = true
 		k.KeyMatches = pki.KeyMatches(key, chain[0].PublicKey)
