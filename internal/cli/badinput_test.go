@@ -107,6 +107,7 @@ func TestBadInputSweep(t *testing.T) {
 		"--set with a mistyped value":                     {with(app, "--set", "app.port=https"), []string{"--set app.port=https", "number"}},
 		"--set on an unknown key":                         {with(ingress, "--set", "ingress.clasName=x"), []string{"--set ingress.clasName=x", "unknown key"}},
 		"--set without a value":                           {with(ingress, "--set", "ingress.className"), []string{"--set ingress.className"}},
+		"a control character in --set":                    {with(ingress, "--set", "ingress.className=ng\x7finx"), []string{"--set ingress.className=", "control character U+007F"}},
 		"a host with a space":                             {with([]string{"generate", "--self-signed"}, "--host", "bü cher.example.com"), []string{`--host "bü cher.example.com"`}},
 		"a 254-byte host":                                 {with([]string{"generate", "--self-signed"}, "--host", files["long-host"]), []string{"--host", "253"}},
 		"an all-numeric top-level domain":                 {with([]string{"generate", "--self-signed"}, "--host", "kestra.123"), []string{`--host "kestra.123"`, "all digits"}},

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"helm.sh/helm/v3/pkg/strvals"
 	"sigs.k8s.io/yaml"
@@ -222,9 +223,46 @@ type Resolved struct {
 }
 
 // Resolve merges the layers in Helm's order and checks each against the schema.
+// controlCharacter finds a control character other than tab, newline and carriage return in a key or
+// string of v.
+func controlCharacter(v any) (rune, bool) {
+	check := func(text string) (rune, bool) {
+		for _, r := range text {
+			if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+				return r, true
+			}
+		}
+		return 0, false
+	}
+	switch v := v.(type) {
+	case string:
+		return check(v)
+	case map[string]any:
+		for key, value := range v {
+			if r, found := check(key); found {
+				return r, true
+			}
+			if r, found := controlCharacter(value); found {
+				return r, true
+			}
+		}
+	case []any:
+		for _, item := range v {
+			if r, found := controlCharacter(item); found {
+				return r, true
+			}
+		}
+	}
+	return 0, false
+}
+
 func Resolve(defaults Layer, files []Layer, sets []string, overrides []Override) (*Resolved, error) {
 	merged := map[string]any{}
 	apply := func(source string, layer map[string]any) error {
+		if r, found := controlCharacter(layer); found {
+			// YAML cannot carry them, so values.yaml could not be written; nothing legitimate needs one.
+			return fmt.Errorf("%s: a value holds the control character %U: values are printable text", source, r)
+		}
 		merged = MergeMaps(merged, layer)
 		if _, err := decode(merged); err != nil {
 			return fmt.Errorf("%s: %v", source, err)
