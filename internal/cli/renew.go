@@ -2,11 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -95,12 +91,7 @@ func (o *RenewOptions) Validate() error {
 		return fmt.Errorf("--timeout %s: give how long to wait for the new certificate, such as 5m", o.Timeout)
 	}
 	if o.dirGiven {
-		if _, err := os.Stat(filepath.Join(o.Dir, overlays.ValuesFile)); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("%s is not an overlay folder made by generate (no %s): give the folder you generated and applied", o.Dir, overlays.ValuesFile)
-			}
-			return fmt.Errorf("%s: %v", o.Dir, err)
-		}
+		return checkOverlayDir(o.Dir)
 	}
 	return nil
 }
@@ -152,14 +143,8 @@ func (o *RenewOptions) Run(ctx context.Context) error {
 // renewOverlay mints the overlay's server certificate again when it is ours and applies it, and returns
 // the cert-manager Certificates the overlay makes, to reissue.
 func (o *RenewOptions) renewOverlay(ctx context.Context) ([]apply.CertificateRef, error) {
-	g := NewGenerateOptions(o.configFlags, o.IOStreams)
-	g.OutputDir = o.Dir
-	scratch := &cobra.Command{}
-	g.AddFlags(scratch)
-	if err := g.Complete(scratch); err != nil {
-		return nil, err
-	}
-	if err := g.Validate(); err != nil {
+	g, err := regenerateOptions(o.configFlags, o.IOStreams, o.Dir)
+	if err != nil {
 		return nil, err
 	}
 	if g.resolved.Target == "compose" && g.resolved.MintsServerCertificate() {
@@ -170,10 +155,8 @@ func (o *RenewOptions) renewOverlay(ctx context.Context) ([]apply.CertificateRef
 	}
 	if g.resolved.MintsServerCertificate() {
 		g.renewServer = true
-		a := NewApplyOptions(o.configFlags, o.IOStreams)
-		a.Generate, a.Dir, a.generateFirst, a.namespace, a.Timeout = g, o.Dir, true, o.namespace, o.Timeout
 		fmt.Fprintf(o.ErrOut, "minting a new server certificate from the CA in %s\n", o.Dir)
-		if err := a.Run(ctx); err != nil {
+		if err := applyRegenerated(ctx, o.configFlags, o.IOStreams, g, o.namespace, o.Timeout); err != nil {
 			return nil, err
 		}
 	} else if g.resolved.SuppliesCertificate() {
@@ -191,7 +174,12 @@ func (o *RenewOptions) renewOverlay(ctx context.Context) ([]apply.CertificateRef
 	if err != nil {
 		return nil, err
 	}
-	return apply.CertificatesIn(objects, o.namespace), nil
+	refs := apply.CertificatesIn(objects, o.namespace)
+	if len(refs) == 0 && !g.resolved.MintsServerCertificate() {
+		// Nothing of ours to mint and nothing in the folder for cert-manager: say where the certificate is.
+		return nil, fmt.Errorf("%s makes no certificate renew could reissue (with --target helm the chart's Ingress gets it, with --gateway the Gateway's owner does): renew the installs in the cluster with `kubectl kestra-tls renew -n %s`", o.Dir, o.namespace)
+	}
+	return refs, nil
 }
 
 // certificatesInCluster is every cert-manager Certificate behind the namespace's installs.
@@ -207,7 +195,7 @@ func (o *RenewOptions) certificatesInCluster(ctx context.Context, client dynamic
 	var ours []string
 	for _, install := range report.Installs {
 		if install.Certificate != nil {
-			refs = append(refs, apply.CertificateRef{Namespace: install.Namespace, Name: install.Certificate.Name, Hosts: nil})
+			refs = append(refs, apply.CertificateRef{Namespace: install.Namespace, Name: install.Certificate.Name})
 		} else if install.Keystore != nil || install.TLSSecret != nil {
 			ours = append(ours, strings.ToLower(install.Kind)+"/"+install.Name)
 		}

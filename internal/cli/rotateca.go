@@ -16,7 +16,6 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/status"
 )
 
@@ -85,27 +84,12 @@ func (o *RotateCAOptions) Complete(args []string) error {
 
 // Validate checks DIR.
 func (o *RotateCAOptions) Validate() error {
-	if _, err := os.Stat(filepath.Join(o.Dir, overlays.ValuesFile)); err != nil {
-		return fmt.Errorf("%s is not an overlay folder made by generate (no %s): give the folder you generated and applied", o.Dir, overlays.ValuesFile)
-	}
-	return nil
-}
-
-// generateFor resolves DIR's values, with sets on top.
-func (o *RotateCAOptions) generateFor(sets ...string) (*GenerateOptions, error) {
-	g := NewGenerateOptions(o.configFlags, o.IOStreams)
-	scratch := &cobra.Command{}
-	g.AddFlags(scratch) // registering the flags resets the fields to their defaults: set them after
-	g.OutputDir, g.Sets = o.Dir, sets
-	if err := g.Complete(scratch); err != nil {
-		return nil, err
-	}
-	return g, g.Validate()
+	return checkOverlayDir(o.Dir)
 }
 
 // Run takes the next step, or repeats the current one until it is live.
 func (o *RotateCAOptions) Run(ctx context.Context) error {
-	g, err := o.generateFor()
+	g, err := regenerateOptions(o.configFlags, o.IOStreams, o.Dir)
 	if err != nil {
 		return err
 	}
@@ -170,13 +154,11 @@ func (o *RotateCAOptions) Run(ctx context.Context) error {
 
 // applyStep generates DIR with the rotation step set, and applies it.
 func (o *RotateCAOptions) applyStep(ctx context.Context, sets ...string) error {
-	g, err := o.generateFor(sets...)
+	g, err := regenerateOptions(o.configFlags, o.IOStreams, o.Dir, sets...)
 	if err != nil {
 		return err
 	}
-	a := NewApplyOptions(o.configFlags, o.IOStreams)
-	a.Generate, a.Dir, a.generateFirst, a.namespace, a.Timeout = g, o.Dir, true, o.namespace, o.Timeout
-	return a.Run(ctx)
+	return applyRegenerated(ctx, o.configFlags, o.IOStreams, g, o.namespace, o.Timeout)
 }
 
 // promote makes the next CA the CA, under the folder's lock; run again after a kill, it finds nothing left

@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/conditions"
 )
 
 var (
@@ -318,7 +320,7 @@ func (w *Waiter) consume(ctx context.Context, watcher watch.Interface, ref Certi
 }
 
 func (w *Waiter) report(ref CertificateRef, object *unstructured.Unstructured, last string) string {
-	condition := findCondition(object, "Ready")
+	condition := conditions.Find(object, "Ready")
 	line := "created, no Ready condition yet"
 	if condition != nil {
 		line = fmt.Sprintf("Ready=%s (%s): %s", condition["status"], condition["reason"], condition["message"])
@@ -341,7 +343,7 @@ func (w *Waiter) printf(format string, args ...any) {
 // isReady is Ready=True for the Certificate's current spec (observedGeneration), and that spec names the
 // hosts we asked for.
 func isReady(object *unstructured.Unstructured, ref CertificateRef) bool {
-	condition := findCondition(object, "Ready")
+	condition := conditions.Find(object, "Ready")
 	if condition == nil || condition["status"] != "True" {
 		return false
 	}
@@ -351,7 +353,7 @@ func isReady(object *unstructured.Unstructured, ref CertificateRef) bool {
 	}
 	if ref.Renewing {
 		revision, _, _ := unstructured.NestedInt64(object.Object, "status", "revision")
-		if revision <= ref.AfterRevision || findCondition(object, "Issuing") != nil {
+		if revision <= ref.AfterRevision || conditions.Find(object, "Issuing") != nil {
 			return false
 		}
 	}
@@ -370,23 +372,13 @@ func isReady(object *unstructured.Unstructured, ref CertificateRef) bool {
 }
 
 func readyTransition(object *unstructured.Unstructured) time.Time {
-	if condition := findCondition(object, "Ready"); condition != nil {
+	if condition := conditions.Find(object, "Ready"); condition != nil {
 		if text, ok := condition["lastTransitionTime"].(string); ok {
 			t, _ := time.Parse(time.RFC3339, text)
 			return t
 		}
 	}
 	return time.Time{}
-}
-
-func findCondition(object *unstructured.Unstructured, kind string) map[string]any {
-	conditions, _, _ := unstructured.NestedSlice(object.Object, "status", "conditions")
-	for _, c := range conditions {
-		if condition, ok := c.(map[string]any); ok && condition["type"] == kind {
-			return condition
-		}
-	}
-	return nil
 }
 
 // Explain says why a Certificate is not Ready, walking the chain: the Certificate, its latest
@@ -597,7 +589,7 @@ func failedSince(object *unstructured.Unstructured, started time.Time) *issuance
 	if err != nil || at.Before(started.Add(-clockSkew)) {
 		return nil
 	}
-	if issuing := findCondition(object, "Issuing"); issuing != nil && issuing["status"] == "True" {
+	if conditions.IsTrue(object, "Issuing") {
 		return nil
 	}
 	attempts, _, _ := unstructured.NestedInt64(object.Object, "status", "failedIssuanceAttempts")

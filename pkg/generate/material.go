@@ -239,17 +239,16 @@ func (b *Bundle) mint(req Request) error {
 			return err
 		}
 	}
-	// signer is the CA that signs the server certificate: the next one from step 2 of a rotation on.
-	signer := func() pki.Pair {
-		if req.Rotation == RotationIssue {
-			return next
-		}
-		return ca
+	// signer signs the server certificate: the next CA from step 2 of a rotation on (which needs a CA
+	// found), else the CA, set again below when it is minted.
+	signer := ca
+	if req.Rotation == RotationIssue {
+		signer = next
 	}
 	var server pki.Pair
 	serverFound := false
 	if caFound && !req.Force && !req.CAOnly && !req.RenewServer {
-		server, serverFound = reusableServer(req, signer())
+		server, serverFound = reusableServer(req, signer)
 	}
 	if req.CAOnly {
 		serverFound = true // nothing to issue
@@ -281,6 +280,7 @@ func (b *Bundle) mint(req Request) error {
 		if err != nil {
 			return err
 		}
+		signer = ca
 		caFiles, err := caFiles(ca)
 		if err != nil {
 			return err
@@ -305,7 +305,7 @@ func (b *Bundle) mint(req Request) error {
 		if serverKey.err != nil {
 			return fmt.Errorf("generating the server key: %w", serverKey.err)
 		}
-		cert, err := pki.IssueServer(signer(), pki.ServerRequest{Hosts: req.Hosts, Days: req.Days, Key: serverKey.key.Key, Now: req.Now})
+		cert, err := pki.IssueServer(signer, pki.ServerRequest{Hosts: req.Hosts, Days: req.Days, Key: serverKey.key.Key, Now: req.Now})
 		if err != nil {
 			return err
 		}
@@ -331,7 +331,7 @@ func (b *Bundle) mint(req Request) error {
 		return b.planIssuer(req, ca)
 	}
 	b.Server = server
-	b.Chain = []*x509.Certificate{server.Cert, signer().Cert}
+	b.Chain = []*x509.Certificate{server.Cert, signer.Cert}
 	if req.WithIssuer {
 		return b.planIssuer(req, ca)
 	}

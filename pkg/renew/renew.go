@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/conditions"
 )
 
 var certificatesGVR = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
@@ -41,13 +43,11 @@ func Trigger(ctx context.Context, client dynamic.Interface, namespace, name stri
 			return err
 		}
 		result.Revision, _, _ = unstructured.NestedInt64(certificate.Object, "status", "revision")
-		conditions, _, _ := unstructured.NestedSlice(certificate.Object, "status", "conditions")
-		for _, c := range conditions {
-			if condition, _ := c.(map[string]any); condition["type"] == "Issuing" && condition["status"] == "True" {
-				result.AlreadyIssuing = true
-				return nil
-			}
+		if conditions.IsTrue(certificate, "Issuing") {
+			result.AlreadyIssuing = true
+			return nil
 		}
+		list, _, _ := unstructured.NestedSlice(certificate.Object, "status", "conditions")
 		issuing := map[string]any{
 			"type": "Issuing", "status": "True", "reason": "ManuallyTriggered",
 			"message":            "Certificate re-issuance manually triggered by kubectl kestra-tls renew",
@@ -56,15 +56,15 @@ func Trigger(ctx context.Context, client dynamic.Interface, namespace, name stri
 		}
 		// After a failed attempt cert-manager leaves Issuing False: replace it, as conditions are keyed by type.
 		replaced := false
-		for i, c := range conditions {
+		for i, c := range list {
 			if condition, _ := c.(map[string]any); condition["type"] == "Issuing" {
-				conditions[i], replaced = issuing, true
+				list[i], replaced = issuing, true
 			}
 		}
 		if !replaced {
-			conditions = append(conditions, issuing)
+			list = append(list, issuing)
 		}
-		if err := unstructured.SetNestedSlice(certificate.Object, conditions, "status", "conditions"); err != nil {
+		if err := unstructured.SetNestedSlice(certificate.Object, list, "status", "conditions"); err != nil {
 			return err
 		}
 		_, err = certificates.UpdateStatus(ctx, certificate, metav1.UpdateOptions{FieldManager: "kubectl-kestra-tls"})
@@ -83,7 +83,7 @@ func settled(ctx context.Context, certificates dynamic.ResourceInterface, name s
 			return nil, err
 		}
 		revision, _, _ := unstructured.NestedInt64(certificate.Object, "status", "revision")
-		if revision > 0 || !ready(certificate) || attempt == 25 {
+		if revision > 0 || !conditions.IsTrue(certificate, "Ready") || attempt == 25 {
 			return certificate, nil
 		}
 		select {
@@ -92,16 +92,6 @@ func settled(ctx context.Context, certificates dynamic.ResourceInterface, name s
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-func ready(certificate *unstructured.Unstructured) bool {
-	conditions, _, _ := unstructured.NestedSlice(certificate.Object, "status", "conditions")
-	for _, c := range conditions {
-		if condition, _ := c.(map[string]any); condition["type"] == "Ready" && condition["status"] == "True" {
-			return true
-		}
-	}
-	return false
 }
 
 // RestartedAtAnnotation is kubectl rollout restart's pod template annotation.

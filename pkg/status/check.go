@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/conditions"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 )
 
@@ -198,7 +199,7 @@ func checkLeaf(install *Install, secret *unstructured.Unstructured, chain, roots
 // checkCertificate reads cert-manager's view: Ready, expiry, renewal, and the issuer.
 func checkCertificate(s *snapshot, install *Install, object *unstructured.Unstructured) *Certificate {
 	c := &Certificate{Name: object.GetName()}
-	if condition := findCondition(object, "Ready"); condition != nil {
+	if condition := conditions.Find(object, "Ready"); condition != nil {
 		c.Ready = condition["status"] == "True"
 		c.Reason, _ = condition["reason"].(string)
 		c.Message, _ = condition["message"].(string)
@@ -213,7 +214,7 @@ func checkCertificate(s *snapshot, install *Install, object *unstructured.Unstru
 	}
 	if issuer := s.issuer(object.GetNamespace(), c.Issuer.Kind, c.Issuer.Name); issuer != nil {
 		c.Issuer.Found = true
-		if condition := findCondition(issuer, "Ready"); condition != nil {
+		if condition := conditions.Find(issuer, "Ready"); condition != nil {
 			c.Issuer.Ready = condition["status"] == "True"
 			c.Issuer.Message, _ = condition["message"].(string)
 		}
@@ -230,16 +231,6 @@ func checkCertificate(s *snapshot, install *Install, object *unstructured.Unstru
 		install.add(Warning, fmt.Sprintf("%s %s is not Ready (%s): cert-manager cannot renew Certificate %s", c.Issuer.Kind, c.Issuer.Name, c.Issuer.Message, c.Name))
 	}
 	return c
-}
-
-func findCondition(object *unstructured.Unstructured, kind string) map[string]any {
-	conditions, _, _ := unstructured.NestedSlice(object.Object, "status", "conditions")
-	for _, c := range conditions {
-		if condition, ok := c.(map[string]any); ok && condition["type"] == kind {
-			return condition
-		}
-	}
-	return nil
 }
 
 func timeField(object *unstructured.Unstructured, path ...string) *time.Time {

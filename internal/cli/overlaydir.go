@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
+)
+
+// The day-two verbs work on an overlay folder generate wrote and apply applied: they re-run generate there,
+// with the folder's own values and only the sets they need, then apply it.
+
+// checkOverlayDir says plainly when DIR is not such a folder.
+func checkOverlayDir(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, overlays.ValuesFile)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s is not an overlay folder made by generate (no %s): give the folder you generated and applied", dir, overlays.ValuesFile)
+		}
+		return fmt.Errorf("%s: %v", dir, err)
+	}
+	return nil
+}
+
+// regenerateOptions are generate's options for a re-run in dir with sets on top of its values.
+func regenerateOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, dir string, sets ...string) (*GenerateOptions, error) {
+	g := NewGenerateOptions(configFlags, streams)
+	scratch := &cobra.Command{}
+	g.AddFlags(scratch) // registering the flags resets the fields to their defaults: set them after
+	g.OutputDir, g.Sets = dir, sets
+	if err := g.Complete(scratch); err != nil {
+		return nil, err
+	}
+	return g, g.Validate()
+}
+
+// applyRegenerated generates dir with g and applies it, as `apply DIR` with generate's flags does.
+func applyRegenerated(ctx context.Context, configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, g *GenerateOptions, namespace string, timeout time.Duration) error {
+	a := NewApplyOptions(configFlags, streams)
+	a.Generate, a.Dir, a.generateFirst, a.namespace, a.Timeout = g, g.OutputDir, true, namespace, timeout
+	return a.Run(ctx)
+}
