@@ -23,6 +23,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/renew"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
 
@@ -180,8 +181,12 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return interrupted(ctx, err)
 	}
-	if !o.Wait || dryRun != apply.DryRunNone {
+	if dryRun != apply.DryRunNone {
 		return nil
+	}
+	rewritten, err := o.rewriteKeystores(ctx, applier, results)
+	if err != nil || !o.Wait {
+		return err
 	}
 	// The objects as the server returned them carry their namespaces and annotations: no second decode.
 	applied := make([]*unstructured.Unstructured, len(results))
@@ -192,10 +197,40 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 		return err
 	}
 	refs := apply.CertificatesIn(applied, o.namespace)
+	for i, ref := range refs {
+		if revision, ok := rewritten[ref.Namespace+"/"+ref.Name]; ok {
+			refs[i].Renewing, refs[i].AfterRevision = true, revision
+		}
+	}
 	if len(refs) == 0 {
 		return nil
 	}
 	return o.waitFor(ctx, refs)
+}
+
+// rewriteKeystores has cert-manager issue again where the keystores it wrote no longer open with the store
+// password just applied (a new overlay folder mints a new one), and returns the revisions replaced, by
+// namespace/name, so that the wait is for the new keystores.
+func (o *ApplyOptions) rewriteKeystores(ctx context.Context, applier *apply.Applier, results []apply.Result) (map[string]int64, error) {
+	stale, err := applier.KeystoresToRewrite(ctx, results, o.namespace)
+	if err != nil || len(stale) == 0 {
+		return nil, err
+	}
+	client, err := listingClient(o.configFlags)
+	if err != nil {
+		return nil, err
+	}
+	replaced := map[string]int64{}
+	for _, ref := range stale {
+		triggered, err := renew.Trigger(ctx, client, ref.Namespace, ref.Name, renew.ByPasswordChange, time.Now())
+		if err != nil {
+			return nil, interrupted(ctx, err)
+		}
+		replaced[ref.Namespace+"/"+ref.Name] = triggered.Revision
+		fmt.Fprintf(o.Out, "certificate.cert-manager.io/%s reissue triggered: its keystores do not open with the new store password "+
+			"(running Kestra pods keep the stores they loaded; kubectl kestra-tls status -n %s tells when they need a restart)\n", ref.Name, ref.Namespace)
+	}
+	return replaced, nil
 }
 
 // waitForRoutes waits until the controller of a Gateway we did not make accepts our route: nothing else

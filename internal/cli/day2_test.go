@@ -365,6 +365,37 @@ func TestAppModeKeystoreFromCertManager(t *testing.T) {
 	if install = onlyInstall(t, report); code != 0 || install.Keystore.RestartNeeded {
 		t.Errorf("status after renew's restart = exit %d:\n%s", code, findingsText(install))
 	}
+
+	// A new store password changes our password Secret, but cert-manager encrypts keystores only when it
+	// issues: apply sees that they no longer open, has cert-manager issue again, and waits for it.
+	passwordFile := filepath.Join(t.TempDir(), "store-password")
+	if err := os.WriteFile(passwordFile, []byte("a-new-store-password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	changePassword := []string{out, "--mode", "app", "--host", "kestra.day2.test", "--self-signed", "--app-issuer", "cert-manager",
+		"--restart-on-renewal", "reloader", "--store-password-file", passwordFile, "--timeout", "60s"}
+	stdout, stderr, err = applyCmd(t, c, ns, changePassword...)
+	if err != nil || !strings.Contains(stdout, "certificate.cert-manager.io/kestra-ssl reissue triggered: its keystores do not open with the new store password") ||
+		!strings.Contains(stdout, "certificate.cert-manager.io/kestra-ssl Ready") {
+		t.Fatalf("apply with a new store password: %v\n%s\n%s", err, stdout, stderr)
+	}
+	report, code = statusOf(t, c, ns)
+	if install = onlyInstall(t, report); code != exitStatusWarning || !install.Keystore.Opens || !install.Keystore.RestartNeeded {
+		t.Errorf("status after the password change = exit %d, opens %v, restart needed %v (want the keystore to open, and a restart due):\n%s",
+			code, install.Keystore.Opens, install.Keystore.RestartNeeded, findingsText(install))
+	}
+	dir = storesOf(t, c, ns, install.Keystore)
+	if password, _ := os.ReadFile(filepath.Join(dir, "store-password")); string(password) != "a-new-store-password" {
+		t.Errorf("the password Secret holds %d bytes, not the new password", len(password))
+	}
+	port = serveStores(t, dir)
+	if body, err := javatls.Curl(t, caFile, "kestra.day2.test", port); err != nil || !strings.Contains(body, "kestra-tls-ok") {
+		t.Errorf("the JVM serving the keystores rewritten for the new password: %v\n%s", err, body)
+	}
+	// The same password again: the keystores open, nothing is reissued.
+	if stdout, stderr, err = applyCmd(t, c, ns, changePassword...); err != nil || strings.Contains(stdout, "reissue triggered") {
+		t.Errorf("apply with an unchanged password: %v\n%s\n%s", err, stdout, stderr)
+	}
 }
 
 // TestRotateCAKeepsTrustAtEveryStep rotates an app-mode install's CA through its three steps. At each step

@@ -117,7 +117,7 @@ func (o *RenewOptions) Run(ctx context.Context) error {
 	renewed := map[string]bool{}
 	now := time.Now()
 	for i, ref := range refs {
-		triggered, err := renew.Trigger(ctx, client, ref.Namespace, ref.Name, now)
+		triggered, err := renew.Trigger(ctx, client, ref.Namespace, ref.Name, renew.ByRenew, now)
 		if err != nil {
 			return interrupted(ctx, err)
 		}

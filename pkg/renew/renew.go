@@ -21,6 +21,12 @@ import (
 
 var certificatesGVR = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
 
+// Why a reissue was asked for, as the Issuing condition's message says it.
+const (
+	ByRenew          = "Certificate re-issuance manually triggered by kubectl kestra-tls renew"
+	ByPasswordChange = "Certificate re-issuance triggered by kubectl kestra-tls apply: the keystores' password changed"
+)
+
 // Triggered is a Certificate asked to reissue: wait for a revision above Revision.
 type Triggered struct {
 	Namespace, Name string
@@ -31,7 +37,8 @@ type Triggered struct {
 
 // Trigger sets the Certificate's Issuing condition, as cmctl renew does: cert-manager's trigger controller
 // then issues a new certificate whatever its renewal time. A Certificate already issuing is left alone.
-func Trigger(ctx context.Context, client dynamic.Interface, namespace, name string, now time.Time) (Triggered, error) {
+// message is the condition's message: who asked, and why.
+func Trigger(ctx context.Context, client dynamic.Interface, namespace, name, message string, now time.Time) (Triggered, error) {
 	result := Triggered{Namespace: namespace, Name: name}
 	certificates := client.Resource(certificatesGVR).Namespace(namespace)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -50,7 +57,7 @@ func Trigger(ctx context.Context, client dynamic.Interface, namespace, name stri
 		list, _, _ := unstructured.NestedSlice(certificate.Object, "status", "conditions")
 		issuing := map[string]any{
 			"type": "Issuing", "status": "True", "reason": "ManuallyTriggered",
-			"message":            "Certificate re-issuance manually triggered by kubectl kestra-tls renew",
+			"message":            message,
 			"lastTransitionTime": now.UTC().Format(time.RFC3339),
 			"observedGeneration": certificate.GetGeneration(),
 		}

@@ -46,7 +46,7 @@ func TestTrigger(t *testing.T) {
 				objects = append(objects, tc.existing)
 			}
 			client := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme(), objects...)
-			got, err := Trigger(context.Background(), client, "kestra", "kestra-tls", time.Now())
+			got, err := Trigger(context.Background(), client, "kestra", "kestra-tls", ByRenew, time.Now())
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want one containing %q", err, tc.err)

@@ -1,0 +1,121 @@
+package apply
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/pavlo-v-chernykh/keystore-go/v4"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+)
+
+var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+// KeystoresToRewrite names the Certificates of this apply whose Java keystores, as cert-manager last wrote
+// them, do not open with the password their password Secret holds now. cert-manager encrypts keystores only
+// when it issues (its checks ask whether a keystore is there, not whether it opens), so after a password
+// change Kestra would fail to open its stores at its next start until cert-manager happened to issue again.
+// Certificates created by this apply are left out: cert-manager issues them with the current password.
+func (a *Applier) KeystoresToRewrite(ctx context.Context, results []Result, defaultNamespace string) ([]CertificateRef, error) {
+	var stale []CertificateRef
+	for _, result := range results {
+		certificate := result.Object
+		gvk := certificate.GroupVersionKind()
+		if result.Operation == Created || gvk.Group != certManagerGroup || gvk.Kind != "Certificate" {
+			continue
+		}
+		format, passwordRef := keystoreToCheck(certificate)
+		if format == "" {
+			continue
+		}
+		namespace := certificate.GetNamespace()
+		if namespace == "" {
+			namespace = defaultNamespace
+		}
+		secretName, _, _ := unstructured.NestedString(certificate.Object, "spec", "secretName")
+		stores, err := a.secretData(ctx, namespace, secretName)
+		if err != nil {
+			return nil, err
+		}
+		password, err := a.secretData(ctx, namespace, passwordRef.name)
+		if err != nil {
+			return nil, err
+		}
+		if stores == nil || password == nil {
+			continue // nothing written yet, or cert-manager cannot write until the password Secret exists
+		}
+		if !opensWith(format, stores, password[passwordRef.key]) {
+			stale = append(stale, CertificateRef{Namespace: namespace, Name: certificate.GetName()})
+		}
+	}
+	return stale, nil
+}
+
+type secretKeyRef struct{ name, key string }
+
+// keystoreToCheck is the keystore a Certificate has cert-manager create, PKCS#12 first (Kestra's
+// keystore.p12), and the Secret key holding its password.
+func keystoreToCheck(certificate *unstructured.Unstructured) (string, secretKeyRef) {
+	for _, format := range []string{"pkcs12", "jks"} {
+		store, found, _ := unstructured.NestedMap(certificate.Object, "spec", "keystores", format)
+		if !found || store["create"] != true {
+			continue
+		}
+		name, _, _ := unstructured.NestedString(store, "passwordSecretRef", "name")
+		key, _, _ := unstructured.NestedString(store, "passwordSecretRef", "key")
+		if name != "" && key != "" {
+			return format, secretKeyRef{name: name, key: key}
+		}
+	}
+	return "", secretKeyRef{}
+}
+
+// opensWith tells whether the Secret's keystore of this format decrypts with the password. A keystore
+// missing from the Secret counts as opening: cert-manager writes a missing one by itself.
+func opensWith(format string, stores map[string][]byte, password []byte) bool {
+	switch format {
+	case "pkcs12":
+		data, present := stores["keystore.p12"]
+		if !present {
+			return true
+		}
+		_, _, err := pki.ParsePKCS12(data, string(password))
+		return err == nil
+	case "jks":
+		data, present := stores["keystore.jks"]
+		if !present {
+			return true
+		}
+		return keystore.New().Load(bytes.NewReader(data), password) == nil
+	}
+	return true
+}
+
+// secretData reads a Secret's data, nil when there is no such Secret.
+func (a *Applier) secretData(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+	client, err := a.dynamicClient()
+	if err != nil {
+		return nil, err
+	}
+	secret, err := client.Resource(secretsGVR).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading Secret %s to check the keystores cert-manager wrote: %w", qualifiedName(namespace, name), err)
+	}
+	encoded, _, _ := unstructured.NestedStringMap(secret.Object, "data")
+	data := make(map[string][]byte, len(encoded))
+	for key, value := range encoded {
+		if data[key], err = base64.StdEncoding.DecodeString(value); err != nil {
+			return nil, fmt.Errorf("Secret %s key %s is not base64: %w", qualifiedName(namespace, name), key, err)
+		}
+	}
+	return data, nil
+}
