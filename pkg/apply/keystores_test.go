@@ -62,7 +62,7 @@ func TestOpensWith(t *testing.T) {
 		password string
 		opens    bool
 	}{
-		"a PKCS#12 keystore opens with the password it was written with": {"pkcs12", map[string][]byte{"keystore.p12": p12}, "before", true},
+		"a PKCS#12 keystore opens with the password it was written with":  {"pkcs12", map[string][]byte{"keystore.p12": p12}, "before", true},
 		"a PKCS#12 keystore written before the password changed is stale": {"pkcs12", map[string][]byte{"keystore.p12": p12}, "after", false},
 		"a JKS keystore written before the password changed is stale":     {"jks", map[string][]byte{"keystore.jks": jks}, "after", false},
 		"a JKS keystore opens with the password it was written with":      {"jks", map[string][]byte{"keystore.jks": jks}, "before", true},
