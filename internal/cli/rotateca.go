@@ -53,7 +53,13 @@ each applied to the cluster, each safe to run again:
                               removed from the stores and from certs/.
 
 A step that is not yet live is applied again instead of moving on, so an interrupted run is finished by
-running it again. "kubectl kestra-tls status" shows the step an install is at.`,
+running it again. "kubectl kestra-tls status" shows the step an install is at.
+
+Where cert-manager issues Kestra's certificate from our CA (--self-signed in ingress or gateway mode, or app
+mode with --app-issuer cert-manager), cert-manager's CA issuer holds a single CA, so step 1 changes nothing in
+the cluster: the clients get ca-next.pem. Step 2 gives cert-manager an issuer signed by the new CA, has it
+issue again (as renew does) and restarts Kestra where it loads cert-manager's keystore; --finish is refused
+while a certificate of the overlay still comes from the old CA.`,
 		Example: `  kubectl kestra-tls rotate-ca kestra-tls -n kestra            # step 1
   kubectl kestra-tls status -n kestra                           # caRotation 1/3; pods restarted?
   kubectl kestra-tls rotate-ca kestra-tls -n kestra            # step 2
@@ -94,14 +100,20 @@ func (o *RotateCAOptions) Run(ctx context.Context) error {
 		return err
 	}
 	v := g.resolved
+	ownStores, ourIssuer := v.Mode == "app" && v.MintsServerCertificate(), v.IssuedByOurCAIssuer()
 	switch {
-	case v.Mode != "app" || !v.MintsServerCertificate() || v.Target == "compose":
-		return fmt.Errorf("%s: rotate-ca replaces the CA of Kestra's own certificate in app mode, kept in %s/certs and applied to a cluster; this overlay is mode %s, target %s (a certificate from cert-manager or one you supply has its CA elsewhere)", o.Dir, o.Dir, v.Mode, v.Target)
+	case v.Target == "compose" || (!ownStores && !ourIssuer):
+		return fmt.Errorf("%s: rotate-ca replaces our CA, kept in %s/certs, in an install applied to a cluster: app mode's own stores, or a certificate cert-manager issues from our CA (--self-signed); this overlay is mode %s, target %s (a certificate from another issuer, or one you supply, has its CA elsewhere)", o.Dir, o.Dir, v.Mode, v.Target)
+	case ourIssuer && v.Target == "helm":
+		return fmt.Errorf("%s: with --target helm the chart's Ingress gets the certificate and this folder cannot reissue it: rotate the CA of an overlay applied with `kubectl kestra-tls apply`", o.Dir)
 	case v.Certificates.CADir != "":
 		return fmt.Errorf("%s shares the CA in --ca-dir %s with other overlays, which would all have to move at once: rotate-ca works on a CA kept in the overlay", o.Dir, v.Certificates.CADir)
 	}
 	certs := filepath.Join(o.Dir, model.CertsDir)
 	state := v.Certificates.Rotation
+	if ourIssuer {
+		return o.runIssuerRotation(ctx, state, certs)
+	}
 	if o.Finish {
 		switch state {
 		case "":

@@ -328,7 +328,9 @@ func (b *Bundle) mint(req Request) error {
 	}
 	b.CA = ca.Cert
 	if req.CAOnly {
-		return b.planIssuer(req, ca)
+		// From step 2 of a rotation the issuer cert-manager holds is the next CA's, so that what it issues
+		// chains to the next CA; the current one's issuer no longer verifies against it and is replaced.
+		return b.planIssuer(req, signer)
 	}
 	b.Server = server
 	b.Chain = []*x509.Certificate{server.Cert, signer.Cert}

@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"strings"
@@ -195,5 +196,46 @@ func TestGivenPasswordIsUsedAndChangeitWarns(t *testing.T) {
 	fresh := run(t, request(t, t.TempDir(), "kestra.example.com"))
 	if fresh.Password == "changeit" || len(fresh.Password) < 32 {
 		t.Errorf("the default password must be random and long, got %d characters", len(fresh.Password))
+	}
+}
+
+// TestCARotationMovesCertManagersIssuerAtStepTwo: where cert-manager issues from our CA, the issuer it
+// holds stays the current CA's while clients learn the next CA, moves to the next CA at step 2, and stays
+// put when the rotation finishes.
+func TestCARotationMovesCertManagersIssuerAtStepTwo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	req := request(t, dir, "kestra.example.com")
+	req.CAOnly = true
+	first := run(t, req)
+	issuerSignedBy := func(b *Bundle, ca *x509.Certificate) bool { return b.Issuer.CheckSignatureFrom(ca) == nil }
+
+	req.Rotation = RotationTrust
+	trust := run(t, req)
+	if trust.NextCA == nil || !issuerSignedBy(trust, first.CA) || !trust.Issuer.Equal(first.Issuer) {
+		t.Fatalf("step 1: next CA %v, the issuer must stay the current CA's, unchanged", trust.NextCA != nil)
+	}
+	req.Rotation = RotationIssue
+	issue := run(t, req)
+	if !issuerSignedBy(issue, trust.NextCA) || issuerSignedBy(issue, first.CA) {
+		t.Fatal("step 2: the issuer is not the next CA's")
+	}
+	chain, err := os.ReadFile(filepath.Join(dir, IssuerCertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if certs, err := pki.ParseCertificates(chain); err != nil || len(certs) != 2 || !certs[1].Equal(trust.NextCA) {
+		t.Errorf("step 2: %s must hold the issuer and the next CA above it (%v)", IssuerCertFile, err)
+	}
+	again := run(t, req)
+	if !again.Issuer.Equal(issue.Issuer) {
+		t.Error("step 2 again minted another issuer")
+	}
+	if _, err := FinishRotation(dir, req.Now); err != nil {
+		t.Fatal(err)
+	}
+	req.Rotation = ""
+	finished := run(t, req)
+	if !finished.CA.Equal(trust.NextCA) || !finished.Issuer.Equal(issue.Issuer) {
+		t.Error("after the rotation the CA must be the former next CA, and the issuer step 2's")
 	}
 }

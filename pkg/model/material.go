@@ -91,7 +91,7 @@ func planMaterial(opts Options) (*Material, error) {
 		Permitted: permitted,
 		Dir:       filepath.Join(opts.Dir, CertsDir), CADir: c.CADir, Hosts: serverHosts, KeyAlgorithm: algorithm,
 		Days: c.Days, CACommonName: c.CACommonName, Password: password, Supplied: supplied,
-		CAOnly: selfSigned && v.Issuer.CertManager && !backend, WithIssuer: selfSigned && v.Issuer.CertManager && backend,
+		CAOnly: v.IssuedByOurCAIssuer(), WithIssuer: selfSigned && v.Issuer.CertManager && backend,
 		Force: opts.Force, RenewServer: opts.RenewServer, Rotation: c.Rotation, Now: opts.Now,
 		// cert-manager encrypts the keystores it writes with our store password.
 		PasswordOnly: appCertManager && !selfSigned, WithPassword: appCertManager,

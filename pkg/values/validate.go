@@ -71,8 +71,10 @@ func (v Values) Validate() error {
 	switch v.Certificates.Rotation {
 	case "":
 	case "trust", "issue":
-		if v.Mode != "app" || !v.MintsServerCertificate() || v.Certificates.CADir != "" {
-			return fmt.Errorf("certificates.rotation %q: a CA rotation (rotate-ca) is for app mode with Kestra's certificate from the CA in the overlay; set it back to \"\" (--set certificates.rotation=)", v.Certificates.Rotation)
+		ownStores := v.Mode == "app" && v.MintsServerCertificate()
+		ourIssuer := v.IssuedByOurCAIssuer() && v.Target != "helm"
+		if (!ownStores && !ourIssuer) || v.Target == "compose" || v.Certificates.CADir != "" {
+			return fmt.Errorf("certificates.rotation %q: a CA rotation (rotate-ca) is for our CA kept in the overlay, signing Kestra's own stores (app mode) or through cert-manager (--self-signed); set it back to \"\" (--set certificates.rotation=)", v.Certificates.Rotation)
 		}
 	default:
 		return fmt.Errorf("certificates.rotation %q: leave it to `kubectl kestra-tls rotate-ca`, which sets trust, then issue, then clears it", v.Certificates.Rotation)

@@ -79,6 +79,16 @@ func (v Values) SuppliesCertificate() bool {
 	return v.Certificates.CertFile != "" || v.Certificates.PKCS12File != ""
 }
 
+// IssuedByOurCAIssuer tells whether cert-manager issues the served certificate from our CA, through the
+// name-constrained issuer generate signs and the overlay hands to a cert-manager CA issuer (self-signed
+// with cert-manager; not with backend TLS, where generate also mints Kestra's own certificate).
+func (v Values) IssuedByOurCAIssuer() bool {
+	if v.Issuer.Type != "self-signed" || !v.Issuer.CertManager || (v.Mode == "gateway" && v.Gateway.BackendTLS) {
+		return false
+	}
+	return (v.TerminatesOutside() && v.IssuesCertificate()) || v.AppIssuedByCertManager()
+}
+
 // MintsServerCertificate tells whether generate issues the served certificate from our CA in the overlay
 // (or --ca-dir), rather than cert-manager or the user: then renewing it means minting it again.
 func (v Values) MintsServerCertificate() bool {
