@@ -56,6 +56,12 @@ metadata:
   {{- end }}
   labels:
     app.kubernetes.io/managed-by: kubectl-kestra-tls
+  {{- with .Values.certificates.rotation }}
+  # rotate-ca's step, for `kubectl kestra-tls status`: trust (clients get the next CA), issue (this issuer
+  # is the next CA's).
+  annotations:
+    kestra-tls.io/ca-rotation: {{ . }}
+  {{- end }}
 spec:
   ca:
     secretName: {{ .Values.certManager.caIssuerName }}

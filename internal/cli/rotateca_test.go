@@ -69,6 +69,16 @@ func TestRotateCAOfAnInstallCertManagerIssues(t *testing.T) {
 	if _, err := rotate("--finish"); err == nil || !strings.Contains(err.Error(), "step 2 has not run") {
 		t.Errorf("--finish at step 1 = %v, want a refusal", err)
 	}
+	rotationStep := func() string {
+		report, _ := statusOf(t, c, ns)
+		if install := onlyInstall(t, report); install.Certificate != nil {
+			return install.Certificate.Issuer.CARotation
+		}
+		return "no Certificate"
+	}
+	if step := rotationStep(); !strings.HasPrefix(step, "1/3") {
+		t.Errorf("status at step 1: caRotation %q", step)
+	}
 
 	// Step 2: cert-manager gets an issuer signed by the next CA and issues again.
 	text, err := rotate()
@@ -82,8 +92,9 @@ func TestRotateCAOfAnInstallCertManagerIssues(t *testing.T) {
 		t.Error("step 2: a client trusting only the old CA still trusts Kestra: cert-manager did not issue from the new CA")
 	}
 	report, code := statusOf(t, c, ns)
-	if install := onlyInstall(t, report); code != 0 || install.TLSSecret == nil || install.TLSSecret.VerifiedBy != "ca.crt" {
-		t.Errorf("status at step 2 = exit %d:\n%s", code, findingsText(install))
+	if install := onlyInstall(t, report); code != 0 || install.TLSSecret == nil || install.TLSSecret.VerifiedBy != "ca.crt" ||
+		install.Certificate == nil || !strings.HasPrefix(install.Certificate.Issuer.CARotation, "2/3") {
+		t.Errorf("status at step 2 = exit %d, caRotation %q:\n%s", code, rotationStep(), findingsText(install))
 	}
 	// Step 2 again: nothing left to reissue, no file of certs/ changes.
 	revision := certificateRevision(t, c, ns, "kestra-tls")
@@ -112,6 +123,9 @@ func TestRotateCAOfAnInstallCertManagerIssues(t *testing.T) {
 	}
 	if !curlTrusts(filepath.Join(certs, "ca.pem")) {
 		t.Error("after --finish a client trusting ca.pem does not trust Kestra")
+	}
+	if step := rotationStep(); step != "" {
+		t.Errorf("status after --finish: caRotation %q, want none", step)
 	}
 	if got := certificateRevision(t, c, ns, "kestra-tls"); got != revision {
 		t.Errorf("--finish reissued: revision %d -> %d (the issuer it applies is step 2's)", revision, got)

@@ -227,6 +227,8 @@ func printReport(out io.Writer, report *status.Report, format string) error {
 	for _, i := range report.Installs {
 		if i.Keystore != nil && i.Keystore.Rotation != "" {
 			fmt.Fprintf(out, "%s/%s: CA rotation at step %s\n", i.Namespace, i.Name, i.Keystore.Rotation)
+		} else if i.Certificate != nil && i.Certificate.Issuer.CARotation != "" {
+			fmt.Fprintf(out, "%s/%s: CA rotation at step %s\n", i.Namespace, i.Name, i.Certificate.Issuer.CARotation)
 		}
 		for _, f := range i.Findings {
 			fmt.Fprintf(out, "%s/%s: %s: %s\n", i.Namespace, i.Name, f.Severity, f.Message)

@@ -15,4 +15,6 @@ const (
 	RolePassword = "store-password"
 	// HostsAnnotation lists, comma-separated, the names Kestra's own certificate must cover.
 	HostsAnnotation = "kestra-tls.io/hosts"
+	// CARotationAnnotation is on our CA issuer while rotate-ca is under way: its step, trust or issue.
+	CARotationAnnotation = "kestra-tls.io/ca-rotation"
 )

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/conditions"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 )
 
 // Options say where to look and what counts as a warning.
@@ -214,6 +215,7 @@ func checkCertificate(s *snapshot, install *Install, object *unstructured.Unstru
 	}
 	if issuer := s.issuer(object.GetNamespace(), c.Issuer.Kind, c.Issuer.Name); issuer != nil {
 		c.Issuer.Found = true
+		c.Issuer.CARotation = issuerRotationStep(issuer.GetAnnotations()[model.CARotationAnnotation])
 		if condition := conditions.Find(issuer, "Ready"); condition != nil {
 			c.Issuer.Ready = condition["status"] == "True"
 			c.Issuer.Message, _ = condition["message"].(string)
@@ -231,6 +233,17 @@ func checkCertificate(s *snapshot, install *Install, object *unstructured.Unstru
 		install.add(Warning, fmt.Sprintf("%s %s is not Ready (%s): cert-manager cannot renew Certificate %s", c.Issuer.Kind, c.Issuer.Name, c.Issuer.Message, c.Name))
 	}
 	return c
+}
+
+// issuerRotationStep says where rotate-ca stands on an issuer of ours, in the words of rotationStep.
+func issuerRotationStep(step string) string {
+	switch step {
+	case "trust":
+		return "1/3 the new CA handed to clients (ca-next.pem); run rotate-ca again to issue from it"
+	case "issue":
+		return "2/3 cert-manager issues from the new CA; run rotate-ca --finish once every client trusts it"
+	}
+	return ""
 }
 
 func timeField(object *unstructured.Unstructured, path ...string) *time.Time {

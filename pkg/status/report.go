@@ -89,6 +89,9 @@ type Issuer struct {
 	Found   bool   `json:"found"`
 	Ready   bool   `json:"ready"`
 	Message string `json:"message,omitempty"`
+	// CARotation is the step of rotate-ca on our CA issuer, empty when none is under way (app mode's own
+	// stores report theirs in keystore.caRotation).
+	CARotation string `json:"caRotation,omitempty"`
 }
 
 // Leaf is a server certificate as a Secret holds it.
