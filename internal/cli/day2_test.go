@@ -368,6 +368,8 @@ func TestAppModeKeystoreFromCertManager(t *testing.T) {
 
 	// A new store password changes our password Secret, but cert-manager encrypts keystores only when it
 	// issues: apply sees that they no longer open, has cert-manager issue again, and waits for it.
+	// Times in the API are whole seconds: let the Secret's next write fall in a later second than the pods' start.
+	time.Sleep(1100 * time.Millisecond)
 	passwordFile := filepath.Join(t.TempDir(), "store-password")
 	if err := os.WriteFile(passwordFile, []byte("a-new-store-password\n"), 0o600); err != nil {
 		t.Fatal(err)

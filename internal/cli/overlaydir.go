@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
 
@@ -40,6 +41,23 @@ func regenerateOptions(configFlags *genericclioptions.ConfigFlags, streams gener
 		return nil, err
 	}
 	return g, g.Validate()
+}
+
+// certificatesOfOverlay are the cert-manager Certificates the overlay in dir makes, as built now.
+func certificatesOfOverlay(dir, namespace string) ([]apply.CertificateRef, error) {
+	built, err := overlays.Build(dir)
+	if err != nil {
+		return nil, err
+	}
+	manifests, err := built.AsYaml()
+	if err != nil {
+		return nil, err
+	}
+	objects, err := apply.Decode(manifests)
+	if err != nil {
+		return nil, err
+	}
+	return apply.CertificatesIn(objects, namespace), nil
 }
 
 // applyRegenerated generates dir with g and applies it, as `apply DIR` with generate's flags does.

@@ -12,7 +12,6 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/renew"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/status"
 )
@@ -162,19 +161,10 @@ func (o *RenewOptions) renewOverlay(ctx context.Context) ([]apply.CertificateRef
 	} else if g.resolved.SuppliesCertificate() {
 		return nil, fmt.Errorf("%s serves the certificate you supplied (certificates.certFile or pkcs12File): renew it where it comes from, then re-run generate and apply with it", o.Dir)
 	}
-	built, err := overlays.Build(o.Dir)
+	refs, err := certificatesOfOverlay(o.Dir, o.namespace)
 	if err != nil {
 		return nil, err
 	}
-	manifests, err := built.AsYaml()
-	if err != nil {
-		return nil, err
-	}
-	objects, err := apply.Decode(manifests)
-	if err != nil {
-		return nil, err
-	}
-	refs := apply.CertificatesIn(objects, o.namespace)
 	if len(refs) == 0 && !g.resolved.MintsServerCertificate() {
 		// Nothing of ours to mint and nothing in the folder for cert-manager: say where the certificate is.
 		return nil, fmt.Errorf("%s makes no certificate renew could reissue (with --target helm the chart's Ingress gets it, with --gateway the Gateway's owner does): renew the installs in the cluster with `kubectl kestra-tls renew -n %s`", o.Dir, o.namespace)

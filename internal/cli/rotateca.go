@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -115,20 +116,7 @@ func (o *RotateCAOptions) Run(ctx context.Context) error {
 		return o.runIssuerRotation(ctx, state, certs)
 	}
 	if o.Finish {
-		switch state {
-		case "":
-			return fmt.Errorf("no CA rotation is under way in %s: start one with `kubectl kestra-tls rotate-ca %s`", o.Dir, o.Dir)
-		case generate.RotationTrust:
-			return fmt.Errorf("--finish would drop the CA that signed Kestra's certificate: step 2 has not run; run `kubectl kestra-tls rotate-ca %s` first", o.Dir)
-		}
-		if err := o.promote(certs); err != nil {
-			return err
-		}
-		if err := o.applyStep(ctx, "certificates.rotation="); err != nil {
-			return err
-		}
-		fmt.Fprintf(o.Out, "step 3/3 done: %s/ca.pem is the new CA, the old one is gone from the stores; clients may drop it\n", certs)
-		return nil
+		return o.finish(ctx, certs, state, nil)
 	}
 	switch state {
 	case "":
@@ -162,6 +150,34 @@ func (o *RotateCAOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.Out, "step 2/3 is in place: once every client trusts %s/%s, run `kubectl kestra-tls rotate-ca %s --finish`\n", certs, generate.NextCACertFile, o.Dir)
 		return nil
 	}
+}
+
+// finish is step 3: refused before step 2, and when stillOld (if any) names what the old CA still signs;
+// then the next CA becomes the CA and the folder is applied without the rotation.
+func (o *RotateCAOptions) finish(ctx context.Context, certs, state string, stillOld func(context.Context, string) ([]string, error)) error {
+	switch state {
+	case "":
+		return fmt.Errorf("no CA rotation is under way in %s: start one with `kubectl kestra-tls rotate-ca %s`", o.Dir, o.Dir)
+	case generate.RotationTrust:
+		return fmt.Errorf("--finish would drop the CA that signed Kestra's certificate: step 2 has not run; run `kubectl kestra-tls rotate-ca %s` first", o.Dir)
+	}
+	if stillOld != nil {
+		old, err := stillOld(ctx, certs)
+		if err != nil {
+			return err
+		}
+		if len(old) > 0 {
+			return fmt.Errorf("--finish would drop the CA that still signs %s: step 2 is not complete; run `kubectl kestra-tls rotate-ca %s` again", strings.Join(old, ", "), o.Dir)
+		}
+	}
+	if err := o.promote(certs); err != nil {
+		return err
+	}
+	if err := o.applyStep(ctx, "certificates.rotation="); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "step 3/3 done: %s/ca.pem is the new CA and the old one is gone; clients may drop it\n", certs)
+	return nil
 }
 
 // applyStep generates DIR with the rotation step set, and applies it.

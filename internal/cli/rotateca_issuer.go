@@ -7,16 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
 
 // Installs whose certificate cert-manager issues from our CA (self-signed with cert-manager: ingress,
@@ -28,27 +25,7 @@ import (
 // runIssuerRotation takes the next step for such an install.
 func (o *RotateCAOptions) runIssuerRotation(ctx context.Context, state, certs string) error {
 	if o.Finish {
-		switch state {
-		case "":
-			return fmt.Errorf("no CA rotation is under way in %s: start one with `kubectl kestra-tls rotate-ca %s`", o.Dir, o.Dir)
-		case generate.RotationTrust:
-			return fmt.Errorf("--finish would drop the CA that signed Kestra's certificate: step 2 has not run; run `kubectl kestra-tls rotate-ca %s` first", o.Dir)
-		}
-		old, err := o.issuedByAnotherIssuer(ctx, certs)
-		if err != nil {
-			return err
-		}
-		if len(old) > 0 {
-			return fmt.Errorf("--finish would drop the CA that still signs %s: step 2 is not complete; run `kubectl kestra-tls rotate-ca %s` again", strings.Join(old, ", "), o.Dir)
-		}
-		if err := o.promote(certs); err != nil {
-			return err
-		}
-		if err := o.applyStep(ctx, "certificates.rotation="); err != nil {
-			return err
-		}
-		fmt.Fprintf(o.Out, "step 3/3 done: %s/ca.pem is the new CA and the old one is gone from %s; clients may drop it\n", certs, certs)
-		return nil
+		return o.finish(ctx, certs, state, o.issuedByAnotherIssuer)
 	}
 	switch state {
 	case "":
@@ -99,15 +76,7 @@ func (o *RotateCAOptions) issuedByAnotherIssuer(ctx context.Context, certs strin
 	if err != nil {
 		return nil, fmt.Errorf("%s/%s: %v", certs, generate.IssuerCertFile, err)
 	}
-	built, err := overlays.Build(o.Dir)
-	if err != nil {
-		return nil, err
-	}
-	manifests, err := built.AsYaml()
-	if err != nil {
-		return nil, err
-	}
-	objects, err := apply.Decode(manifests)
+	refs, err := certificatesOfOverlay(o.Dir, o.namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +86,7 @@ func (o *RotateCAOptions) issuedByAnotherIssuer(ctx context.Context, certs strin
 	}
 	secrets := schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 	var old []string
-	for _, ref := range apply.CertificatesIn(objects, o.namespace) {
+	for _, ref := range refs {
 		secret, err := client.Resource(secrets).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 		if err != nil {
 			old = append(old, fmt.Sprintf("Secret %s/%s (%v)", ref.Namespace, ref.Name, err))
