@@ -10,10 +10,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
 
 // Installs whose certificate cert-manager issues from our CA (self-signed with cert-manager: ingress,
@@ -84,7 +84,7 @@ func (o *RotateCAOptions) issuedByAnotherIssuer(ctx context.Context, certs strin
 	if err != nil {
 		return nil, err
 	}
-	secrets := schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	secrets := resources.Secrets
 	var old []string
 	for _, ref := range refs {
 		secret, err := client.Resource(secrets).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})

@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
 
 // followACME prints the Orders and Challenges of the Certificate's requests as their state changes, so that
@@ -22,7 +24,7 @@ func (w *Waiter) followACME(ctx context.Context, ref CertificateRef) {
 		if !sleep(ctx, followDelay) {
 			return
 		}
-		for _, gvr := range []schema.GroupVersionResource{ordersGVR, challengesGVR} {
+		for _, gvr := range []schema.GroupVersionResource{resources.Orders, resources.Challenges} {
 			go w.follow(ctx, gvr, ref)
 		}
 	}()
@@ -67,7 +69,7 @@ func (w *Waiter) reportACME(ctx context.Context, gvr schema.GroupVersionResource
 	state, _, _ := unstructured.NestedString(object.Object, "status", "state")
 	reason, _, _ := unstructured.NestedString(object.Object, "status", "reason")
 	line := "ACME Order " + object.GetName()
-	if gvr == challengesGVR {
+	if gvr == resources.Challenges {
 		host, _, _ := unstructured.NestedString(object.Object, "spec", "dnsName")
 		line = "ACME Challenge " + object.GetName() + " for " + host
 	}

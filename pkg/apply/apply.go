@@ -22,11 +22,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
 
 // FieldManager owns the fields we apply, so kubectl and others see who set them.
@@ -91,8 +92,6 @@ func (a *Applier) dynamicClient() (dynamic.Interface, error) {
 	}
 	return a.dynamic, nil
 }
-
-const certManagerGroup = "cert-manager.io"
 
 // Apply server-side applies every object of the YAML stream, one request each, in dependency order. It is
 // all or nothing: every object is first applied as a server-side dry run (strict field validation, as
@@ -164,11 +163,11 @@ func (a *Applier) checkKinds(manifests []byte) error {
 	for _, object := range objects {
 		gvk := object.GroupVersionKind()
 		if _, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
-			if meta.IsNoMatchError(err) && gvk.Group == certManagerGroup {
+			if meta.IsNoMatchError(err) && gvk.Group == resources.CertManagerGroup {
 				return errors.New("cert-manager is not installed in this cluster (no certificates.cert-manager.io API): install it (kubectl apply -f https://github.com/cert-manager/cert-manager/releases/download/v1.21.2/cert-manager.yaml), or generate with --self-signed --no-cert-manager, which needs no cert-manager")
 			}
-			if meta.IsNoMatchError(err) && gvk.Group == gatewayGroup {
-				return fmt.Errorf("the Gateway API is not installed in this cluster (no %s %s API): install its CRDs, standard channel (kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.0/standard-install.yaml) and a Gateway controller, or use --mode ingress", strings.ToLower(gvk.Kind)+"s."+gatewayGroup, gvk.Version)
+			if meta.IsNoMatchError(err) && gvk.Group == resources.GatewayGroup {
+				return fmt.Errorf("the Gateway API is not installed in this cluster (no %s %s API): install its CRDs, standard channel (kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.0/standard-install.yaml) and a Gateway controller, or use --mode ingress", strings.ToLower(gvk.Kind)+"s."+resources.GatewayGroup, gvk.Version)
 			}
 			return a.explain(err, fmt.Sprintf("looking up %s", gvk.Kind), nil)
 		}
@@ -205,7 +204,7 @@ func (a *Applier) removeNamespaces(names []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, name := range names {
-		_ = dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Delete(ctx, name, metav1.DeleteOptions{})
+		_ = dyn.Resource(resources.Namespaces).Delete(ctx, name, metav1.DeleteOptions{})
 	}
 }
 
@@ -230,7 +229,7 @@ func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, o
 		return nil, err
 	}
 	var created []string
-	namespaces := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"})
+	namespaces := dyn.Resource(resources.Namespaces)
 	for _, name := range sortedKeys(needed) {
 		if declared[name] {
 			continue
@@ -313,7 +312,7 @@ func (a *Applier) currentRevision(ctx context.Context, opts Options) (uint64, er
 	if err != nil {
 		return 0, err
 	}
-	list, err := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).List(ctx, metav1.ListOptions{Limit: 1})
+	list, err := dyn.Resource(resources.Namespaces).List(ctx, metav1.ListOptions{Limit: 1})
 	if err != nil {
 		return 0, a.explain(err, "reading the cluster's revision", nil)
 	}
@@ -366,13 +365,13 @@ func rank(info *resource.Info) int {
 		return 1
 	case gvk.Kind == "Secret" || gvk.Kind == "ConfigMap" || gvk.Kind == "ServiceAccount":
 		return 2
-	case gvk.Group == certManagerGroup && (gvk.Kind == "ClusterIssuer" || gvk.Kind == "Issuer"):
+	case gvk.Group == resources.CertManagerGroup && (gvk.Kind == "ClusterIssuer" || gvk.Kind == "Issuer"):
 		return 3
 	case gvk.Kind == "Service":
 		return 4
 	case gvk.Kind == "Ingress":
 		return 6
-	case gvk.Group == certManagerGroup:
+	case gvk.Group == resources.CertManagerGroup:
 		return 7
 	}
 	return 5

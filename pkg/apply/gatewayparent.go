@@ -9,11 +9,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/resource"
-)
 
-var gatewaysGVR = schema.GroupVersionResource{Group: gatewayGroup, Version: "v1", Resource: "gateways"}
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
+)
 
 // checkRouteParents refuses, before any write, an HTTPRoute whose parent Gateway is not in the set and
 // would not take it: the Gateway or its listener is missing, or the listener does not allow routes from
@@ -21,13 +20,13 @@ var gatewaysGVR = schema.GroupVersionResource{Group: gatewayGroup, Version: "v1"
 func (a *Applier) checkRouteParents(ctx context.Context, infos []*resource.Info) error {
 	ours := map[string]bool{}
 	for _, info := range infos {
-		if gvk := info.Object.GetObjectKind().GroupVersionKind(); gvk.Group == gatewayGroup && gvk.Kind == "Gateway" {
+		if gvk := info.Object.GetObjectKind().GroupVersionKind(); gvk.Group == resources.GatewayGroup && gvk.Kind == "Gateway" {
 			ours[info.Namespace+"/"+info.Name] = true
 		}
 	}
 	for _, info := range infos {
 		gvk := info.Object.GetObjectKind().GroupVersionKind()
-		if gvk.Group != gatewayGroup || gvk.Kind != "HTTPRoute" {
+		if gvk.Group != resources.GatewayGroup || gvk.Kind != "HTTPRoute" {
 			continue
 		}
 		route, ok := info.Object.(*unstructured.Unstructured)
@@ -59,7 +58,7 @@ func (a *Applier) checkParent(ctx context.Context, routeNamespace, routeName, na
 	if err != nil {
 		return err
 	}
-	gateway, err := client.Resource(gatewaysGVR).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	gateway, err := client.Resource(resources.Gateways).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("HTTPRoute %s/%s attaches to Gateway %s/%s, which does not exist: check --gateway (kubectl get gateways -A)", routeNamespace, routeName, namespace, name)

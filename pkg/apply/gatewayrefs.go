@@ -1,10 +1,6 @@
 package apply
 
-import (
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-)
-
-const gatewayGroup = "gateway.networking.k8s.io"
+import "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 // issuerAnnotation is the issuer cert-manager's shims read from an Ingress or a Gateway.
 func issuerAnnotation(object *unstructured.Unstructured) (kind, name string) {

@@ -10,12 +10,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
-
-var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 
 // KeystoresToRewrite names the Certificates of this apply whose Java keystores, as cert-manager last wrote
 // them, do not open with the password their password Secret holds now. cert-manager encrypts keystores only
@@ -27,7 +25,7 @@ func (a *Applier) KeystoresToRewrite(ctx context.Context, results []Result, defa
 	for _, result := range results {
 		certificate := result.Object
 		gvk := certificate.GroupVersionKind()
-		if result.Operation == Created || gvk.Group != certManagerGroup || gvk.Kind != "Certificate" {
+		if result.Operation == Created || gvk.Group != resources.CertManagerGroup || gvk.Kind != "Certificate" {
 			continue
 		}
 		format, passwordRef := keystoreToCheck(certificate)
@@ -103,7 +101,7 @@ func (a *Applier) secretData(ctx context.Context, namespace, name string) (map[s
 	if err != nil {
 		return nil, err
 	}
-	secret, err := client.Resource(secretsGVR).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	secret, err := client.Resource(resources.Secrets).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}

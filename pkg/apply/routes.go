@@ -10,10 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-)
 
-var httpRoutesGVR = schema.GroupVersionResource{Group: gatewayGroup, Version: "v1", Resource: "httproutes"}
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
+)
 
 // RouteRef is an HTTPRoute attached to a Gateway that is not in the applied set: someone else's controller
 // must accept it, and nothing else tells the user that it did.
@@ -28,13 +27,13 @@ func (r RouteRef) String() string { return "HTTPRoute " + qualifiedName(r.Namesp
 func RoutesToForeignGateways(objects []*unstructured.Unstructured, defaultNamespace string) []RouteRef {
 	ours := map[string]bool{}
 	for _, object := range objects {
-		if gvk := object.GroupVersionKind(); gvk.Group == gatewayGroup && gvk.Kind == "Gateway" {
+		if gvk := object.GroupVersionKind(); gvk.Group == resources.GatewayGroup && gvk.Kind == "Gateway" {
 			ours[orDefault(object.GetNamespace(), defaultNamespace)+"/"+object.GetName()] = true
 		}
 	}
 	var refs []RouteRef
 	for _, object := range objects {
-		if gvk := object.GroupVersionKind(); gvk.Group != gatewayGroup || gvk.Kind != "HTTPRoute" {
+		if gvk := object.GroupVersionKind(); gvk.Group != resources.GatewayGroup || gvk.Kind != "HTTPRoute" {
 			continue
 		}
 		namespace := orDefault(object.GetNamespace(), defaultNamespace)
@@ -61,7 +60,7 @@ func (w *Waiter) WaitForRoute(ctx context.Context, ref RouteRef, timeout time.Du
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	client := w.Dynamic.Resource(httpRoutesGVR).Namespace(ref.Namespace)
+	client := w.Dynamic.Resource(resources.HTTPRoutes).Namespace(ref.Namespace)
 	selector := fields.OneTermEqualSelector("metadata.name", ref.Name).String()
 	last := ""
 	check := func(route *unstructured.Unstructured) bool {

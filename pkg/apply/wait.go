@@ -14,21 +14,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/conditions"
-)
-
-var (
-	certificatesGVR        = schema.GroupVersionResource{Group: certManagerGroup, Version: "v1", Resource: "certificates"}
-	certificateRequestsGVR = schema.GroupVersionResource{Group: certManagerGroup, Version: "v1", Resource: "certificaterequests"}
-	issuersGVR             = schema.GroupVersionResource{Group: certManagerGroup, Version: "v1", Resource: "issuers"}
-	clusterIssuersGVR      = schema.GroupVersionResource{Group: certManagerGroup, Version: "v1", Resource: "clusterissuers"}
-	ordersGVR              = schema.GroupVersionResource{Group: "acme.cert-manager.io", Version: "v1", Resource: "orders"}
-	challengesGVR          = schema.GroupVersionResource{Group: "acme.cert-manager.io", Version: "v1", Resource: "challenges"}
-	eventsGVR              = schema.GroupVersionResource{Version: "v1", Resource: "events"}
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
 
 // CertificateRef names a Certificate to wait for, and the issuer expected to sign it.
@@ -61,14 +51,14 @@ func CertificatesIn(objects []*unstructured.Unstructured, defaultNamespace strin
 		}
 		gvk := object.GroupVersionKind()
 		switch {
-		case gvk.Group == certManagerGroup && gvk.Kind == "Certificate":
+		case gvk.Group == resources.CertManagerGroup && gvk.Kind == "Certificate":
 			kind, _, _ := unstructured.NestedString(object.Object, "spec", "issuerRef", "kind")
 			name, _, _ := unstructured.NestedString(object.Object, "spec", "issuerRef", "name")
 			if kind == "" {
 				kind = "Issuer"
 			}
 			refs = append(refs, CertificateRef{Namespace: namespace, Name: object.GetName(), IssuerKind: kind, IssuerName: name})
-		case gvk.Group == gatewayGroup && gvk.Kind == "Gateway":
+		case gvk.Group == resources.GatewayGroup && gvk.Kind == "Gateway":
 			refs = append(refs, gatewayCertificates(object, namespace)...)
 		case gvk.Kind == "Ingress":
 			kind, name := issuerAnnotation(object)
@@ -215,7 +205,7 @@ func (w *Waiter) up() {
 
 func (w *Waiter) waitOne(ctx context.Context, ref CertificateRef, once bool) (*unstructured.Unstructured, error) {
 	started := time.Now()
-	client := w.Dynamic.Resource(certificatesGVR).Namespace(ref.Namespace)
+	client := w.Dynamic.Resource(resources.Certificates).Namespace(ref.Namespace)
 	selector := fields.OneTermEqualSelector("metadata.name", ref.Name).String()
 	var last string
 	attempt := 0
@@ -392,7 +382,7 @@ func (w *Waiter) explain(ctx context.Context, ref CertificateRef, header string)
 	defer cancel()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", header)
-	certificate, err := w.Dynamic.Resource(certificatesGVR).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	certificate, err := w.Dynamic.Resource(resources.Certificates).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		if ref.Via != "" {
@@ -422,7 +412,7 @@ func (w *Waiter) explain(ctx context.Context, ref CertificateRef, header string)
 }
 
 func (w *Waiter) explainRequests(ctx context.Context, b *strings.Builder, ref CertificateRef) {
-	requests, err := w.Dynamic.Resource(certificateRequestsGVR).Namespace(ref.Namespace).List(ctx, metav1.ListOptions{})
+	requests, err := w.Dynamic.Resource(resources.CertificateRequests).Namespace(ref.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return
 	}
@@ -449,7 +439,7 @@ func (w *Waiter) explainRequests(ctx context.Context, b *strings.Builder, ref Ce
 }
 
 func (w *Waiter) explainACME(ctx context.Context, b *strings.Builder, namespace, requestName string) {
-	orders, err := w.Dynamic.Resource(ordersGVR).Namespace(namespace).List(ctx, metav1.ListOptions{})
+	orders, err := w.Dynamic.Resource(resources.Orders).Namespace(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return
 	}
@@ -463,7 +453,7 @@ func (w *Waiter) explainACME(ctx context.Context, b *strings.Builder, namespace,
 		fmt.Fprintf(b, "    ACME Order %s: state %q %s\n", order.GetName(), state, reason)
 		writeHint(b, "      ", reason, "")
 		if challenges == nil {
-			if challenges, err = w.Dynamic.Resource(challengesGVR).Namespace(namespace).List(ctx, metav1.ListOptions{}); err != nil {
+			if challenges, err = w.Dynamic.Resource(resources.Challenges).Namespace(namespace).List(ctx, metav1.ListOptions{}); err != nil {
 				return
 			}
 		}
@@ -496,9 +486,9 @@ func (w *Waiter) explainIssuer(ctx context.Context, b *strings.Builder, ref Cert
 	var issuer *unstructured.Unstructured
 	var err error
 	if ref.IssuerKind == "ClusterIssuer" {
-		issuer, err = w.Dynamic.Resource(clusterIssuersGVR).Get(ctx, ref.IssuerName, metav1.GetOptions{})
+		issuer, err = w.Dynamic.Resource(resources.ClusterIssuers).Get(ctx, ref.IssuerName, metav1.GetOptions{})
 	} else {
-		issuer, err = w.Dynamic.Resource(issuersGVR).Namespace(ref.Namespace).Get(ctx, ref.IssuerName, metav1.GetOptions{})
+		issuer, err = w.Dynamic.Resource(resources.Issuers).Namespace(ref.Namespace).Get(ctx, ref.IssuerName, metav1.GetOptions{})
 	}
 	switch {
 	case apierrors.IsNotFound(err):
@@ -516,7 +506,7 @@ func (w *Waiter) explainIssuer(ctx context.Context, b *strings.Builder, ref Cert
 }
 
 func (w *Waiter) explainEvents(ctx context.Context, b *strings.Builder, ref CertificateRef) {
-	events, err := w.Dynamic.Resource(eventsGVR).Namespace(ref.Namespace).List(ctx, metav1.ListOptions{})
+	events, err := w.Dynamic.Resource(resources.Events).Namespace(ref.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return
 	}

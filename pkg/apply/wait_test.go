@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	fakedynamic "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
 
 func object(t *testing.T, yaml string) *unstructured.Unstructured {
@@ -69,7 +71,7 @@ func TestIsReady(t *testing.T) {
 func TestAnExpiredWatchIsRelisted(t *testing.T) {
 	scheme := runtime.NewScheme()
 	notReady := certificate("False")
-	client := fakedynamic.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{certificatesGVR: "CertificateList"}, notReady)
+	client := fakedynamic.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{resources.Certificates: "CertificateList"}, notReady)
 	lists := 0
 	client.PrependReactor("list", "certificates", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		lists++

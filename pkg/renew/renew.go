@@ -11,15 +11,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/conditions"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
-
-var certificatesGVR = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
 
 // Why a reissue was asked for, as the Issuing condition's message says it.
 const (
@@ -40,7 +38,7 @@ type Triggered struct {
 // message is the condition's message: who asked, and why.
 func Trigger(ctx context.Context, client dynamic.Interface, namespace, name, message string, now time.Time) (Triggered, error) {
 	result := Triggered{Namespace: namespace, Name: name}
-	certificates := client.Resource(certificatesGVR).Namespace(namespace)
+	certificates := client.Resource(resources.Certificates).Namespace(namespace)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		certificate, err := settled(ctx, certificates, name)
 		if apierrors.IsNotFound(err) {
@@ -113,11 +111,11 @@ type Restarted struct {
 // Restart rolls a Deployment or StatefulSet as kubectl rollout restart does, and returns once the API server
 // has taken the new pod template (a higher generation); rolling the pods is its controller's work.
 func Restart(ctx context.Context, client dynamic.Interface, kind, namespace, name string, now time.Time) (Restarted, error) {
-	resource := map[string]string{"Deployment": "deployments", "StatefulSet": "statefulsets"}[kind]
-	if resource == "" {
+	resource, ok := resources.Workloads(kind)
+	if !ok {
 		return Restarted{}, fmt.Errorf("cannot restart %s %s: only Deployments and StatefulSets", kind, name)
 	}
-	workloads := client.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: resource}).Namespace(namespace)
+	workloads := client.Resource(resource).Namespace(namespace)
 	before, err := workloads.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return Restarted{}, err

@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
 
 func certificate(conditions ...map[string]any) *unstructured.Unstructured {
@@ -59,7 +61,7 @@ func TestTrigger(t *testing.T) {
 			if got.AlreadyIssuing != tc.alreadyIssuing || got.Revision != 3 {
 				t.Errorf("Trigger = %+v", got)
 			}
-			after, err := client.Resource(certificatesGVR).Namespace("kestra").Get(context.Background(), "kestra-tls", metav1.GetOptions{})
+			after, err := client.Resource(resources.Certificates).Namespace("kestra").Get(context.Background(), "kestra-tls", metav1.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,19 +15,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
-)
-
-var (
-	ingressesGVR      = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}
-	httpRoutesGVR     = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}
-	gatewaysGVR       = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
-	secretsGVR        = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
-	podsGVR           = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
-	deploymentsGVR    = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
-	statefulSetsGVR   = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
-	certificatesGVR   = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
-	issuersGVR        = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "issuers"}
-	clusterIssuersGVR = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "clusterissuers"}
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
 
 // ourSelector picks what this plugin wrote: the marker every object of ours carries (model.ManagedByLabel).
@@ -60,18 +48,18 @@ func read(ctx context.Context, client dynamic.Interface, namespace string) (*sna
 	s := &snapshot{}
 	listings := []listing{
 		// Every Ingress: the official chart's (--target helm) carries our marker as an annotation.
-		{gvr: ingressesGVR, into: &s.ingresses},
-		{gvr: httpRoutesGVR, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.routes, optional: true},
-		{gvr: gatewaysGVR, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.gateways, optional: true},
-		{gvr: secretsGVR, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.ourSecrets},
+		{gvr: resources.Ingresses, into: &s.ingresses},
+		{gvr: resources.HTTPRoutes, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.routes, optional: true},
+		{gvr: resources.Gateways, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.gateways, optional: true},
+		{gvr: resources.Secrets, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.ourSecrets},
 		// cert-manager writes the TLS Secrets of Ingresses and Gateways without our label.
-		{gvr: secretsGVR, options: metav1.ListOptions{FieldSelector: "type=kubernetes.io/tls"}, into: &s.tlsSecrets},
-		{gvr: deploymentsGVR, into: &s.deployments},
-		{gvr: statefulSetsGVR, into: &s.statefulSets},
-		{gvr: podsGVR, into: &s.pods},
-		{gvr: certificatesGVR, into: &s.certificates, optional: true},
-		{gvr: issuersGVR, into: &s.issuers, optional: true},
-		{gvr: clusterIssuersGVR, into: &s.clusterIssuers, optional: true, cluster: true, hidden: &s.clusterIssuersHidden},
+		{gvr: resources.Secrets, options: metav1.ListOptions{FieldSelector: "type=kubernetes.io/tls"}, into: &s.tlsSecrets},
+		{gvr: resources.Deployments, into: &s.deployments},
+		{gvr: resources.StatefulSets, into: &s.statefulSets},
+		{gvr: resources.Pods, into: &s.pods},
+		{gvr: resources.Certificates, into: &s.certificates, optional: true},
+		{gvr: resources.Issuers, into: &s.issuers, optional: true},
+		{gvr: resources.ClusterIssuers, into: &s.clusterIssuers, optional: true, cluster: true, hidden: &s.clusterIssuersHidden},
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(listings))

@@ -17,6 +17,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/keystore"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
 
 var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -137,7 +138,7 @@ func appObjects(t *testing.T, storesPassword, openPassword string, podStart time
 
 func fakeClient(objects ...runtime.Object) *dynamicfake.FakeDynamicClient {
 	lists := map[schema.GroupVersionResource]string{}
-	for _, gvr := range []schema.GroupVersionResource{ingressesGVR, httpRoutesGVR, gatewaysGVR, secretsGVR, podsGVR, deploymentsGVR, statefulSetsGVR, certificatesGVR, issuersGVR, clusterIssuersGVR} {
+	for _, gvr := range []schema.GroupVersionResource{resources.Ingresses, resources.HTTPRoutes, resources.Gateways, resources.Secrets, resources.Pods, resources.Deployments, resources.StatefulSets, resources.Certificates, resources.Issuers, resources.ClusterIssuers} {
 		kind := map[string]string{"ingresses": "Ingress", "httproutes": "HTTPRoute", "gateways": "Gateway", "secrets": "Secret", "pods": "Pod", "deployments": "Deployment", "statefulsets": "StatefulSet", "certificates": "Certificate", "issuers": "Issuer", "clusterissuers": "ClusterIssuer"}[gvr.Resource]
 		lists[gvr] = kind + "List"
 	}

@@ -1,0 +1,42 @@
+// Package resources names, once, the API resources the plugin reads and writes through dynamic clients:
+// apply, wait, status, renew and rotate-ca must agree on them, and a version moves in one place.
+package resources
+
+import "k8s.io/apimachinery/pkg/runtime/schema"
+
+const (
+	CertManagerGroup = "cert-manager.io"
+	ACMEGroup        = "acme.cert-manager.io"
+	GatewayGroup     = "gateway.networking.k8s.io"
+)
+
+var (
+	Namespaces   = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	Secrets      = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	Pods         = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	Events       = schema.GroupVersionResource{Version: "v1", Resource: "events"}
+	Deployments  = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	StatefulSets = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
+	Ingresses    = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}
+
+	Certificates        = schema.GroupVersionResource{Group: CertManagerGroup, Version: "v1", Resource: "certificates"}
+	CertificateRequests = schema.GroupVersionResource{Group: CertManagerGroup, Version: "v1", Resource: "certificaterequests"}
+	Issuers             = schema.GroupVersionResource{Group: CertManagerGroup, Version: "v1", Resource: "issuers"}
+	ClusterIssuers      = schema.GroupVersionResource{Group: CertManagerGroup, Version: "v1", Resource: "clusterissuers"}
+	Orders              = schema.GroupVersionResource{Group: ACMEGroup, Version: "v1", Resource: "orders"}
+	Challenges          = schema.GroupVersionResource{Group: ACMEGroup, Version: "v1", Resource: "challenges"}
+
+	Gateways   = schema.GroupVersionResource{Group: GatewayGroup, Version: "v1", Resource: "gateways"}
+	HTTPRoutes = schema.GroupVersionResource{Group: GatewayGroup, Version: "v1", Resource: "httproutes"}
+)
+
+// Workloads is the resource of a Kestra workload kind, and false for any other kind.
+func Workloads(kind string) (schema.GroupVersionResource, bool) {
+	switch kind {
+	case "Deployment":
+		return Deployments, true
+	case "StatefulSet":
+		return StatefulSets, true
+	}
+	return schema.GroupVersionResource{}, false
+}
