@@ -23,6 +23,8 @@ type RenewOptions struct {
 	Restart     bool
 	Timeout     time.Duration
 
+	// why is the Issuing condition's message: renew's own, or that of the command renewing through it.
+	why       string
 	dirGiven  bool
 	compose   bool // DIR is a Docker Compose override: no cluster to talk to
 	namespace string
@@ -31,7 +33,7 @@ type RenewOptions struct {
 
 // NewRenewOptions returns the defaults.
 func NewRenewOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *RenewOptions {
-	return &RenewOptions{configFlags: configFlags, Restart: true, Timeout: 5 * time.Minute, IOStreams: streams}
+	return &RenewOptions{configFlags: configFlags, Restart: true, Timeout: 5 * time.Minute, why: renew.ByRenew, IOStreams: streams}
 }
 
 // NewCmdRenew renews now instead of at the renewal time.
@@ -113,10 +115,16 @@ func (o *RenewOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	return o.reissue(ctx, client, refs)
+}
+
+// reissue has cert-manager issue these Certificates again and waits for them, then restarts Kestra where
+// its pods still serve the stores from before.
+func (o *RenewOptions) reissue(ctx context.Context, client dynamic.Interface, refs []apply.CertificateRef) error {
 	renewed := map[string]bool{}
 	now := time.Now()
 	for i, ref := range refs {
-		triggered, err := renew.Trigger(ctx, client, ref.Namespace, ref.Name, renew.ByRenew, now)
+		triggered, err := renew.Trigger(ctx, client, ref.Namespace, ref.Name, o.why, now)
 		if err != nil {
 			return interrupted(ctx, err)
 		}

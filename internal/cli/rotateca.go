@@ -13,11 +13,13 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/status"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
 
 // RotateCAOptions moves an install to a new CA in three steps, without a moment when a client that follows
@@ -101,18 +103,19 @@ func (o *RotateCAOptions) Run(ctx context.Context) error {
 		return err
 	}
 	v := g.resolved
-	ownStores, ourIssuer := v.Mode == "app" && v.MintsServerCertificate(), v.IssuedByOurCAIssuer()
+	rotation := v.CARotation()
 	switch {
-	case v.Target == "compose" || (!ownStores && !ourIssuer):
-		return fmt.Errorf("%s: rotate-ca replaces our CA, kept in %s/certs, in an install applied to a cluster: app mode's own stores, or a certificate cert-manager issues from our CA (--self-signed); this overlay is mode %s, target %s (a certificate from another issuer, or one you supply, has its CA elsewhere)", o.Dir, o.Dir, v.Mode, v.Target)
-	case ourIssuer && v.Target == "helm":
-		return fmt.Errorf("%s: with --target helm the chart's Ingress gets the certificate and this folder cannot reissue it: rotate the CA of an overlay applied with `kubectl kestra-tls apply`", o.Dir)
+	case rotation != "":
 	case v.Certificates.CADir != "":
 		return fmt.Errorf("%s shares the CA in --ca-dir %s with other overlays, which would all have to move at once: rotate-ca works on a CA kept in the overlay", o.Dir, v.Certificates.CADir)
+	case v.IssuedByOurCAIssuer() && v.Target == "helm":
+		return fmt.Errorf("%s: with --target helm the chart's Ingress gets the certificate and this folder cannot reissue it: rotate the CA of an overlay applied with `kubectl kestra-tls apply`", o.Dir)
+	default:
+		return fmt.Errorf("%s: rotate-ca replaces our CA, kept in %s/certs, in an install applied to a cluster: app mode's own stores, or a certificate cert-manager issues from our CA (--self-signed); this overlay is mode %s, target %s (a certificate from another issuer, or one you supply, has its CA elsewhere)", o.Dir, o.Dir, v.Mode, v.Target)
 	}
 	certs := filepath.Join(o.Dir, model.CertsDir)
 	state := v.Certificates.Rotation
-	if ourIssuer {
+	if rotation == values.RotatesIssuer {
 		return o.runIssuerRotation(ctx, state, certs)
 	}
 	if o.Finish {
@@ -154,7 +157,7 @@ func (o *RotateCAOptions) Run(ctx context.Context) error {
 
 // finish is step 3: refused before step 2, and when stillOld (if any) names what the old CA still signs;
 // then the next CA becomes the CA and the folder is applied without the rotation.
-func (o *RotateCAOptions) finish(ctx context.Context, certs, state string, stillOld func(context.Context, string) ([]string, error)) error {
+func (o *RotateCAOptions) finish(ctx context.Context, certs, state string, stillOld func(context.Context, string) ([]apply.CertificateRef, error)) error {
 	switch state {
 	case "":
 		return fmt.Errorf("no CA rotation is under way in %s: start one with `kubectl kestra-tls rotate-ca %s`", o.Dir, o.Dir)
@@ -167,7 +170,11 @@ func (o *RotateCAOptions) finish(ctx context.Context, certs, state string, still
 			return err
 		}
 		if len(old) > 0 {
-			return fmt.Errorf("--finish would drop the CA that still signs %s: step 2 is not complete; run `kubectl kestra-tls rotate-ca %s` again", strings.Join(old, ", "), o.Dir)
+			var secrets []string
+			for _, ref := range old {
+				secrets = append(secrets, "Secret "+ref.Namespace+"/"+ref.Name)
+			}
+			return fmt.Errorf("--finish would drop the CA that still signs %s: step 2 is not complete; run `kubectl kestra-tls rotate-ca %s` again", strings.Join(secrets, ", "), o.Dir)
 		}
 	}
 	if err := o.promote(certs); err != nil {

@@ -2,17 +2,17 @@ package cli
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/renew"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
 
@@ -27,6 +27,7 @@ func (o *RotateCAOptions) runIssuerRotation(ctx context.Context, state, certs st
 	if o.Finish {
 		return o.finish(ctx, certs, state, o.issuedByAnotherIssuer)
 	}
+	var err error
 	switch state {
 	case "":
 		if err := o.applyStep(ctx, "certificates.rotation="+generate.RotationTrust); err != nil {
@@ -37,27 +38,31 @@ func (o *RotateCAOptions) runIssuerRotation(ctx context.Context, state, certs st
 			"verifies Kestra, then run `kubectl kestra-tls rotate-ca %s` again.\n", certs, generate.NextCACertFile, certs, generate.NextCACertFile, o.Dir)
 		return nil
 	case generate.RotationTrust:
-		if err := o.applyStep(ctx, "certificates.rotation="+generate.RotationIssue); err != nil {
-			return err
-		}
+		err = o.applyStep(ctx, "certificates.rotation="+generate.RotationIssue)
 	default:
-		// Step 2 again: finish what an interrupted run left, and reissue only what the old issuer still signs.
-		if err := o.applyStep(ctx); err != nil {
-			return err
-		}
-		old, err := o.issuedByAnotherIssuer(ctx, certs)
-		if err != nil || len(old) == 0 {
-			if err == nil {
-				fmt.Fprintf(o.Out, "step 2/3 is in place: once every client trusts %s/%s, run `kubectl kestra-tls rotate-ca %s --finish`\n", certs, generate.NextCACertFile, o.Dir)
-			}
-			return err
-		}
+		// Step 2 again: it finishes what an interrupted run left.
+		err = o.applyStep(ctx)
 	}
-	// cert-manager does not reissue when its issuer's Secret changes: ask it to, as renew does, and roll
-	// Kestra where it loaded a keystore cert-manager wrote.
+	if err != nil {
+		return err
+	}
+	// cert-manager does not reissue when its issuer's Secret changes: ask it to, for what the old issuer still
+	// signs, as renew does, and roll Kestra where it loaded a keystore cert-manager wrote.
+	old, err := o.issuedByAnotherIssuer(ctx, certs)
+	if err != nil {
+		return err
+	}
+	if len(old) == 0 {
+		fmt.Fprintf(o.Out, "step 2/3 is in place: once every client trusts %s/%s, run `kubectl kestra-tls rotate-ca %s --finish`\n", certs, generate.NextCACertFile, o.Dir)
+		return nil
+	}
+	client, err := listingClient(o.configFlags)
+	if err != nil {
+		return err
+	}
 	r := NewRenewOptions(o.configFlags, o.IOStreams)
-	r.Dir, r.dirGiven, r.namespace, r.Timeout = o.Dir, true, o.namespace, o.Timeout
-	if err := r.Run(ctx); err != nil {
+	r.namespace, r.Timeout, r.why = o.namespace, o.Timeout, renew.ByCARotation
+	if err := r.reissue(ctx, client, old); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Out, "step 2/3 applied: cert-manager issued Kestra's certificate from the new CA; clients trusting both CAs keep working.\n"+
@@ -65,9 +70,9 @@ func (o *RotateCAOptions) runIssuerRotation(ctx context.Context, state, certs st
 	return nil
 }
 
-// issuedByAnotherIssuer names the certificate Secrets of the overlay whose certificate the issuer in certs/
-// did not sign (or that do not exist): after step 2 they must all be the next CA's issuer's.
-func (o *RotateCAOptions) issuedByAnotherIssuer(ctx context.Context, certs string) ([]string, error) {
+// issuedByAnotherIssuer is every Certificate of the overlay whose Secret holds a certificate the issuer in
+// certs/ did not sign, or no certificate yet: after step 2 there must be none.
+func (o *RotateCAOptions) issuedByAnotherIssuer(ctx context.Context, certs string) ([]apply.CertificateRef, error) {
 	issuerPEM, err := os.ReadFile(filepath.Join(certs, generate.IssuerCertFile))
 	if err != nil {
 		return nil, fmt.Errorf("the overlay has no issuer in %s: %v (re-run `kubectl kestra-tls rotate-ca %s`)", certs, err, o.Dir)
@@ -84,24 +89,20 @@ func (o *RotateCAOptions) issuedByAnotherIssuer(ctx context.Context, certs strin
 	if err != nil {
 		return nil, err
 	}
-	secrets := resources.Secrets
-	var old []string
+	var old []apply.CertificateRef
 	for _, ref := range refs {
-		secret, err := client.Resource(secrets).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err != nil {
-			old = append(old, fmt.Sprintf("Secret %s/%s (%v)", ref.Namespace, ref.Name, err))
+		secret, err := client.Resource(resources.Secrets).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			old = append(old, ref)
 			continue
 		}
-		encoded, _, _ := unstructured.NestedString(secret.Object, "data", "tls.crt")
-		pem, _ := base64.StdEncoding.DecodeString(encoded)
-		leaf, err := pki.ParseCertificates(pem)
-		if err != nil || !signedBy(leaf[0], issuer[0]) {
-			old = append(old, fmt.Sprintf("Secret %s/%s", ref.Namespace, ref.Name))
+		if err != nil {
+			return nil, fmt.Errorf("reading Secret %s/%s to see which CA signed it: %w", ref.Namespace, ref.Name, err)
+		}
+		leaf, err := pki.ParseCertificates(resources.SecretData(secret)["tls.crt"])
+		if err != nil || leaf[0].CheckSignatureFrom(issuer[0]) != nil {
+			old = append(old, ref)
 		}
 	}
 	return old, nil
-}
-
-func signedBy(leaf, issuer *x509.Certificate) bool {
-	return leaf.CheckSignatureFrom(issuer) == nil
 }

@@ -212,11 +212,7 @@ func printReport(out io.Writer, report *status.Report, format string) error {
 				certificate += " (not Ready)"
 			}
 		}
-		leaf := i.TLSSecret
-		if i.Keystore != nil && i.Keystore.Leaf != nil {
-			leaf = i.Keystore.Leaf
-		}
-		if leaf != nil {
+		if leaf := i.Leaf(); leaf != nil {
 			expires = fmt.Sprintf("%s (%dd)", leaf.NotAfter.Format("2006-01-02"), leaf.DaysLeft)
 		}
 		fmt.Fprintf(w, "%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\n", i.Namespace, strings.ToLower(i.Kind), i.Name, i.Mode, strings.Join(i.Hosts, ","), certificate, expires, i.Health)
@@ -225,10 +221,8 @@ func printReport(out io.Writer, report *status.Report, format string) error {
 		return err
 	}
 	for _, i := range report.Installs {
-		if i.Keystore != nil && i.Keystore.Rotation != "" {
-			fmt.Fprintf(out, "%s/%s: CA rotation at step %s\n", i.Namespace, i.Name, i.Keystore.Rotation)
-		} else if i.Certificate != nil && i.Certificate.Issuer.CARotation != "" {
-			fmt.Fprintf(out, "%s/%s: CA rotation at step %s\n", i.Namespace, i.Name, i.Certificate.Issuer.CARotation)
+		if step := i.CARotation(); step != "" {
+			fmt.Fprintf(out, "%s/%s: CA rotation at step %s\n", i.Namespace, i.Name, step)
 		}
 		for _, f := range i.Findings {
 			fmt.Fprintf(out, "%s/%s: %s: %s\n", i.Namespace, i.Name, f.Severity, f.Message)

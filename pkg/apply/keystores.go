@@ -1,16 +1,14 @@
 package apply
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
 
-	"github.com/pavlo-v-chernykh/keystore-go/v4"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/keystore"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
@@ -37,11 +35,12 @@ func (a *Applier) KeystoresToRewrite(ctx context.Context, results []Result, defa
 			namespace = defaultNamespace
 		}
 		secretName, _, _ := unstructured.NestedString(certificate.Object, "spec", "secretName")
-		stores, err := a.secretData(ctx, namespace, secretName)
+		stores, err := a.secretData(ctx, namespace, secretName, nil)
 		if err != nil {
 			return nil, err
 		}
-		password, err := a.secretData(ctx, namespace, passwordRef.name)
+		// The password Secret is usually one of this apply's objects, as the server returned it.
+		password, err := a.secretData(ctx, namespace, passwordRef.name, results)
 		if err != nil {
 			return nil, err
 		}
@@ -90,13 +89,21 @@ func opensWith(format string, stores map[string][]byte, password []byte) bool {
 		if !present {
 			return true
 		}
-		return keystore.New().Load(bytes.NewReader(data), password) == nil
+		_, err := keystore.TrustedInJKS(data, string(password))
+		return err == nil
 	}
 	return true
 }
 
-// secretData reads a Secret's data, nil when there is no such Secret.
-func (a *Applier) secretData(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+// secretData reads a Secret's data from the apply's results when it is among them, else from the server;
+// nil when there is no such Secret.
+func (a *Applier) secretData(ctx context.Context, namespace, name string, results []Result) (map[string][]byte, error) {
+	for _, result := range results {
+		object := result.Object
+		if object.GetKind() == "Secret" && object.GetName() == name && object.GetNamespace() == namespace {
+			return resources.SecretData(object), nil
+		}
+	}
 	client, err := a.dynamicClient()
 	if err != nil {
 		return nil, err
@@ -108,12 +115,5 @@ func (a *Applier) secretData(ctx context.Context, namespace, name string) (map[s
 	if err != nil {
 		return nil, fmt.Errorf("reading Secret %s to check the keystores cert-manager wrote: %w", qualifiedName(namespace, name), err)
 	}
-	encoded, _, _ := unstructured.NestedStringMap(secret.Object, "data")
-	data := make(map[string][]byte, len(encoded))
-	for key, value := range encoded {
-		if data[key], err = base64.StdEncoding.DecodeString(value); err != nil {
-			return nil, fmt.Errorf("Secret %s key %s is not base64: %w", qualifiedName(namespace, name), key, err)
-		}
-	}
-	return data, nil
+	return resources.SecretData(secret), nil
 }

@@ -96,8 +96,7 @@ func Build(opts Options) (*Model, error) {
 	}
 	rendered, err := opts.Renderer.Render("kestra-configuration.yaml.tpl", map[string]any{
 		"Values": v.Map, "URL": m.URL, "DualProtocol": m.DualProtocol, "ServesHTTPS": v.ServesHTTPS(),
-		// cert-manager writes truststore.jks only when the issuer names a CA; an issuer of the user's may not.
-		"Truststore": !(v.AppIssuedByCertManager() && v.Issuer.Type == "ref"),
+		"Truststore": v.HasTruststore(),
 	})
 	if err != nil {
 		return nil, err

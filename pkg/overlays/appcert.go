@@ -14,9 +14,6 @@ type appCertificateData struct {
 	Name                   string
 	DNSNames, IPAddresses  []string
 	IssuerKind, IssuerName string
-	// Truststore: the issuer names a CA (our CA issuer), so cert-manager writes truststore.jks and Kestra's
-	// configuration may point at it; an issuer of the user's may not.
-	Truststore bool
 	// Hosts is the stores Secret's hosts annotation, for status.
 	Hosts string
 }
@@ -33,7 +30,7 @@ func appCertificate(v values.Values, serviceHosts []string) *appCertificateData 
 	if !v.AppIssuedByCertManager() {
 		return nil
 	}
-	c := &appCertificateData{Name: v.App.SSLSecretName, Truststore: v.Issuer.Type == "self-signed"}
+	c := &appCertificateData{Name: v.App.SSLSecretName}
 	all := append(append([]string{}, v.Hosts...), serviceHosts...)
 	for _, host := range all {
 		if net.ParseIP(host) != nil {
@@ -43,9 +40,6 @@ func appCertificate(v values.Values, serviceHosts []string) *appCertificateData 
 		}
 	}
 	c.Hosts = strings.Join(all, ",")
-	for key, name := range issuerAnnotations(v) {
-		c.IssuerName = name
-		c.IssuerKind = map[string]string{"cert-manager.io/issuer": "Issuer", "cert-manager.io/cluster-issuer": "ClusterIssuer"}[key]
-	}
+	c.IssuerKind, c.IssuerName = issuerRef(v)
 	return c
 }

@@ -23,6 +23,7 @@ import (
 const (
 	ByRenew          = "Certificate re-issuance manually triggered by kubectl kestra-tls renew"
 	ByPasswordChange = "Certificate re-issuance triggered by kubectl kestra-tls apply: the keystores' password changed"
+	ByCARotation     = "Certificate re-issuance triggered by kubectl kestra-tls rotate-ca: its issuer moved to the new CA"
 )
 
 // Triggered is a Certificate asked to reissue: wait for a revision above Revision.

@@ -1,8 +1,14 @@
-// Package resources names, once, the API resources the plugin reads and writes through dynamic clients:
-// apply, wait, status, renew and rotate-ca must agree on them, and a version moves in one place.
+// Package resources names, once, the API resources the plugin reads and writes through dynamic clients
+// (apply, wait, status, renew and rotate-ca must agree on them, and a version moves in one place), and reads
+// what they all read from them.
 package resources
 
-import "k8s.io/apimachinery/pkg/runtime/schema"
+import (
+	"encoding/base64"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
 
 const (
 	CertManagerGroup = "cert-manager.io"
@@ -39,4 +45,17 @@ func Workloads(kind string) (schema.GroupVersionResource, bool) {
 		return StatefulSets, true
 	}
 	return schema.GroupVersionResource{}, false
+}
+
+// SecretData is a Secret's data, decoded, as read through a dynamic client. The API server only stores
+// base64 there; a key that does not decode is left out.
+func SecretData(secret *unstructured.Unstructured) map[string][]byte {
+	data := map[string][]byte{}
+	encoded, _, _ := unstructured.NestedStringMap(secret.Object, "data")
+	for key, value := range encoded {
+		if decoded, err := base64.StdEncoding.DecodeString(value); err == nil {
+			data[key] = decoded
+		}
+	}
+	return data
 }

@@ -1,18 +1,18 @@
 package status
 
 import (
-	"bytes"
 	"crypto/x509"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
-	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/keystore"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
 
 // workload is a Deployment or StatefulSet that mounts our stores Secret.
@@ -105,7 +105,7 @@ func checkApp(s *snapshot, group []workload, opts Options) Install {
 		install.add(Broken, fmt.Sprintf("%s %s reads no store password from a Secret of ours (label %s=%s): re-run generate and apply", install.Kind, install.Name, model.RoleLabel, model.RolePassword))
 		return install
 	}
-	data := secretData(secret)
+	data := resources.SecretData(secret)
 	key, chain, err := pki.ParsePKCS12(data["keystore.p12"], password)
 	if err != nil {
 		hint := "re-run generate and apply"
@@ -124,7 +124,7 @@ func checkApp(s *snapshot, group []workload, opts Options) Install {
 	var trusted []*x509.Certificate
 	roots, source := trusted, "truststore"
 	if _, present := data["truststore.jks"]; present {
-		if trusted, err = readJKS(data["truststore.jks"], password); err != nil {
+		if trusted, err = keystore.TrustedInJKS(data["truststore.jks"], password); err != nil {
 			install.add(Warning, fmt.Sprintf("truststore.jks in Secret %s does not open with the store password: %v", k.Secret, err))
 		}
 		roots = trusted
@@ -152,29 +152,8 @@ func (s *snapshot) password(namespace string, w workload) (string, bool) {
 	if secret == nil {
 		return "", false
 	}
-	value, ok := secretData(secret)[w.passwordKey]
+	value, ok := resources.SecretData(secret)[w.passwordKey]
 	return strings.TrimRight(string(value), "\n"), ok
-}
-
-// readJKS lists the trusted certificates of a JKS truststore.
-func readJKS(data []byte, password string) ([]*x509.Certificate, error) {
-	store := jks.New()
-	if err := store.Load(bytes.NewReader(data), []byte(password)); err != nil {
-		return nil, err
-	}
-	var certs []*x509.Certificate
-	for _, alias := range store.Aliases() {
-		entry, err := store.GetTrustedCertificateEntry(alias)
-		if err != nil {
-			continue
-		}
-		cert, err := x509.ParseCertificate(entry.Certificate.Content)
-		if err != nil {
-			return nil, fmt.Errorf("alias %q: %v", alias, err)
-		}
-		certs = append(certs, cert)
-	}
-	return certs, nil
 }
 
 // rotationStep reads rotate-ca's progress from the stores alone: two CAs trusted means a rotation is

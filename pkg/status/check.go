@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/conditions"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
 
 // Options say where to look and what counts as a warning.
@@ -134,7 +134,7 @@ func checkServingSecret(s *snapshot, install *Install, secretName string, opts O
 		install.add(Broken, fmt.Sprintf("Secret %s does not exist: the Ingress or Gateway has no certificate to serve (kubectl kestra-tls wait -n %s says why)", secretName, install.Namespace))
 		return
 	}
-	data := secretData(secret)
+	data := resources.SecretData(secret)
 	chain, err := pki.ParseCertificates(data["tls.crt"])
 	if err != nil || len(chain) == 0 {
 		install.add(Broken, fmt.Sprintf("Secret %s has no certificate in tls.crt: %v", secretName, err))
@@ -151,11 +151,10 @@ func checkServingSecret(s *snapshot, install *Install, secretName string, opts O
 // checkLeaf checks a served chain: hosts covered, chain verifying, days left.
 func checkLeaf(install *Install, secret *unstructured.Unstructured, chain, roots []*x509.Certificate, source string, opts Options) *Leaf {
 	leaf := chain[0]
-	sum := sha256.Sum256(leaf.Raw)
 	l := &Leaf{
 		Secret: secret.GetName(), Subject: leaf.Subject.CommonName, Issuer: leaf.Issuer.CommonName,
 		Names: pki.SANs(leaf), NotAfter: leaf.NotAfter.UTC(), DaysLeft: int(leaf.NotAfter.Sub(opts.Now).Hours() / 24),
-		Fingerprint: hex.EncodeToString(sum[:]), Changed: lastChanged(secret),
+		Fingerprint: fingerprint(leaf), Changed: lastChanged(secret),
 	}
 	for _, host := range install.Hosts {
 		if leaf.VerifyHostname(host) != nil {
@@ -195,6 +194,12 @@ func checkLeaf(install *Install, secret *unstructured.Unstructured, chain, roots
 		}
 	}
 	return l
+}
+
+// fingerprint is how status names a certificate: the SHA-256 of its DER, in hex, as openssl x509 -fingerprint.
+func fingerprint(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.Raw)
+	return hex.EncodeToString(sum[:])
 }
 
 // checkCertificate reads cert-manager's view: Ready, expiry, renewal, and the issuer.
@@ -253,18 +258,6 @@ func timeField(object *unstructured.Unstructured, path ...string) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-// secretData decodes a Secret's data.
-func secretData(secret *unstructured.Unstructured) map[string][]byte {
-	data := map[string][]byte{}
-	raw, _, _ := unstructured.NestedStringMap(secret.Object, "data")
-	for key, value := range raw {
-		if decoded, err := base64.StdEncoding.DecodeString(value); err == nil {
-			data[key] = decoded
-		}
-	}
-	return data
 }
 
 // lastChanged is when the Secret was last written: the newest time among its managed fields (every

@@ -65,6 +65,26 @@ type Finding struct {
 	Message  string `json:"message"`
 }
 
+// Leaf is the certificate the install presents: Kestra's keystore where Kestra serves HTTPS itself, else the
+// Ingress's or Gateway's TLS Secret.
+func (i *Install) Leaf() *Leaf {
+	if i.Keystore != nil && i.Keystore.Leaf != nil {
+		return i.Keystore.Leaf
+	}
+	return i.TLSSecret
+}
+
+// CARotation is rotate-ca's step, read from Kestra's own stores or from our CA issuer; empty when none.
+func (i *Install) CARotation() string {
+	if i.Keystore != nil && i.Keystore.Rotation != "" {
+		return i.Keystore.Rotation
+	}
+	if i.Certificate != nil {
+		return i.Certificate.Issuer.CARotation
+	}
+	return ""
+}
+
 func (i *Install) add(severity Health, message string) {
 	i.Findings = append(i.Findings, Finding{Severity: severity, Message: message})
 	i.Health = worse(i.Health, severity)

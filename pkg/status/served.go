@@ -2,9 +2,7 @@ package status
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
@@ -66,14 +64,8 @@ func checkServed(ctx context.Context, report *Report, opts Options) error {
 		install.add(Broken, fmt.Sprintf("--url %s: %s served no certificate", opts.URL, address))
 		return nil
 	}
-	sum := sha256.Sum256(peer[0].Raw)
-	served.Subject, served.Fingerprint = peer[0].Subject.CommonName, hex.EncodeToString(sum[:])
-	var want *Leaf
-	if install.Keystore != nil && install.Keystore.Leaf != nil {
-		want = install.Keystore.Leaf
-	} else {
-		want = install.TLSSecret
-	}
+	served.Subject, served.Fingerprint = peer[0].Subject.CommonName, fingerprint(peer[0])
+	want := install.Leaf()
 	switch {
 	case want == nil:
 		install.add(Broken, fmt.Sprintf("--url %s: nothing in the cluster to compare the served certificate with", opts.URL))

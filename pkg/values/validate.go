@@ -71,9 +71,7 @@ func (v Values) Validate() error {
 	switch v.Certificates.Rotation {
 	case "":
 	case "trust", "issue":
-		ownStores := v.Mode == "app" && v.MintsServerCertificate()
-		ourIssuer := v.IssuedByOurCAIssuer() && v.Target != "helm"
-		if (!ownStores && !ourIssuer) || v.Target == "compose" || v.Certificates.CADir != "" {
+		if v.CARotation() == "" {
 			return fmt.Errorf("certificates.rotation %q: a CA rotation (rotate-ca) is for our CA kept in the overlay, signing Kestra's own stores (app mode) or through cert-manager (--self-signed); set it back to \"\" (--set certificates.rotation=)", v.Certificates.Rotation)
 		}
 	default:

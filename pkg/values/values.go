@@ -74,6 +74,34 @@ func (v Values) AppIssuedByCertManager() bool {
 	return v.App.Issuer == "cert-manager"
 }
 
+// What rotate-ca rotates: RotatesOwnStores, our CA signing the stores generate writes for Kestra (app
+// mode); RotatesIssuer, our CA behind the issuer cert-manager signs with (--self-signed).
+const (
+	RotatesOwnStores = "stores"
+	RotatesIssuer    = "issuer"
+)
+
+// CARotation tells how rotate-ca moves this install to a new CA, or "" when the CA is not ours to rotate
+// from this folder: another issuer or a supplied certificate, a CA shared through --ca-dir, a Compose
+// project (no cluster), or the official chart's Ingress (--target helm).
+func (v Values) CARotation() string {
+	switch {
+	case v.Target == "compose" || v.Certificates.CADir != "":
+		return ""
+	case v.Mode == "app" && v.MintsServerCertificate():
+		return RotatesOwnStores
+	case v.IssuedByOurCAIssuer() && v.Target != "helm":
+		return RotatesIssuer
+	}
+	return ""
+}
+
+// HasTruststore tells whether Kestra's stores include truststore.jks: always when generate writes them;
+// from cert-manager only when the issuer names a CA (our CA issuer), which an issuer of the user's may not.
+func (v Values) HasTruststore() bool {
+	return !(v.AppIssuedByCertManager() && v.Issuer.Type == "ref")
+}
+
 // SuppliesCertificate tells whether the user brings Kestra's certificate (--cert, --pkcs12).
 func (v Values) SuppliesCertificate() bool {
 	return v.Certificates.CertFile != "" || v.Certificates.PKCS12File != ""

@@ -1,5 +1,5 @@
 // Package keystore writes the Java stores Kestra's Micronaut server loads: a PKCS#12 keystore with the
-// server key and chain, and truststores (JKS and PKCS#12) with trusted certificates.
+// server key and chain, and truststores (JKS and PKCS#12) with trusted certificates; and reads them back.
 package keystore
 
 import (
@@ -108,4 +108,26 @@ func sameCerts(a, b []*x509.Certificate) bool {
 		}
 	}
 	return true
+}
+
+// TrustedInJKS opens a JKS store with its password (which checks its integrity) and returns its trusted
+// certificates; a keystore's private-key entries are skipped.
+func TrustedInJKS(data []byte, password string) ([]*x509.Certificate, error) {
+	store := jks.New()
+	if err := store.Load(bytes.NewReader(data), []byte(password)); err != nil {
+		return nil, err
+	}
+	var certs []*x509.Certificate
+	for _, alias := range store.Aliases() {
+		entry, err := store.GetTrustedCertificateEntry(alias)
+		if err != nil {
+			continue
+		}
+		cert, err := x509.ParseCertificate(entry.Certificate.Content)
+		if err != nil {
+			return nil, fmt.Errorf("alias %q: %v", alias, err)
+		}
+		certs = append(certs, cert)
+	}
+	return certs, nil
 }
