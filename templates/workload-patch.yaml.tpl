@@ -55,7 +55,14 @@ spec:
         - name: kestra-ssl
           secret:
             secretName: {{ $.Values.app.sslSecretName }}
-            defaultMode: 0400
+            # Readable by the container's user, whichever it is (Kestra's images run as a non-root user);
+            # the store password guards the key. Only the stores: never tls.key in plain text.
+            defaultMode: {{ printf "%#o" $w.StoresMode }}
+            items:
+              {{- range $w.StoreKeys }}
+              - key: {{ . }}
+                path: {{ . }}
+              {{- end }}
         {{- end }}
         {{- if $w.MountsConfig }}
         - name: kestra-tls-config

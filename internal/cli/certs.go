@@ -41,7 +41,7 @@ func NewCmdCerts(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "certs --host NAME [--host NAME...] [-o DIR]",
 		Short:   "Make a CA, a server certificate and Java keystores for Kestra",
-		Long:    "Make (or reuse) a CA, issue a server certificate for every --host, and write the PEM files,\nkeystore.p12, truststore.jks, truststore.p12 and the store password. Keys and stores are 0600.\nRe-running with the same flags changes nothing; --force mints a new CA.",
+		Long:    "Make (or reuse) a CA, issue a server certificate for every --host, and write the PEM files,\nkeystore.p12, truststore.jks, truststore.p12 and the store password. Keys and the password are 0600,\nthe stores 0644 (encrypted with the password; readable by the non-root user of Kestra's image).\nRe-running with the same flags changes nothing; --force mints a new CA.",
 		Example: certsExample,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

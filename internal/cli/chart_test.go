@@ -17,8 +17,8 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/helmvalues"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
 
@@ -69,8 +69,7 @@ func TestChartBaseKeepsItsConfigurationAndServesTLS(t *testing.T) {
 				objects := decodeObjects(t, stream)
 				server := checkKestraStarts(t, objects, mode, tc.secretsFile)
 				if mode == "app" {
-					checkServesTLS(t, server, out)
-					checkOutboundTrust(t, objects)
+					checkOutboundTrust(t, objects, checkServesTLS(t, server, out))
 					checkServicePorts(t, objects, server)
 				} else {
 					checkIngressReaches8080(t, objects)
@@ -84,7 +83,7 @@ func TestChartBaseKeepsItsConfigurationAndServesTLS(t *testing.T) {
 // started is a Kestra container as it started.
 type started struct {
 	kind, name, container string
-	process               *kestra.Process
+	process               *kestrapod.Process
 }
 
 // kestraWorkloads lists the chart's Kestra containers in the objects.
@@ -122,7 +121,7 @@ func checkKestraStarts(t *testing.T, objects []map[string]any, mode string, secr
 	if server == nil {
 		t.Fatal("no standalone or webserver container")
 	}
-	p, err := kestra.Start(objects, server.kind, server.name, server.container)
+	p, err := kestrapod.Start(objects, server.kind, server.name, server.container)
 	if err != nil {
 		t.Fatalf("Kestra would not start: %v", err)
 	}
@@ -169,34 +168,17 @@ func checkKestraStarts(t *testing.T, objects []map[string]any, mode string, secr
 	return *server
 }
 
-// checkServesTLS runs the JVM with the keystore, truststore and password the started server reads, and
-// reaches it by each host (kestra.example.com and 127.0.0.1 unless named), trusting only certs/ca.pem.
-func checkServesTLS(t *testing.T, server started, out string, hosts ...string) {
+// checkServesTLS runs the JVM as the container's user with the keystore, truststore and password the
+// started server reads, from the files its mounts lay out (owner and mode included), and reaches it by
+// each host (kestra.example.com and 127.0.0.1 unless named), trusting only certs/ca.pem.
+func checkServesTLS(t *testing.T, server started, out string, hosts ...string) int {
 	t.Helper()
 	p := server.process
-	dir := t.TempDir()
-	file := func(key string) string {
-		inPod := strings.TrimPrefix(p.String(key), "file:")
-		data, ok := p.Files[inPod]
-		if !ok {
-			t.Fatalf("%s = %s, which no mount provides", key, inPod)
-		}
-		local := filepath.Join(dir, filepath.Base(inPod))
-		os.WriteFile(local, data, 0o600)
-		return local
-	}
-	password := p.String("micronaut.server.ssl.key-store.password")
 	stored, _ := os.ReadFile(filepath.Join(out, "certs", "store-password"))
-	if password == "" || password != strings.TrimSpace(string(stored)) {
+	if password := p.String("micronaut.server.ssl.key-store.password"); password == "" || password != strings.TrimSpace(string(stored)) {
 		t.Fatalf("the keystore password Kestra resolves is not the store password")
 	}
-	passwordFile := filepath.Join(dir, "password")
-	os.WriteFile(passwordFile, []byte(password), 0o600)
-	port := javatls.StartServer(t, javatls.Stores{
-		KeyStore: file("micronaut.server.ssl.key-store.path"), KeyStoreType: p.String("micronaut.server.ssl.key-store.type"),
-		TrustStore: file("micronaut.server.ssl.trust-store.path"), TrustStoreType: p.String("micronaut.server.ssl.trust-store.type"),
-		PasswordFile: passwordFile,
-	})
+	port := kestrapod.Serve(t, p)
 	if len(hosts) == 0 {
 		hosts = []string{"kestra.example.com", "127.0.0.1"}
 	}
@@ -205,14 +187,16 @@ func checkServesTLS(t *testing.T, server started, out string, hosts ...string) {
 			t.Errorf("curl https://%s: %v\n%s", host, err, body)
 		}
 	}
+	return port
 }
 
 // checkOutboundTrust starts every Kestra component: each JVM gets the outbound store, after the chart's
-// own options, and the store is mounted.
-func checkOutboundTrust(t *testing.T, objects []map[string]any) {
+// own options, the store is mounted, and a JVM with those options, run as the component's user, reaches
+// Kestra's server (on serverPort) trusting it through that store, as a task calling out does.
+func checkOutboundTrust(t *testing.T, objects []map[string]any, serverPort int) {
 	t.Helper()
 	for _, w := range kestraWorkloads(t, objects) {
-		p, err := kestra.Start(objects, w.kind, w.name, w.container)
+		p, err := kestrapod.Start(objects, w.kind, w.name, w.container)
 		if err != nil {
 			t.Fatalf("%s %s would not start: %v", w.kind, w.name, err)
 		}
@@ -225,6 +209,9 @@ func checkOutboundTrust(t *testing.T, objects []map[string]any) {
 		}
 		if chart := p.Env["_JAVA_OPTIONS"]; strings.Contains(chart, "-Xmx") && !strings.HasPrefix(chart, "-Xmx") {
 			t.Errorf("%s %s: the chart's JVM options were not kept first: %q", w.kind, w.name, chart)
+		}
+		if body, err := kestrapod.CallOut(t, p, "kestra.example.com", serverPort); err != nil || !strings.Contains(body, "kestra-tls-ok") {
+			t.Errorf("%s %s: a task's call out as %s with the outbound store: %v\n%s", w.kind, w.name, p.User, err, body)
 		}
 	}
 }
@@ -407,8 +394,7 @@ func TestHelmValuesGiveTheChartTLS(t *testing.T) {
 			secrets, _ := built.AsYaml()
 			objects := append(decodeObjects(t, rendered), decodeObjects(t, secrets)...)
 			server := checkKestraStarts(t, objects, "app", tc.secretsFile)
-			checkServesTLS(t, server, out)
-			checkOutboundTrust(t, objects)
+			checkOutboundTrust(t, objects, checkServesTLS(t, server, out))
 			checkServicePorts(t, objects, server)
 			if got := server.process.Env["TZ"]; got != "Europe/Paris" {
 				t.Errorf("the user's common.extraEnv entry TZ was lost: %q", got)

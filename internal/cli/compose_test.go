@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,21 +14,23 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
 
 // composeCases are the two ways Compose users configure Kestra; each name is also its golden folder.
 var composeCases = []struct {
 	name, dir string
+	// user is the service's `user:`; empty runs the image's own non-root user.
+	user string
 	// userKeys must survive in the configuration Kestra reads; userValue is one of them, by key.
 	userKeys []string
 	delivery string
 }{
-	{"compose-guide", "testdata/compose/guide", []string{"datasources.postgres.url", "kestra.queue.type", "kestra.server.basic-auth.enabled"}, "KESTRA_CONFIGURATION"},
-	{"compose-extends-include", "testdata/compose/extends-include", []string{"datasources.postgres.url", "kestra.repository.type"}, "KESTRA_CONFIGURATION"},
-	{"compose-mounted-config", "testdata/compose/mounted-config", []string{"datasources.h2.url", "kestra.queue.type"}, "MICRONAUT_CONFIG_FILES"},
-	{"compose-config-files", "testdata/compose/config-files", []string{"datasources.h2.url", "kestra.encryption.secret-key", "kestra.storage.local.base-path"}, "MICRONAUT_CONFIG_FILES"},
+	{"compose-guide", "testdata/compose/guide", "root", []string{"datasources.postgres.url", "kestra.queue.type", "kestra.server.basic-auth.enabled"}, "KESTRA_CONFIGURATION"},
+	{"compose-extends-include", "testdata/compose/extends-include", "0", []string{"datasources.postgres.url", "kestra.repository.type"}, "KESTRA_CONFIGURATION"},
+	{"compose-mounted-config", "testdata/compose/mounted-config", "root", []string{"datasources.h2.url", "kestra.queue.type"}, "MICRONAUT_CONFIG_FILES"},
+	{"compose-config-files", "testdata/compose/config-files", "", []string{"datasources.h2.url", "kestra.encryption.secret-key", "kestra.storage.local.base-path"}, "MICRONAUT_CONFIG_FILES"},
 }
 
 // TestComposeTarget writes the override for each Compose project, then reads the pair (the user's files and
@@ -75,7 +76,7 @@ func TestComposeTarget(t *testing.T) {
 
 			service := effectiveService(t, project, "docker-compose.yml", "kestra-tls/compose.kestra-tls.yaml")
 			checkComposePorts(t, service)
-			p, err := kestra.Start(asKubernetes(t, service), "Deployment", "kestra", "kestra")
+			p, err := kestrapod.FromCompose(service)
 			if err != nil {
 				t.Fatalf("the service would not start: %v", err)
 			}
@@ -98,7 +99,18 @@ func TestComposeTarget(t *testing.T) {
 			if _, ok := p.Files["/app/ssl/outbound-truststore.jks"]; !ok {
 				t.Error("the outbound store is not mounted")
 			}
-			checkServesTLS(t, started{kind: "Deployment", name: "kestra", container: "kestra", process: p}, filepath.Join(project, "kestra-tls"))
+			if tc.user != "" && p.User.From != "the service's user: "+tc.user || tc.user == "" && p.User.UID == 0 {
+				t.Errorf("the service runs as %s, want the fixture's user %q (empty: the image's non-root user)", p.User, tc.user)
+			}
+			port := checkServesTLS(t, started{kind: "Deployment", name: "kestra", container: "kestra", process: p}, filepath.Join(project, "kestra-tls"))
+			if body, err := kestrapod.CallOut(t, p, "kestra.example.com", port); err != nil || !strings.Contains(body, "kestra-tls-ok") {
+				t.Errorf("a task's call out as %s with the outbound store: %v\n%s", p.User, err, body)
+			}
+			for name, want := range map[string]os.FileMode{"ca.key": 0o600, "server.key": 0o600, "store-password": 0o600, "keystore.p12": 0o644, "truststore.jks": 0o644} {
+				if info, err := os.Stat(filepath.Join("kestra-tls", "certs", name)); err != nil || info.Mode().Perm() != want {
+					t.Errorf("certs/%s: %v, want mode %#o", name, err, want)
+				}
+			}
 
 			override, _ := os.ReadFile("kestra-tls/compose.kestra-tls.yaml")
 			password, _ := os.ReadFile("kestra-tls/certs/store-password")
@@ -144,42 +156,6 @@ func checkComposePorts(t *testing.T, service types.ServiceConfig) {
 	}
 	if !slices.Contains(published, 8443) || slices.Contains(published, 8080) {
 		t.Errorf("container ports published: %v, want 8443 and not 8080", published)
-	}
-}
-
-// asKubernetes turns the effective service into the objects of a Deployment, so that kestra.Start follows
-// it as it follows a pod: each bind-mounted file becomes a Secret key mounted at its target; named volumes
-// and sockets carry no configuration and are left out.
-func asKubernetes(t *testing.T, service types.ServiceConfig) []map[string]any {
-	t.Helper()
-	var env []any
-	for name, value := range service.Environment {
-		if value != nil {
-			env = append(env, map[string]any{"name": name, "value": *value})
-		}
-	}
-	data := map[string]any{}
-	var mounts, items []any
-	for i, v := range service.Volumes {
-		if v.Type != types.VolumeTypeBind {
-			continue
-		}
-		content, err := os.ReadFile(v.Source)
-		if err != nil {
-			continue // a folder or a socket
-		}
-		key := "file" + string(rune('a'+i))
-		data[key] = base64.StdEncoding.EncodeToString(content)
-		items = append(items, map[string]any{"key": key, "path": key})
-		mounts = append(mounts, map[string]any{"name": "binds", "mountPath": v.Target, "subPath": key})
-	}
-	container := map[string]any{"name": "kestra", "image": service.Image, "env": env, "volumeMounts": mounts}
-	return []map[string]any{
-		{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "binds"}, "data": data},
-		{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "kestra"}, "spec": map[string]any{"template": map[string]any{"spec": map[string]any{
-			"containers": []any{container},
-			"volumes":    []any{map[string]any{"name": "binds", "secret": map[string]any{"secretName": "binds", "items": items}}},
-		}}}},
 	}
 }
 

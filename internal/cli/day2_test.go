@@ -17,10 +17,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/status"
 )
 
@@ -105,13 +109,70 @@ func storesOf(t *testing.T, c *cluster.Cluster, namespace string, keystore *stat
 	return dir
 }
 
-func serveStores(t *testing.T, dir string) int {
+// servePod starts the JVM that stands in for Kestra as the pod its workload makes would run it: the live pod
+// template, and the Secrets and ConfigMaps it mounts and reads as the cluster holds them (cert-manager's
+// keystore Secret included), the files laid out as the kubelet does, the JVM run as the container's user.
+func servePod(t *testing.T, c *cluster.Cluster, namespace string, keystore *status.Keystore) int {
 	t.Helper()
-	return javatls.StartServer(t, javatls.Stores{
-		KeyStore: filepath.Join(dir, "keystore.p12"), KeyStoreType: "PKCS12",
-		TrustStore: filepath.Join(dir, "truststore.jks"), TrustStoreType: "JKS",
-		PasswordFile: filepath.Join(dir, "store-password"),
-	})
+	if keystore == nil || len(keystore.Workloads) == 0 {
+		t.Fatal("status names no workload mounting the stores")
+	}
+	kind, name, _ := strings.Cut(keystore.Workloads[0], "/")
+	ctx := context.Background()
+	var workload any
+	var err error
+	if kind == "StatefulSet" {
+		workload, err = c.Client.AppsV1().StatefulSets(namespace).Get(ctx, name, metav1.GetOptions{})
+	} else {
+		workload, err = c.Client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects := []map[string]any{asObject(t, kind, workload)}
+	secrets, err := c.Client.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range secrets.Items {
+		objects = append(objects, asObject(t, "Secret", &secrets.Items[i]))
+	}
+	configMaps, err := c.Client.CoreV1().ConfigMaps(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range configMaps.Items {
+		objects = append(objects, asObject(t, "ConfigMap", &configMaps.Items[i]))
+	}
+	container := ""
+	for _, c := range dig(objects[0], "spec", "template", "spec", "containers").([]any) {
+		for _, m := range asSlice(c.(map[string]any)["volumeMounts"]) {
+			if container == "" && m.(map[string]any)["name"] == model.StoresVolume {
+				container = c.(map[string]any)["name"].(string)
+			}
+		}
+	}
+	p, err := kestrapod.Start(objects, kind, name, container)
+	if err != nil {
+		t.Fatalf("Kestra would not start from the cluster's %s %s: %v", kind, name, err)
+	}
+	return kestrapod.Serve(t, p)
+}
+
+// asObject is a typed API object as the launcher reads objects: a map, with its kind.
+func asObject(t *testing.T, kind string, object any) map[string]any {
+	t.Helper()
+	fields, err := runtime.DefaultUnstructuredConverter.ToUnstructured(object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields["kind"] = kind
+	return fields
+}
+
+func asSlice(node any) []any {
+	list, _ := node.([]any)
+	return list
 }
 
 // TestStatusAndRenewOfAppModeWithOurCA follows an app-mode install through its second day: status finds
@@ -144,7 +205,7 @@ func TestStatusAndRenewOfAppModeWithOurCA(t *testing.T) {
 	}
 
 	// A JVM loading the stores from the cluster, with the password from its Secret, serves what status expects.
-	port := serveStores(t, storesOf(t, c, ns, k))
+	port := servePod(t, c, ns, k)
 	url := fmt.Sprintf("https://kestra.day2.test:%d", port)
 	connect := fmt.Sprintf("127.0.0.1:%d", port)
 	report, code = statusOf(t, c, ns, "--url", url, "--connect-to", connect)
@@ -181,7 +242,7 @@ func TestStatusAndRenewOfAppModeWithOurCA(t *testing.T) {
 	}
 
 	startStandInPods(t, c, ns, "kestra")
-	port = serveStores(t, storesOf(t, c, ns, install.Keystore))
+	port = servePod(t, c, ns, install.Keystore)
 	report, code = statusOf(t, c, ns, "--url", fmt.Sprintf("https://kestra.day2.test:%d", port), "--connect-to", fmt.Sprintf("127.0.0.1:%d", port))
 	if install = onlyInstall(t, report); code != 0 || !install.Served.MatchesSecret {
 		t.Errorf("status after the rollout = exit %d:\n%s", code, findingsText(install))
@@ -195,6 +256,17 @@ func TestStatusAndRenewOfAppModeWithOurCA(t *testing.T) {
 	_, _, err = runCmd(t, append([]string{"status"}, clusterArgs(c, "", "day2-nothing")...)...)
 	if err == nil || ExitCode(err) != 1 || !strings.Contains(err.Error(), "-A") {
 		t.Errorf("status in an empty namespace = %v, want exit 1 naming -n/-A", err)
+	}
+
+	// Stores mounted for root alone (what kestra-tls wrote before 0444): Kestra's image user cannot open them.
+	rootOnly := []byte(`{"spec":{"template":{"spec":{"volumes":[{"name":"kestra-ssl","secret":{"defaultMode":256}}]}}}}`)
+	if _, err := c.Client.AppsV1().Deployments(ns).Patch(context.Background(), "kestra", types.StrategicMergePatchType, rootOnly, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	report, code = statusOf(t, c, ns)
+	install = onlyInstall(t, report)
+	if code != exitStatusBroken || len(install.Keystore.Unreadable) != 1 || !strings.Contains(findingsText(install), "cannot read keystore.p12 (mode 0400)") || !strings.Contains(findingsText(install), "fsGroup") {
+		t.Errorf("status of stores mounted 0400 for the image's non-root user = exit %d, unreadable %v:\n%s", code, install.Keystore.Unreadable, findingsText(install))
 	}
 }
 
@@ -319,7 +391,7 @@ func TestAppModeKeystoreFromCertManager(t *testing.T) {
 
 	// The JVM loads cert-manager's stores with the password from our Secret, as Micronaut would.
 	dir := storesOf(t, c, ns, k)
-	port := serveStores(t, dir)
+	port := servePod(t, c, ns, k)
 	caFile := filepath.Join(out, "certs", "ca.pem")
 	for _, host := range []string{"kestra.day2.test", "kestra.day2-appcm.svc", "kestra.day2-appcm.svc.cluster.local"} {
 		if body, err := javatls.Curl(t, caFile, host, port); err != nil || !strings.Contains(body, "kestra-tls-ok") {
@@ -360,7 +432,7 @@ func TestAppModeKeystoreFromCertManager(t *testing.T) {
 		t.Errorf("renew did not roll the pod template: generation %d -> %d, annotations %v", deployment.Generation, restarted.Generation, restarted.Spec.Template.Annotations)
 	}
 	startStandInPods(t, c, ns, "kestra")
-	port = serveStores(t, storesOf(t, c, ns, install.Keystore))
+	port = servePod(t, c, ns, install.Keystore)
 	report, code = statusOf(t, c, ns, "--url", fmt.Sprintf("https://kestra.day2.test:%d", port), "--connect-to", fmt.Sprintf("127.0.0.1:%d", port))
 	if install = onlyInstall(t, report); code != 0 || install.Keystore.RestartNeeded {
 		t.Errorf("status after renew's restart = exit %d:\n%s", code, findingsText(install))
@@ -390,7 +462,7 @@ func TestAppModeKeystoreFromCertManager(t *testing.T) {
 	if password, _ := os.ReadFile(filepath.Join(dir, "store-password")); string(password) != "a-new-store-password" {
 		t.Errorf("the password Secret holds %d bytes, not the new password", len(password))
 	}
-	port = serveStores(t, dir)
+	port = servePod(t, c, ns, install.Keystore)
 	if body, err := javatls.Curl(t, caFile, "kestra.day2.test", port); err != nil || !strings.Contains(body, "kestra-tls-ok") {
 		t.Errorf("the JVM serving the keystores rewritten for the new password: %v\n%s", err, body)
 	}
@@ -423,9 +495,9 @@ func TestRotateCAKeepsTrustAtEveryStep(t *testing.T) {
 	}
 	// trusts reports whether a Java client with this truststore accepts the server the cluster's stores make.
 	serverPort := func() (int, string) {
-		dir := storesOf(t, c, ns, keystore())
-		password, _ := os.ReadFile(filepath.Join(dir, "store-password"))
-		return serveStores(t, dir), string(password)
+		k := keystore()
+		password, _ := os.ReadFile(filepath.Join(storesOf(t, c, ns, k), "store-password"))
+		return servePod(t, c, ns, k), string(password)
 	}
 	trusts := func(trustStore, password string, port int) bool {
 		body, err := javatls.JavaClient(t, trustStore, "JKS", password, host, port)

@@ -15,8 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
 
@@ -227,7 +227,7 @@ func TestBackendTLSIsVerifiableByTheGateway(t *testing.T) {
 	}
 	stream, _ := built.AsYaml()
 	objects := decodeObjects(t, stream)
-	p, err := kestra.Start(objects, "Deployment", "kestra", "kestra")
+	p, err := kestrapod.Start(objects, "Deployment", "kestra", "kestra")
 	if err != nil {
 		t.Fatalf("Kestra would not start: %v", err)
 	}

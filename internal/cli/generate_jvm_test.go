@@ -15,13 +15,15 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
 
 // TestAppModeOverlayServesTLSFromJava takes everything from the built overlay, as the cluster would give it
-// to the pod: the stores and the password from the Secrets, the micronaut.server.ssl settings from
-// KESTRA_CONFIGURATION, the outbound trust from JAVA_OPTS. A real JVM serves with exactly those, curl
-// connects by every --host, and a Java client trusting through JAVA_OPTS's store connects too.
+// to the pod: the stores laid out by the kubelet from the Secret (owner root, the volume's modes), the
+// password from its Secret, the micronaut.server.ssl settings from KESTRA_CONFIGURATION, the outbound trust
+// from JAVA_OPTS. A real JVM, run as the image's non-root user as Kestra's is, serves with exactly those,
+// curl connects by every --host, and a Java client trusting through JAVA_OPTS's store connects too.
 func TestAppModeOverlayServesTLSFromJava(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "overlay")
 	if _, stderr, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com", "--host", "127.0.0.1",
@@ -32,48 +34,37 @@ func TestAppModeOverlayServesTLSFromJava(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	container := kestraContainer(t, built)
-	mount := filepath.Join(t.TempDir(), "app-ssl")
-	os.Mkdir(mount, 0o700)
-
-	// The volume: every key of the mounted Secret becomes a file under the mount path.
-	volumeSecret := lookup(t, kestraPodSpec(t, built), "volumes", "0", "secret", "secretName").(string)
-	mountPath := lookup(t, container, "volumeMounts", "0", "mountPath").(string)
-	for key, data := range secretData(t, built, volumeSecret) {
-		os.WriteFile(filepath.Join(mount, key), data, 0o600)
+	stream, _ := built.AsYaml()
+	p, err := kestrapod.Start(decodeObjects(t, stream), "Deployment", "kestra", "kestra")
+	if err != nil {
+		t.Fatalf("Kestra would not start: %v", err)
 	}
-	inPod := func(path string) string {
-		return filepath.Join(mount, strings.TrimPrefix(strings.TrimPrefix(path, "file:"), mountPath))
+	if p.User.UID == 0 {
+		t.Fatalf("the embedded base's Kestra runs as %s: Kestra's image runs as a non-root user", p.User)
 	}
 
-	// The password: the ${VAR} placeholder in the configuration, VAR from its secretKeyRef.
-	env := map[string]map[string]any{}
-	for _, e := range container["env"].([]any) {
-		entry := e.(map[string]any)
-		env[entry["name"].(string)] = entry
-	}
+	// The password: a ${VAR} placeholder in the configuration, VAR from its secretKeyRef.
 	config := map[string]any{}
-	if err := yaml.Unmarshal([]byte(env["KESTRA_CONFIGURATION"]["value"].(string)), &config); err != nil {
+	if err := yaml.Unmarshal([]byte(p.Env["KESTRA_CONFIGURATION"]), &config); err != nil {
 		t.Fatal(err)
 	}
 	ssl := lookup(t, config, "micronaut", "server", "ssl").(map[string]any)
-	placeholder := regexp.MustCompile(`^\$\{(\w+)\}$`).FindStringSubmatch(lookup(t, ssl, "keyStore", "password").(string))
-	if placeholder == nil {
+	if regexp.MustCompile(`^\$\{(\w+)\}$`).FindStringSubmatch(lookup(t, ssl, "keyStore", "password").(string)) == nil {
 		t.Fatalf("keyStore.password is not a ${VAR} placeholder: the password would be in plain text")
 	}
-	ref := lookup(t, env[placeholder[1]], "valueFrom", "secretKeyRef").(map[string]any)
-	password := secretData(t, built, ref["name"].(string))[ref["key"].(string)]
-	passwordFile := filepath.Join(t.TempDir(), "password")
-	os.WriteFile(passwordFile, password, 0o600)
-
+	password := p.String("micronaut.server.ssl.key-store.password")
+	if stored, _ := os.ReadFile(filepath.Join(out, "certs", "store-password")); password != strings.TrimSpace(string(stored)) {
+		t.Fatal("the keystore password Kestra resolves is not the store password")
+	}
 	if lookup(t, ssl, "enabled") != true || lookup(t, ssl, "clientAuthentication") != "want" {
 		t.Errorf("micronaut.server.ssl = %v", ssl)
 	}
-	port := javatls.StartServer(t, javatls.Stores{
-		KeyStore: inPod(lookup(t, ssl, "keyStore", "path").(string)), KeyStoreType: lookup(t, ssl, "keyStore", "type").(string),
-		TrustStore: inPod(lookup(t, ssl, "trustStore", "path").(string)), TrustStoreType: lookup(t, ssl, "trustStore", "type").(string),
-		PasswordFile: passwordFile,
-	})
+	for name, f := range p.Files {
+		if strings.HasPrefix(name, "/app/ssl/") && (f.UID != 0 || f.Mode.Perm() != 0o444) {
+			t.Errorf("%s is laid out %s, want root-owned 0444 (readable by the container's user, writable by none)", name, f)
+		}
+	}
+	port := kestrapod.Serve(t, p)
 	ca := filepath.Join(out, "certs", "ca.pem")
 	for _, host := range []string{"kestra.example.com", "127.0.0.1"} {
 		if body, err := javatls.Curl(t, ca, host, port); err != nil || !strings.Contains(body, "kestra-tls-ok") {
@@ -82,15 +73,14 @@ func TestAppModeOverlayServesTLSFromJava(t *testing.T) {
 	}
 
 	// Outbound: JAVA_OPTS names a store with our CA and the public ones, readable without a password.
-	javaOpts := env["JAVA_OPTS"]["value"].(string)
-	store := regexp.MustCompile(`-Djavax\.net\.ssl\.trustStore=(\S+)`).FindStringSubmatch(javaOpts)
-	if store == nil || strings.Contains(javaOpts, "trustStorePassword") {
-		t.Fatalf("JAVA_OPTS = %q: want a trustStore and no password on the command line", javaOpts)
+	if strings.Contains(p.JVMOptions, "trustStorePassword") {
+		t.Fatalf("JAVA_OPTS = %q: want no password on the command line", p.JVMOptions)
 	}
-	if body, err := javatls.JavaClient(t, inPod(store[1]), "JKS", "", "kestra.example.com", port); err != nil || !strings.Contains(body, "kestra-tls-ok") {
-		t.Errorf("Java client with JAVA_OPTS's trust store: %v\n%s", err, body)
+	if body, err := kestrapod.CallOut(t, p, "kestra.example.com", port); err != nil || !strings.Contains(body, "kestra-tls-ok") {
+		t.Errorf("Java client as %s with JAVA_OPTS's trust store: %v\n%s", p.User, err, body)
 	}
-	listing, err := exec.Command(testutil.Program(t, "keytool", "apt-get install openjdk-17-jdk-headless"), "-list", "-keystore", inPod(store[1]), "-storepass", string(password)).CombinedOutput()
+	outbound := filepath.Join(p.LayOut(t), "app", "ssl", "outbound-truststore.jks")
+	listing, err := exec.Command(testutil.Program(t, "keytool", "apt-get install openjdk-17-jdk-headless"), "-list", "-keystore", outbound, "-storepass", password).CombinedOutput()
 	if err != nil {
 		t.Fatalf("keytool -list: %v\n%s", err, listing)
 	}

@@ -216,7 +216,7 @@ func TestRotateCAOfAppModeKeystoreFromCertManager(t *testing.T) {
 	if code != 0 || install.Keystore == nil || !install.Keystore.Opens || !install.Keystore.TruststoreHoldsIssuer {
 		t.Fatalf("status after step 2 = exit %d:\n%s", code, findingsText(install))
 	}
-	port := serveStores(t, storesOf(t, c, ns, install.Keystore))
+	port := servePod(t, c, ns, install.Keystore)
 	if body, err := javatls.Curl(t, nextCA, host, port); err != nil || !strings.Contains(body, "kestra-tls-ok") {
 		t.Errorf("step 2: a client trusting the new CA does not trust the keystore cert-manager wrote: %v\n%s", err, body)
 	}

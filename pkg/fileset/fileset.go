@@ -21,8 +21,13 @@ type File struct {
 	Mode fs.FileMode
 }
 
-// Private marks key material and stores: readable by the owner alone.
+// Private marks keys and passwords: readable by the owner alone.
 const Private fs.FileMode = 0o600
+
+// Store marks Java keystores and truststores: encrypted with the store password, and readable by every
+// user, because Docker bind-mounts them into Kestra's container with the host's owner and mode, and the
+// container runs as a non-root user of its image. They stay out of reach on the host through certs/ (0700).
+const Store fs.FileMode = 0o644
 
 // Public is for certificates and manifests.
 const Public fs.FileMode = 0o644

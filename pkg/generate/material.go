@@ -592,9 +592,9 @@ func (b *Bundle) pack(req Request) error {
 	b.Files = append(b.Files,
 		fileset.File{Name: ServerCertFile, Data: pki.EncodeCertificates(serverChain...), Mode: fileset.Public},
 		fileset.File{Name: ServerKeyFile, Data: keyPEM, Mode: fileset.Private},
-		fileset.File{Name: KeystoreFile, Data: keystoreData, Mode: fileset.Private},
-		fileset.File{Name: TruststoreFile, Data: jksData, Mode: fileset.Private},
-		fileset.File{Name: TruststoreP12File, Data: trustP12, Mode: fileset.Private},
+		fileset.File{Name: KeystoreFile, Data: keystoreData, Mode: fileset.Store},
+		fileset.File{Name: TruststoreFile, Data: jksData, Mode: fileset.Store},
+		fileset.File{Name: TruststoreP12File, Data: trustP12, Mode: fileset.Store},
 		fileset.File{Name: StorePasswordFile, Data: []byte(b.Password), Mode: fileset.Private},
 	)
 	return nil

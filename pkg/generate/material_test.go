@@ -72,7 +72,7 @@ func TestFilesHaveTheirModes(t *testing.T) {
 	run(t, request(t, dir, "kestra.example.com"))
 	want := map[string]os.FileMode{
 		CACertFile: 0o644, CAKeyFile: 0o600, ServerCertFile: 0o644, ServerKeyFile: 0o600,
-		KeystoreFile: 0o600, TruststoreFile: 0o600, TruststoreP12File: 0o600, StorePasswordFile: 0o600,
+		KeystoreFile: 0o644, TruststoreFile: 0o644, TruststoreP12File: 0o644, StorePasswordFile: 0o600,
 	}
 	got := map[string]os.FileMode{}
 	entries, _ := os.ReadDir(dir)

@@ -85,7 +85,7 @@ func Values(in Input) (map[string]any, []string) {
 		map[string]any{"name": model.ConfigName, "key": model.ConfigFile}), "configurations", "secrets")
 	set(out, appendByKey(list(in.Chart, "common", "extraVolumes"), "name", map[string]any{
 		"name":   model.StoresVolume,
-		"secret": map[string]any{"secretName": v.App.SSLSecretName, "defaultMode": 0o400},
+		"secret": map[string]any{"secretName": v.App.SSLSecretName, "defaultMode": model.StoresFileMode, "items": storeItems(v)},
 	}), "common", "extraVolumes")
 	set(out, appendByKey(list(in.Chart, "common", "extraVolumeMounts"), "name", map[string]any{
 		"name": model.StoresVolume, "mountPath": v.App.MountPath, "readOnly": true,
@@ -108,6 +108,14 @@ func Values(in Input) (map[string]any, []string) {
 		}
 	}
 	return out, warnings
+}
+
+func storeItems(v values.Values) []any {
+	var items []any
+	for _, key := range model.StoreKeys(v) {
+		items = append(items, map[string]any{"key": key, "path": key})
+	}
+	return items
 }
 
 // ingressValues routes every host to the chart's Service http port (which reaches 8080), with TLS from

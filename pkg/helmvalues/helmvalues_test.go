@@ -41,7 +41,10 @@ func TestValuesKeepTheUsersEntries(t *testing.T) {
 			path:  []string{"common", "extraVolumes"},
 			want: []any{
 				map[string]any{"name": "plugins", "emptyDir": map[string]any{}},
-				map[string]any{"name": "kestra-ssl", "secret": map[string]any{"secretName": "kestra-ssl", "defaultMode": 0o400}},
+				map[string]any{"name": "kestra-ssl", "secret": map[string]any{"secretName": "kestra-ssl", "defaultMode": 0o444, "items": []any{
+					map[string]any{"key": "keystore.p12", "path": "keystore.p12"},
+					map[string]any{"key": "truststore.jks", "path": "truststore.jks"},
+				}}},
 			},
 		},
 		"a component's own JVM options get the trust store too, since they replace the common ones": {

@@ -114,7 +114,7 @@ func planMaterial(opts Options) (*Material, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.Files = append(m.Files, fileset.File{Name: OutboundTrustFile, Data: jks, Mode: fileset.Private})
+		m.Files = append(m.Files, fileset.File{Name: OutboundTrustFile, Data: jks, Mode: fileset.Store})
 		m.Notes = append(m.Notes, fmt.Sprintf("outbound trust: %d public roots from %s, plus our CA", len(public), source))
 	}
 	return m, nil
@@ -166,7 +166,7 @@ func outboundTruststore(public []*x509.Certificate, ours []*x509.Certificate, pa
 	return keystore.JKS(entries, password)
 }
 
-// Write puts a newly minted shared CA into its folder, then certs/ under dir (0700, keys and stores 0600).
+// Write puts a newly minted shared CA into its folder, then certs/ under dir (0700; keys 0600, stores 0644).
 func (m *Material) Write(dir string, writeSharedCA bool) (fileset.Result, error) {
 	if m == nil {
 		return fileset.Result{}, nil

@@ -3,7 +3,6 @@ package overlays
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -76,7 +75,9 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 	if v.App.OutboundTrust {
 		stores = append(stores, model.OutboundTrustFile)
 	}
-	// Each store on its own: certs/ also holds the CA key, which never enters the container.
+	// Each store on its own: certs/ also holds the CA key, which never enters the container. Bind mounts
+	// keep the host's owner and mode, and the stores are written 0644, so that the image's non-root user, or
+	// whichever `user:` the service names, reads them.
 	for _, store := range stores {
 		source, err := fromProject(path.Join(CertsDir, store))
 		if err != nil {
@@ -85,11 +86,6 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 		data.Mounts = append(data.Mounts, composeMount{Source: source, Target: path.Join(mountPath, store)})
 	}
 	data.Ports, data.ReplacePorts = composePorts(service, v.Values, m.DualProtocol)
-	if user := strings.SplitN(service.User, ":", 2)[0]; user != "root" && user != "0" {
-		// Bind mounts keep the host's owner and mode: our 0600 stores are readable by root and by you.
-		out.Warnings = append(out.Warnings, fmt.Sprintf("service %s runs as %q: the stores in %s are readable by their owner alone (0600), so Kestra must run as root (the guide's `user: \"root\"`) or as your uid (`user: \"%d\"`), or it cannot read its keystore", service.Name, orImageUser(service.User), CertsDir, os.Getuid()))
-	}
-
 	if err := deliverComposeConfiguration(service, m, &data, fromProject, out); err != nil {
 		return nil, err
 	}
@@ -109,13 +105,6 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 	out.Files = append(out.Files, fileset.File{Name: ComposeOverrideFile, Data: rendered, Mode: fileset.Public})
 	out.Next = fmt.Sprintf("docker compose%s -f %s up -d", composeFileFlags(v.Compose.Files), data.Override)
 	return out, out.addValues(v)
-}
-
-func orImageUser(user string) string {
-	if user == "" {
-		return "the image's user"
-	}
-	return user
 }
 
 func composeFileFlags(files []string) string {

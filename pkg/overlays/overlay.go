@@ -243,7 +243,7 @@ func (o *Overlay) addValues(v *values.Resolved) error {
 }
 
 // Write puts the folder on disk: a newly minted shared CA into its folder (unless writeSharedCA is false),
-// then certs/ (0700, keys and stores 0600), then the rest, so that no manifest names material that isn't
+// then certs/ (0700; keys 0600, stores 0644), then the rest, so that no manifest names material that isn't
 // there; then it removes the files of ours an earlier run wrote that this one doesn't.
 func (o *Overlay) Write(dir string, writeSharedCA bool) (fileset.Result, error) {
 	var all fileset.Result

@@ -30,7 +30,10 @@ type workloadPatch struct {
 	Mounts                []mount
 	HTTPS                 bool
 	MountsStores          bool
-	MountsConfig          bool
+	// StoreKeys are the keys of the stores Secret the volume lays out, each StoresMode.
+	StoreKeys    []string
+	StoresMode   int
+	MountsConfig bool
 	// Delivery is how our configuration reaches the server: DeliverEnv or DeliverFile; empty elsewhere.
 	Delivery string
 }
@@ -91,6 +94,7 @@ func planWorkloads(install *kestra.Install, m *model.Model) ([]workloadPatch, []
 		if (server && m.MountsStores()) || m.JavaOpts != "" {
 			p.Mounts = append([]mount{{Name: model.StoresVolume, MountPath: v.App.MountPath}}, p.Mounts...)
 			p.MountsStores = true
+			p.StoreKeys, p.StoresMode = model.StoreKeys(v.Values), model.StoresFileMode
 		}
 		if len(p.Env) == 0 && len(p.Mounts) == 0 && !p.HTTPS {
 			continue

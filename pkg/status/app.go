@@ -140,6 +140,12 @@ func checkApp(s *snapshot, group []workload, opts Options) Install {
 		k.TruststoreHoldsIssuer = k.Leaf.VerifiedBy == "truststore"
 		k.Rotation = rotationStep(chain[0], trusted)
 	}
+	for _, w := range group {
+		for _, problem := range unreadableStores(w) {
+			k.Unreadable = append(k.Unreadable, problem)
+			install.add(Broken, problem+": Kestra cannot open its stores and does not start. Re-run `kubectl kestra-tls generate` and apply it (the stores are then mounted 0444, guarded by the store password), or give the pod a securityContext.fsGroup")
+		}
+	}
 	checkRestarts(s, &install, group, secret)
 	return install
 }

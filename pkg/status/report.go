@@ -151,6 +151,8 @@ type Keystore struct {
 	RestartNeeded bool       `json:"restartNeeded"`
 	// Rotation is the CA rotation step (rotate-ca), empty when none is under way.
 	Rotation string `json:"caRotation,omitempty"`
+	// Unreadable names the containers that cannot read a store their volume lays out, and the stores.
+	Unreadable []string `json:"unreadable,omitempty"`
 }
 
 // StalePod is a Kestra pod serving older stores than the Secret's.

@@ -136,6 +136,23 @@ func appObjects(t *testing.T, storesPassword, openPassword string, podStart time
 	return []runtime.Object{stores, password, deployment, pod}
 }
 
+// mountedApp is appObjects with the stores mounted into the Kestra container as the volume's defaultMode
+// lays them out, and the pod's securityContext (nil: none, the image's user).
+func mountedApp(t *testing.T, defaultMode int64, podSecurity map[string]any) []runtime.Object {
+	t.Helper()
+	objects := appObjects(t, "store-pass", "store-pass", now, "kestra-ssl-abc")
+	deployment := objects[2].(*unstructured.Unstructured)
+	pod := deployment.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+	container := pod["containers"].([]any)[0].(map[string]any)
+	container["image"] = "kestra/kestra:latest"
+	container["volumeMounts"] = []any{map[string]any{"name": "kestra-ssl", "mountPath": "/app/ssl", "readOnly": true}}
+	pod["volumes"].([]any)[0].(map[string]any)["secret"].(map[string]any)["defaultMode"] = defaultMode
+	if podSecurity != nil {
+		pod["securityContext"] = podSecurity
+	}
+	return objects
+}
+
 func fakeClient(objects ...runtime.Object) *dynamicfake.FakeDynamicClient {
 	lists := map[schema.GroupVersionResource]string{}
 	for _, gvr := range []schema.GroupVersionResource{resources.Ingresses, resources.HTTPRoutes, resources.Gateways, resources.Secrets, resources.Pods, resources.Deployments, resources.StatefulSets, resources.Certificates, resources.Issuers, resources.ClusterIssuers} {
@@ -185,6 +202,18 @@ func TestCheck(t *testing.T) {
 			appObjects(t, "store-pass", "store-pass", after, "kestra-ssl-old"), Warning, "rollout under way"},
 		"a keystore that does not open with the password Secret is broken": {
 			appObjects(t, "store-pass", "wrong-pass", after, "kestra-ssl-abc"), Broken, "does not open"},
+		"stores mounted 0400 for the image's non-root user are broken": {
+			mountedApp(t, 0o400, nil), Broken, "runs as the image's user (kestra/kestra:latest: Kestra's images run as the non-root user kestra) and cannot read keystore.p12 (mode 0400), truststore.jks (mode 0400)"},
+		"stores mounted 0444 are read by the image's non-root user": {
+			mountedApp(t, 0o444, nil), Healthy, ""},
+		"stores mounted 0400 with an fsGroup are read through the group": {
+			mountedApp(t, 0o400, map[string]any{"runAsUser": int64(1001), "fsGroup": int64(2000)}), Healthy, ""},
+		"stores mounted 0400 are read by runAsUser 0": {
+			mountedApp(t, 0o400, map[string]any{"runAsUser": int64(0)}), Healthy, ""},
+		"stores mounted 0440 are read by a uid the image lacks, whose group is root": {
+			mountedApp(t, 0o440, map[string]any{"runAsUser": int64(1001)}), Healthy, ""},
+		"stores mounted 0440 for runAsUser 1001 and runAsGroup 3000 are broken": {
+			mountedApp(t, 0o440, map[string]any{"runAsUser": int64(1001), "runAsGroup": int64(3000)}), Broken, "runs as uid 1001 and cannot read keystore.p12 (mode 0440)"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

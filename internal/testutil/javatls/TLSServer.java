@@ -9,15 +9,20 @@ import javax.net.ssl.*;
  * trustStore, clientAuthentication "want". Prints "LISTENING <port>" and answers every request with
  * "kestra-tls-ok" until stdin closes, so the test that started it always stops it.
  *
- * Usage: TLSServer KEYSTORE KEYSTORE_TYPE TRUSTSTORE TRUSTSTORE_TYPE PASSWORD_FILE
+ * Usage: TLSServer KEYSTORE KEYSTORE_TYPE TRUSTSTORE TRUSTSTORE_TYPE PASSWORD_FILE|env:VARIABLE
  */
 public class TLSServer {
     public static void main(String[] args) throws Exception {
-        char[] password = new String(java.nio.file.Files.readAllBytes(java.nio.file.Paths.get(args[4])), StandardCharsets.UTF_8).toCharArray();
+        // env:NAME: the password from the environment, as Kestra's container gets it from its Secret.
+        char[] password = (args[4].startsWith("env:") ? System.getenv(args[4].substring(4))
+                : new String(java.nio.file.Files.readAllBytes(java.nio.file.Paths.get(args[4])), StandardCharsets.UTF_8)).toCharArray();
         KeyStore keyStore = KeyStore.getInstance(args[1]);
         try (InputStream in = new FileInputStream(args[0])) { keyStore.load(in, password); }
-        KeyStore trustStore = KeyStore.getInstance(args[3]);
-        try (InputStream in = new FileInputStream(args[2])) { trustStore.load(in, password); }
+        KeyStore trustStore = null; // none configured: the JDK's default trust, as Micronaut without a trust-store
+        if (!args[2].isEmpty()) {
+            trustStore = KeyStore.getInstance(args[3]);
+            try (InputStream in = new FileInputStream(args[2])) { trustStore.load(in, password); }
+        }
 
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(keyStore, password);

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -79,24 +80,88 @@ func classes(t testing.TB) string {
 		}
 		classDir = dir
 	})
+	if compileErr == nil {
+		// Another user's JVM (the container's) loads the classes too.
+		compileErr = openToEveryone(classDir)
+	}
 	if compileErr != nil {
 		t.Fatal(compileErr)
 	}
 	return classDir
 }
 
-// Stores names the files a server loads, as micronaut.server.ssl names them.
+// Stores names the files a server loads, as micronaut.server.ssl names them (no TrustStore: none).
 type Stores struct {
 	KeyStore, KeyStoreType     string
 	TrustStore, TrustStoreType string
-	PasswordFile               string
+	// PasswordFile, or Password, which the JVM gets in its environment as Kestra gets it.
+	PasswordFile string
+	Password     string
+	// RunAs is the user the JVM runs as; nil runs it as the test does.
+	RunAs *Credential
+}
+
+// Credential is a process's user, groups and supplementary groups.
+type Credential struct {
+	UID, GID int
+	Groups   []int
+}
+
+// passwordVariable carries Stores.Password to the server.
+const passwordVariable = "KESTRA_TLS_TEST_STORE_PASSWORD"
+
+// command runs java as the credential's user through setpriv (util-linux), with no capability left, as a
+// container's non-root process has none; nil runs it as the test.
+func command(ctx context.Context, as *Credential, args ...string) *exec.Cmd {
+	if as == nil {
+		return exec.CommandContext(ctx, "java", args...)
+	}
+	wrapped := []string{"--reuid=" + strconv.Itoa(as.UID), "--regid=" + strconv.Itoa(as.GID)}
+	if len(as.Groups) == 0 {
+		wrapped = append(wrapped, "--clear-groups")
+	} else {
+		var groups []string
+		for _, g := range as.Groups {
+			groups = append(groups, strconv.Itoa(g))
+		}
+		wrapped = append(wrapped, "--groups="+strings.Join(groups, ","))
+	}
+	// No hsperfdata folder for a user without a home: the JVM writes nothing outside what it is given.
+	wrapped = append(wrapped, "--", "java", "-XX:-UsePerfData")
+	cmd := exec.CommandContext(ctx, "setpriv", append(wrapped, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+os.TempDir())
+	return cmd
+}
+
+func openToEveryone(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		mode := os.FileMode(0o644)
+		if d.IsDir() {
+			mode = 0o755
+		}
+		return os.Chmod(path, mode)
+	})
 }
 
 // StartServer starts the Java TLS server and returns its loopback port; the server stops with the test.
 func StartServer(t testing.TB, stores Stores) int {
 	t.Helper()
 	dir := classes(t)
-	cmd := exec.Command("java", "-cp", dir, "TLSServer", stores.KeyStore, stores.KeyStoreType, stores.TrustStore, stores.TrustStoreType, stores.PasswordFile)
+	if stores.RunAs != nil && os.Geteuid() != 0 {
+		t.Fatal("running the JVM as the container's user needs root")
+	}
+	password := stores.PasswordFile
+	if password == "" {
+		password = "env:" + passwordVariable
+	}
+	cmd := command(context.Background(), stores.RunAs, "-cp", dir, "TLSServer", stores.KeyStore, stores.KeyStoreType, stores.TrustStore, stores.TrustStoreType, password)
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, passwordVariable+"="+stores.Password)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +211,12 @@ func StartServer(t testing.TB, stores Stores) int {
 // the response body.
 func JavaClient(t testing.TB, trustStore, trustStoreType, password, host string, port int) (string, error) {
 	t.Helper()
+	return JavaClientAs(t, nil, trustStore, trustStoreType, password, host, port)
+}
+
+// JavaClientAs is JavaClient run as another user (nil: the test's).
+func JavaClientAs(t testing.TB, as *Credential, trustStore, trustStoreType, password, host string, port int) (string, error) {
+	t.Helper()
 	dir := classes(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -153,7 +224,7 @@ func JavaClient(t testing.TB, trustStore, trustStoreType, password, host string,
 	if password != "" { // without one, Java reads the trusted certificates and skips the integrity check
 		args = append(args, "-Djavax.net.ssl.trustStorePassword="+password)
 	}
-	cmd := exec.CommandContext(ctx, "java", append(args, "-cp", dir, "TLSClient", host, fmt.Sprint(port))...)
+	cmd := command(ctx, as, append(args, "-cp", dir, "TLSClient", host, fmt.Sprint(port))...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

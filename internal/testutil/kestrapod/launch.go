@@ -1,8 +1,13 @@
-package kestra
+// Package kestrapod is the test ground's Kestra container: it follows a workload of a built overlay or a
+// rendered chart (or a Compose service) the way the kubelet or docker, Kestra's launcher and Micronaut do,
+// lays the mounted files out with the owners and modes they really get, and runs the JVM that stands in
+// for Kestra as the user the container really runs as. It is test ground, never product code.
+package kestrapod
 
 import (
 	"encoding/base64"
 	"fmt"
+	"io/fs"
 	"path"
 	"regexp"
 	"strings"
@@ -17,18 +22,29 @@ import (
 // KESTRA_CONFIGURATION before it points MICRONAUT_CONFIG_FILES at that one file.
 const launcherConfigFile = "/app/confs/application.yml"
 
-// Process is a Kestra container as it starts: the environment the kubelet gives it, the files its mounts
-// show, what Kestra's launcher does with them, and the configuration Micronaut then reads.
+// Process is a Kestra container as it starts: the user it runs as, the environment the kubelet gives it,
+// the files its mounts show, what Kestra's launcher does with them, and the configuration Micronaut then
+// reads.
 type Process struct {
+	// User is who the container's process is.
+	User User
 	// Env is the container's environment, valueFrom and envFrom resolved from the objects.
 	Env map[string]string
-	// Files are the files the container's ConfigMap and Secret mounts show, by absolute path.
-	Files map[string][]byte
+	// Files are the files the container's mounts show, by absolute path, owned and moded as laid out.
+	Files map[string]File
 	// ConfigFiles are the files Micronaut reads, in order (a later one wins), after the launcher.
 	ConfigFiles []string
 	// JVMOptions is what the JVM gets: JAVA_OPTS on the command line, then _JAVA_OPTIONS.
 	JVMOptions string
 	config     map[string]any
+	root       string // where LayOut put Files
+}
+
+// File is a file in the container, with the owner and mode its process sees.
+type File struct {
+	Data     []byte
+	UID, GID int
+	Mode     fs.FileMode
 }
 
 // Start follows a workload's container from the objects of a built overlay or a rendered chart: the
@@ -50,15 +66,26 @@ func Start(objects []map[string]any, kind, name, container string) (*Process, er
 		return nil, fmt.Errorf("%s %s has no container %s", kind, name, container)
 	}
 	namespace, _ := dig(workload, "metadata", "namespace").(string)
-	p := &Process{Env: map[string]string{}, Files: map[string][]byte{}}
+	user, err := podUser(pod, spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %v", kind, name, err)
+	}
+	p := &Process{User: user, Env: map[string]string{}, Files: map[string]File{}}
 	if err := p.readEnv(objects, namespace, spec); err != nil {
 		return nil, err
 	}
 	if err := p.readMounts(objects, namespace, pod, spec); err != nil {
 		return nil, err
 	}
+	return p, p.launch(container)
+}
+
+// launch is what Kestra's launcher and Micronaut do once the container runs: a set KESTRA_CONFIGURATION
+// becomes the one configuration file (written by the launcher, so owned by the container's user), then
+// Micronaut reads the files MICRONAUT_CONFIG_FILES lists.
+func (p *Process) launch(container string) error {
 	if conf := p.Env["KESTRA_CONFIGURATION"]; conf != "" {
-		p.Files[launcherConfigFile] = []byte(conf + "\n")
+		p.Files[launcherConfigFile] = File{Data: []byte(conf + "\n"), UID: p.User.UID, GID: p.User.GID, Mode: 0o644}
 		p.Env["MICRONAUT_CONFIG_FILES"] = launcherConfigFile
 	}
 	p.JVMOptions = strings.TrimSpace(p.Env["JAVA_OPTS"] + " " + p.Env["_JAVA_OPTIONS"])
@@ -67,18 +94,21 @@ func Start(objects []map[string]any, kind, name, container string) (*Process, er
 		if file = strings.TrimSpace(file); file == "" {
 			continue
 		}
-		data, ok := p.Files[file]
+		f, ok := p.Files[file]
 		if !ok {
-			return nil, fmt.Errorf("MICRONAUT_CONFIG_FILES lists %s, which no mount of container %s provides", file, container)
+			return fmt.Errorf("MICRONAUT_CONFIG_FILES lists %s, which no mount of container %s provides", file, container)
+		}
+		if !p.User.CanRead(f) {
+			return fmt.Errorf("MICRONAUT_CONFIG_FILES lists %s, which %s cannot read (%s)", file, p.User, f)
 		}
 		layer := map[string]any{}
-		if err := yaml.Unmarshal(data, &layer); err != nil {
-			return nil, fmt.Errorf("%s: %v", file, err)
+		if err := yaml.Unmarshal(f.Data, &layer); err != nil {
+			return fmt.Errorf("%s: %v", file, err)
 		}
 		p.config = values.MergeMaps(p.config, layer)
 		p.ConfigFiles = append(p.ConfigFiles, file)
 	}
-	return p, nil
+	return nil
 }
 
 // Property is a configuration value as Micronaut resolves it: an environment variable over the files
@@ -203,16 +233,20 @@ func (p *Process) readEnv(objects []map[string]any, namespace string, spec map[s
 	return nil
 }
 
+// readMounts lays the ConfigMap and Secret volumes out as the kubelet does: owned by root, each file with
+// its item's mode, else the volume's defaultMode, else 0644; with the pod's fsGroup, group fsGroup and
+// group read added (the volume is read-only).
 func (p *Process) readMounts(objects []map[string]any, namespace string, pod, spec map[string]any) error {
-	volumes := map[string]map[string][]byte{}
+	fsGroup, hasFSGroup := intField(pod, "securityContext", "fsGroup")
+	volumes := map[string]map[string]File{}
 	for _, v := range asList(pod["volumes"]) {
 		v, _ := v.(map[string]any)
 		var kind, ref string
-		var items []any
+		var source map[string]any
 		if cm, ok := v["configMap"].(map[string]any); ok {
-			kind, ref, items = "configMapRef", fmt.Sprint(cm["name"]), asList(cm["items"])
+			kind, ref, source = "configMapRef", fmt.Sprint(cm["name"]), cm
 		} else if secret, ok := v["secret"].(map[string]any); ok {
-			kind, ref, items = "secretRef", fmt.Sprint(secret["secretName"]), asList(secret["items"])
+			kind, ref, source = "secretRef", fmt.Sprint(secret["secretName"]), secret
 		} else {
 			continue
 		}
@@ -220,17 +254,35 @@ func (p *Process) readMounts(objects []map[string]any, namespace string, pod, sp
 		if err != nil {
 			return fmt.Errorf("volume %s: %v", v["name"], err)
 		}
-		files := map[string][]byte{}
+		mode := fs.FileMode(0o644)
+		if m, ok := intField(source, "defaultMode"); ok {
+			mode = fs.FileMode(m)
+		}
+		laidOut := func(content []byte, mode fs.FileMode) File {
+			f := File{Data: content, Mode: mode}
+			if hasFSGroup {
+				f.GID, f.Mode = fsGroup, mode|0o440
+			}
+			return f
+		}
+		files := map[string]File{}
+		items := asList(source["items"])
 		if len(items) == 0 {
-			files = data
+			for key, content := range data {
+				files[key] = laidOut(content, mode)
+			}
 		}
 		for _, item := range items {
 			item, _ := item.(map[string]any)
-			value, ok := data[fmt.Sprint(item["key"])]
+			content, ok := data[fmt.Sprint(item["key"])]
 			if !ok {
 				return fmt.Errorf("volume %s: no key %s in %s", v["name"], item["key"], ref)
 			}
-			files[fmt.Sprint(item["path"])] = value
+			itemMode := mode
+			if m, ok := intField(item, "mode"); ok {
+				itemMode = fs.FileMode(m)
+			}
+			files[fmt.Sprint(item["path"])] = laidOut(content, itemMode)
 		}
 		volumes[fmt.Sprint(v["name"])] = files
 	}
@@ -242,13 +294,13 @@ func (p *Process) readMounts(objects []map[string]any, namespace string, pod, sp
 		}
 		mountPath := fmt.Sprint(m["mountPath"])
 		if subPath, _ := m["subPath"].(string); subPath != "" {
-			if data, ok := files[subPath]; ok {
-				p.Files[mountPath] = data
+			if f, ok := files[subPath]; ok {
+				p.Files[mountPath] = f
 			}
 			continue
 		}
-		for name, data := range files {
-			p.Files[path.Join(mountPath, name)] = data
+		for name, f := range files {
+			p.Files[path.Join(mountPath, name)] = f
 		}
 	}
 	return nil
@@ -311,4 +363,17 @@ func dig(node any, keys ...string) any {
 func asList(node any) []any {
 	list, _ := node.([]any)
 	return list
+}
+
+// intField reads a whole number the decoders may give as int64 or float64 (JSON) or int.
+func intField(node any, keys ...string) (int, bool) {
+	switch n := dig(node, keys...).(type) {
+	case int:
+		return n, true
+	case int64:
+		return int(n), true
+	case float64:
+		return int(n), true
+	}
+	return 0, false
 }

@@ -1,4 +1,4 @@
-package kestra
+package kestrapod
 
 import (
 	"strings"

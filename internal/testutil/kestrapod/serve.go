@@ -1,0 +1,112 @@
+package kestrapod
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
+)
+
+// LayOut writes the container's files into a scratch folder, each owned and moded as the container sees
+// it, and returns the folder: a file at /app/ssl/keystore.p12 in the container is at ROOT/app/ssl/keystore.p12.
+// It needs root (to give files away); the folder goes with the test.
+func (p *Process) LayOut(t testing.TB) string {
+	t.Helper()
+	if p.root != "" {
+		return p.root
+	}
+	RequireRoot(t)
+	root, err := os.MkdirTemp("", "kestra-pod-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	// Folders are the runtime's: traversable by anyone, as the kubelet's volume folders and /app are.
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range p.Files {
+		local := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for dir := filepath.Dir(local); dir != root; dir = filepath.Dir(dir) {
+			os.Chmod(dir, 0o755) // MkdirAll's mode passes through the umask
+		}
+		if err := os.WriteFile(local, f.Data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(local, f.UID, f.GID); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(local, f.Mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.root = root
+	return root
+}
+
+// RequireRoot stops a test that must create files of other users and run processes as them: it fails
+// under CI, where the run is root, and skips elsewhere, saying why.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("needs root: it lays files out with the owners the kubelet gives them and runs Kestra's JVM as the container's user")
+	}
+	t.Skip("needs root: it lays files out with the owners the kubelet gives them and runs Kestra's JVM as the container's user (run the tests as root, as CI does)")
+}
+
+// Serve runs the JVM that stands in for Kestra as the container's user, with the micronaut.server.ssl
+// stores Kestra resolves, read from where its mounts put them, and the store password from its
+// environment; it returns the loopback port. A store the user cannot open fails the test as it fails
+// Kestra's start.
+func Serve(t testing.TB, p *Process) int {
+	t.Helper()
+	root := p.LayOut(t)
+	inPod := func(key string) string {
+		t.Helper()
+		value := p.String(key)
+		if value == "" {
+			return ""
+		}
+		file := strings.TrimPrefix(value, "file:")
+		if _, ok := p.Files[file]; !ok {
+			t.Fatalf("Kestra would not start: %s = %s, which no mount provides", key, value)
+		}
+		return filepath.Join(root, filepath.FromSlash(file))
+	}
+	return javatls.StartServer(t, javatls.Stores{
+		KeyStore: inPod("micronaut.server.ssl.key-store.path"), KeyStoreType: p.String("micronaut.server.ssl.key-store.type"),
+		TrustStore: inPod("micronaut.server.ssl.trust-store.path"), TrustStoreType: p.String("micronaut.server.ssl.trust-store.type"),
+		Password: p.String("micronaut.server.ssl.key-store.password"),
+		RunAs:    p.credential(),
+	})
+}
+
+var trustStoreFlag = regexp.MustCompile(`-Djavax\.net\.ssl\.trustStore=(\S+)`)
+
+// CallOut connects to https://host:port/ from a JVM with the container's JVM options, as a Kestra task
+// calling out does, run as the container's user: the outbound trust store it names must open for that user.
+func CallOut(t testing.TB, p *Process, host string, port int) (string, error) {
+	t.Helper()
+	flag := trustStoreFlag.FindStringSubmatch(p.JVMOptions)
+	if flag == nil {
+		t.Fatalf("the JVM options %q name no trust store", p.JVMOptions)
+	}
+	if _, ok := p.Files[flag[1]]; !ok {
+		t.Fatalf("the JVM options name %s, which no mount provides", flag[1])
+	}
+	store := filepath.Join(p.LayOut(t), filepath.FromSlash(flag[1]))
+	return javatls.JavaClientAs(t, p.credential(), store, "JKS", "", host, port)
+}
+
+func (p *Process) credential() *javatls.Credential {
+	return &javatls.Credential{UID: p.User.UID, GID: p.User.GID, Groups: p.User.Groups}
+}
