@@ -12,22 +12,34 @@ resources:
 {{- if $kustomize }}
   - {{ .Base }}
 {{- if .AppCertificate }}
+{{- if not (index $.Adopted.Patches "certificate.yaml") }}
   - certificate.yaml
 {{- end }}
+{{- end }}
 {{- if eq .Values.mode "ingress" }}
+{{- if not (index $.Adopted.Patches "ingress.yaml") }}
   - ingress.yaml
+{{- end }}
 {{- else if eq .Values.mode "gateway" }}
 {{- if not .Values.gateway.existing }}
+{{- if not (index $.Adopted.Patches "gateway.yaml") }}
   - gateway.yaml
 {{- end }}
+{{- end }}
+{{- if not (index $.Adopted.Patches "httproute.yaml") }}
   - httproute.yaml
+{{- end }}
 {{- if .Values.gateway.backendTLS }}
+{{- if not (index $.Adopted.Patches "backendtlspolicy.yaml") }}
   - backendtlspolicy.yaml
 {{- end }}
 {{- end }}
 {{- end }}
+{{- end }}
 {{- if $issuer }}
+{{- if not (index $.Adopted.Patches "cluster-issuer.yaml") }}
   - cluster-issuer.yaml
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with .Values.namespace }}
@@ -36,6 +48,22 @@ transformers:
 {{- end }}
 {{- if $kustomize }}
 patches:
+{{- range $file, $_ := .Adopted.Patches }}
+  # Takes over the base's own object instead of adding a second one.
+  - path: {{ $file }}
+{{- end }}
+{{- range .Adopted.Dropped }}
+  # The base's {{ .Kind }} {{ .Name }} is left out: {{ .Why }}.
+  - patch: |-
+      $patch: delete
+      apiVersion: {{ .APIVersion }}
+      kind: {{ .Kind }}
+      metadata:
+        name: {{ .Name }}
+        {{- with .Namespace }}
+        namespace: {{ . }}
+        {{- end }}
+{{- end }}
 {{- range .Workloads }}
   - path: {{ .File }}
     target:
@@ -92,6 +120,10 @@ secretGenerator:
   # The password cert-manager encrypts Kestra's stores with, and Kestra opens them with; a fixed name,
   # since the Certificate refers to it.
   - name: {{ .Values.app.passwordSecretName }}
+    {{- if index $.Adopted.Replaced .Values.app.passwordSecretName }}
+    # Replaces the base's Secret of this name.
+    behavior: replace
+    {{- end }}
     {{- with .Kestra.Namespace }}
     namespace: {{ . }}
     {{- end }}
@@ -109,6 +141,10 @@ secretGenerator:
   # Fixed names, as helm-values.yaml refers to them; its checksum annotation rolls the pods instead.
   {{- end }}
   - name: {{ .Values.app.sslSecretName }}
+    {{- if index $.Adopted.Replaced .Values.app.sslSecretName }}
+    # Replaces the base's Secret of this name.
+    behavior: replace
+    {{- end }}
     {{- with .Kestra.Namespace }}
     namespace: {{ . }}
     {{- end }}
@@ -129,6 +165,10 @@ secretGenerator:
       annotations:
         kestra-tls.io/hosts: {{ .Certs.Hosts | quote }}
   - name: {{ .Values.app.passwordSecretName }}
+    {{- if index $.Adopted.Replaced .Values.app.passwordSecretName }}
+    # Replaces the base's Secret of this name.
+    behavior: replace
+    {{- end }}
     {{- with .Kestra.Namespace }}
     namespace: {{ . }}
     {{- end }}
@@ -161,6 +201,10 @@ secretGenerator:
   # What cert-manager's CA issuer signs with: the CA itself, which has no name constraints.
   {{- end }}
   - name: {{ .Values.certManager.caIssuerName }}
+    {{- if index $.Adopted.Replaced .Values.certManager.caIssuerName }}
+    # Replaces the base's Secret of this name.
+    behavior: replace
+    {{- end }}
     {{- if .Values.certManager.clusterIssuer }}
     # A ClusterIssuer reads its Secret from cert-manager's namespace.
     namespace: {{ .Values.certManager.namespace }}
@@ -183,6 +227,10 @@ secretGenerator:
 {{- else if and (ne .Values.mode "app") (eq .Values.issuer.type "self-signed") }}
   # The guide's "self-signed for testing" Secret, from our server certificate, without cert-manager.
   - name: {{ .Values.ingress.tlsSecretName }}
+    {{- if index $.Adopted.Replaced .Values.ingress.tlsSecretName }}
+    # Replaces the base's Secret of this name.
+    behavior: replace
+    {{- end }}
     {{- with .Kestra.Namespace }}
     namespace: {{ . }}
     {{- end }}

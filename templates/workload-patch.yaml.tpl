@@ -38,7 +38,7 @@ spec:
             - name: https
               containerPort: {{ $.Values.app.port }}
           {{- end }}
-          {{- if $w.Mounts }}
+          {{- if or $w.Mounts $w.DropMounts }}
           volumeMounts:
             {{- range $w.Mounts }}
             - name: {{ .Name }}
@@ -48,9 +48,19 @@ spec:
               {{- end }}
               readOnly: true
             {{- end }}
+            {{- range $w.DropMounts }}
+            # The base's own SSL mount, replaced by the overlay's setup.
+            - mountPath: {{ . }}
+              $patch: delete
+            {{- end }}
           {{- end }}
-      {{- if $w.Mounts }}
+      {{- if or $w.Mounts $w.DropVolumes }}
       volumes:
+        {{- range $w.DropVolumes }}
+        # The base's own SSL volume, replaced by the overlay's stores.
+        - name: {{ . }}
+          $patch: delete
+        {{- end }}
         {{- if $w.MountsStores }}
         - name: kestra-ssl
           secret:

@@ -429,9 +429,18 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 	if o.DryRun {
 		return o.printDryRun(overlay)
 	}
+	if o.resolved.Target != "compose" {
+		// Never say "apply it with" for a folder kustomize refuses, nor leave one on disk.
+		if _, err := overlay.BuildAt(o.OutputDir); err != nil {
+			return overlays.ExplainBuildError(o.resolved.Base, err)
+		}
+	}
 	result, err := overlay.Write(o.OutputDir, true)
 	if err != nil {
 		return err
+	}
+	for _, line := range overlay.Adopted {
+		fmt.Fprintf(o.Out, "taken over: %s\n", line)
 	}
 	for _, name := range result.Written {
 		fmt.Fprintf(o.Out, "wrote %s\n", filepath.Join(o.OutputDir, name))
@@ -527,9 +536,9 @@ func (o *GenerateOptions) printDryRun(overlay *overlays.Overlay) error {
 		}
 		return nil
 	}
-	built, err := overlay.BuildScratch()
+	built, err := overlay.BuildAt(o.OutputDir)
 	if err != nil {
-		return err
+		return overlays.ExplainBuildError(o.resolved.Base, err)
 	}
 	data, err := overlays.MaskedYAML(built, o.ShowSecrets)
 	if err != nil {

@@ -169,3 +169,42 @@ func kestraURL(v values.Values) string {
 	}
 	return "https://" + host + "/"
 }
+
+// sslPrefix is the configuration subtree of Micronaut's HTTPS server, as normalize writes it.
+const sslPrefix = "micronaut.server.ssl"
+
+// WithoutSSL removes micronaut.server.ssl (nested, dotted, camelCase or kebab-case) from a Kestra
+// configuration: a setup made by hand along the guide holds its own keystore and a plain-text password
+// there, and Micronaut reads keyStore and key-store as one property, so a merge beside ours would leave two
+// keystores and the winner to chance. The text is returned as it was when there is none.
+func WithoutSSL(configuration string) (string, bool, error) {
+	tree := map[string]any{}
+	if err := yaml.Unmarshal([]byte(configuration), &tree); err != nil {
+		return "", false, err
+	}
+	if !dropSSL(tree, "") {
+		return configuration, false, nil
+	}
+	out, err := yaml.Marshal(tree)
+	return string(out), true, err
+}
+
+func dropSSL(tree map[string]any, prefix string) bool {
+	removed := false
+	for key, value := range tree {
+		full := strings.TrimPrefix(prefix+"."+strings.ToLower(strings.ReplaceAll(key, "-", "")), ".")
+		switch {
+		case full == sslPrefix || strings.HasPrefix(full, sslPrefix+"."):
+			delete(tree, key)
+			removed = true
+		case strings.HasPrefix(sslPrefix, full+"."):
+			if child, ok := value.(map[string]any); ok && dropSSL(child, full) {
+				removed = true
+				if len(child) == 0 {
+					delete(tree, key)
+				}
+			}
+		}
+	}
+	return removed
+}

@@ -23,6 +23,8 @@ type base struct {
 	// Files are carried in the overlay's base/ (the embedded default, or a copied manifest file).
 	Files   []fileset.File
 	Install *kestra.Install
+	// Objects are the base's objects as built, for the overlay to take over the ones it would double.
+	Objects []map[string]any
 }
 
 // loadBase builds the base, finds Kestra in it, and says how the kustomization refers to it.
@@ -56,7 +58,7 @@ func loadBase(opts Options, sel kestra.Selection) (*base, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &base{Ref: absBase, Install: install}
+	b := &base{Ref: absBase, Install: install, Objects: objectsOf(built)}
 	if opts.AbsoluteBase {
 		return b, nil
 	}
@@ -104,7 +106,17 @@ func useCopiedBase(files []fileset.File, sel kestra.Selection, baseName string) 
 	if err != nil {
 		return nil, err
 	}
-	return &base{Ref: embeddedBaseDir, Files: files, Install: install}, nil
+	return &base{Ref: embeddedBaseDir, Files: files, Install: install, Objects: objectsOf(built)}, nil
+}
+
+func objectsOf(built resmap.ResMap) []map[string]any {
+	var objects []map[string]any
+	for _, res := range built.Resources() {
+		if object, err := res.Map(); err == nil {
+			objects = append(objects, object)
+		}
+	}
+	return objects
 }
 
 func findKestra(built resmap.ResMap, sel kestra.Selection, baseName string) (*kestra.Install, error) {

@@ -129,6 +129,9 @@ func Inspect(dir string) (*Layout, error) {
 		}
 	}
 	for _, patch := range kustomization.Patches {
+		if patch.Path == "" {
+			continue // an inline $patch: delete of a base object (the overlay leaves it out)
+		}
 		data, err := os.ReadFile(filepath.Join(dir, patch.Path))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", patch.Path, fileset.Cause(err))
@@ -137,7 +140,13 @@ func Inspect(dir string) (*Layout, error) {
 		if err := yaml.Unmarshal(data, &body); err != nil {
 			return nil, fmt.Errorf("%s: %v", patch.Path, err)
 		}
-		layout.Patches[Key(patch.Target.Kind, patch.Target.Name)] = body
+		kind, name := patch.Target.Kind, patch.Target.Name
+		if kind == "" {
+			// A patch that names its object itself: one that takes over the base's own (adopt.go).
+			kind, _ = body["kind"].(string)
+			name, _ = dig(body, "metadata")["name"].(string)
+		}
+		layout.Patches[Key(kind, name)] = body
 	}
 	return layout, nil
 }

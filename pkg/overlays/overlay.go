@@ -4,6 +4,7 @@
 package overlays
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
@@ -66,6 +68,8 @@ type Overlay struct {
 	Notes []string
 	// Next is the command that puts the output to use, when it is not kestra-tls apply (target compose).
 	Next string
+	// Adopted says what the overlay took over from its base, one line each.
+	Adopted []string
 }
 
 // templateData is what the manifest templates see.
@@ -85,6 +89,8 @@ type templateData struct {
 	IssuerAnnotations map[string]string
 	// ServesHTTPS: Kestra serves HTTPS itself (app mode, or backend TLS behind a Gateway).
 	ServesHTTPS bool
+	// Adopted is what the overlay takes over from its base instead of doubling it.
+	Adopted adoption
 	// AppCertificate is cert-manager's Certificate for Kestra's own stores (--app-issuer cert-manager).
 	AppCertificate *appCertificateData
 }
@@ -152,6 +158,9 @@ func Generate(opts Options) (*Overlay, error) {
 		return nil, err
 	}
 	out := &Overlay{Files: b.Files, Material: m.Material, Install: b.Install, Warnings: append(m.Warnings, warnings...), Notes: m.Notes()}
+	for _, p := range patches {
+		out.Adopted = append(out.Adopted, p.Adopted...)
+	}
 	data := templateData{
 		Values: v.Map, Base: b.Ref, Workloads: patches,
 		Kestra: kestraData{Namespace: b.Install.Server.Namespace, Service: b.Install.Service, ServicePort: b.Install.ServicePort},
@@ -201,7 +210,24 @@ func Generate(opts Options) (*Overlay, error) {
 	if v.Namespace != "" {
 		manifests = append(manifests, "namespace.yaml")
 	}
-	if err := out.render(renderer, manifests, data); err != nil {
+	if err := out.render(renderer, manifests[1:], data); err != nil {
+		return nil, err
+	}
+	servicePort := func(https bool) map[string]any {
+		if https {
+			return map[string]any{"name": "https"}
+		}
+		if p := b.Install.ServicePort; p.Name != "" {
+			return map[string]any{"name": p.Name}
+		}
+		return map[string]any{"number": b.Install.ServicePort.Number}
+	}
+	adopted, err := adopt(out, b, v.Values, servicePort)
+	if err != nil {
+		return nil, err
+	}
+	data.Adopted = *adopted
+	if err := out.renderKustomization(renderer, b, v.Values, &data); err != nil {
 		return nil, err
 	}
 	for _, p := range patches {
@@ -220,6 +246,51 @@ func modelOptions(opts Options, renderer *render.Renderer, servesHTTP bool) mode
 		Dir: opts.Dir, Values: opts.Values, Renderer: renderer, StorePassword: opts.StorePassword,
 		Force: opts.Force, RenewServer: opts.RenewServer, Now: opts.Now, ServesHTTP: servesHTTP,
 	}
+}
+
+// renderKustomization renders kustomization.yaml, then again if the base holds Secrets that its
+// generators make (or that cert-manager writes), which the second rendering replaces (or leaves out).
+func (o *Overlay) renderKustomization(renderer *render.Renderer, b *base, v values.Values, data *templateData) error {
+	rendered, err := renderer.Render("kustomization.yaml.tpl", data)
+	if err != nil {
+		return err
+	}
+	var kustomization struct {
+		SecretGenerator []struct {
+			Name string `json:"name"`
+		} `json:"secretGenerator"`
+	}
+	if err := yaml.Unmarshal(rendered, &kustomization); err != nil {
+		return fmt.Errorf("kustomization.yaml.tpl does not render to YAML: %v", err)
+	}
+	var generated []string
+	for _, g := range kustomization.SecretGenerator {
+		generated = append(generated, g.Name)
+	}
+	a := &data.Adopted
+	before := len(a.Lines)
+	a.adoptSecrets(b.Objects, generated, issuedSecrets(v), data.Kestra.Namespace)
+	if len(a.Lines) != before {
+		if rendered, err = renderer.Render("kustomization.yaml.tpl", data); err != nil {
+			return err
+		}
+	}
+	o.Files = append([]fileset.File{{Name: "kustomization.yaml", Data: rendered, Mode: fileset.Public}}, o.Files...)
+	o.Adopted = append(o.Adopted, a.Lines...)
+	o.Warnings = append(o.Warnings, a.Warnings...)
+	return nil
+}
+
+// issuedSecrets are the Secrets cert-manager writes for the install.
+func issuedSecrets(v values.Values) []string {
+	var names []string
+	if v.Mode != "app" && v.Issuer.CertManager && v.IssuesCertificate() {
+		names = append(names, v.Ingress.TLSSecretName)
+	}
+	if v.AppIssuedByCertManager() {
+		names = append(names, v.App.SSLSecretName)
+	}
+	return names
 }
 
 func (o *Overlay) render(renderer *render.Renderer, manifests []string, data any) error {
@@ -277,9 +348,11 @@ func (o *Overlay) removeStale(dir string) []string {
 		written[file.Name] = true
 	}
 	candidates := append([]string{}, ourFiles...)
-	if patches, err := filepath.Glob(filepath.Join(dir, "patch-*.yaml")); err == nil {
-		for _, p := range patches {
-			candidates = append(candidates, filepath.Base(p))
+	for _, pattern := range []string{"patch-*.yaml", "ingress-*-backend.yaml"} {
+		if patches, err := filepath.Glob(filepath.Join(dir, pattern)); err == nil {
+			for _, p := range patches {
+				candidates = append(candidates, filepath.Base(p))
+			}
 		}
 	}
 	var removed []string

@@ -2,6 +2,8 @@ package overlays
 
 import (
 	"fmt"
+	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -34,6 +36,10 @@ type workloadPatch struct {
 	StoreKeys    []string
 	StoresMode   int
 	MountsConfig bool
+	// DropMounts (mount paths) and DropVolumes (names) are the base's own SSL mount, which ours replaces.
+	DropMounts, DropVolumes []string
+	// Adopted says what of the base's own SSL setup this patch replaces, one line each.
+	Adopted []string
 	// Delivery is how our configuration reaches the server: DeliverEnv or DeliverFile; empty elsewhere.
 	Delivery string
 }
@@ -73,7 +79,14 @@ func planWorkloads(install *kestra.Install, m *model.Model) ([]workloadPatch, []
 				p.HTTPS = true
 			}
 			if delivery == DeliverEnv {
-				merged, err := m.MergeInto(w.Env.KestraConfiguration, fmt.Sprintf("the KESTRA_CONFIGURATION of %s %s", w.Kind, w.Name))
+				configuration, removed, err := model.WithoutSSL(w.Env.KestraConfiguration)
+				if err != nil {
+					return nil, nil, fmt.Errorf("the KESTRA_CONFIGURATION of %s %s is not valid YAML: %v (fix it in the base)", w.Kind, w.Name, err)
+				}
+				if removed {
+					p.Adopted = append(p.Adopted, fmt.Sprintf("%s %s: the micronaut.server.ssl of its KESTRA_CONFIGURATION (keystore, password in plain text) is replaced by ours", w.Kind, w.Name))
+				}
+				merged, err := m.MergeInto(configuration, fmt.Sprintf("the KESTRA_CONFIGURATION of %s %s", w.Kind, w.Name))
 				if err != nil {
 					return nil, nil, err
 				}
@@ -89,14 +102,22 @@ func planWorkloads(install *kestra.Install, m *model.Model) ([]workloadPatch, []
 			if err != nil {
 				return nil, nil, err
 			}
-			p.Env = append(p.Env, envVar{Name: name, Value: m.AppendJavaOpts(w.Env.JavaOpts[name])})
+			p.Env = append(p.Env, envVar{Name: name, Value: m.AppendJavaOpts(withoutTrustStore(w, name, &p))})
+		} else {
+			// The guide's JAVA_OPTS trust store points into the mount ours replaces, with its own password.
+			for _, name := range []string{"JAVA_OPTS", "_JAVA_OPTIONS"} {
+				if value, ok := w.Env.JavaOpts[name]; ok && trustStoreFlag.MatchString(value) && !slices.Contains(w.Env.FromValueFrom, name) {
+					p.Env = append(p.Env, envVar{Name: name, Value: withoutTrustStore(w, name, &p)})
+				}
+			}
 		}
 		if (server && m.MountsStores()) || m.JavaOpts != "" {
 			p.Mounts = append([]mount{{Name: model.StoresVolume, MountPath: v.App.MountPath}}, p.Mounts...)
 			p.MountsStores = true
 			p.StoreKeys, p.StoresMode = model.StoreKeys(v.Values), model.StoresFileMode
 		}
-		if len(p.Env) == 0 && len(p.Mounts) == 0 && !p.HTTPS {
+		dropBaseSSLMount(w, v.App.MountPath, &p)
+		if len(p.Env) == 0 && len(p.Mounts) == 0 && !p.HTTPS && len(p.DropMounts) == 0 {
 			continue
 		}
 		patches = append(patches, p)
@@ -146,4 +167,35 @@ func javaOptsVariable(w kestra.Workload) (string, error) {
 		return "", fmt.Errorf("%s of container %q in %s %s comes from valueFrom; kestra-tls must append the outbound trust store to it (make it a literal value in the base, or drop --outbound-trust)", name, w.Container, w.Kind, w.Name)
 	}
 	return name, nil
+}
+
+// trustStoreFlag matches the JVM trust store flags the guide puts in JAVA_OPTS.
+var trustStoreFlag = regexp.MustCompile(`\s*-Djavax\.net\.ssl\.trustStore(Password|Type)?=\S*`)
+
+// withoutTrustStore is the workload's JVM options variable without the guide's trust store flags: ours
+// replace them (or, without --outbound-trust, the file they name goes with the mount ours replaces, and its
+// password is in plain text).
+func withoutTrustStore(w kestra.Workload, name string, p *workloadPatch) string {
+	value := w.Env.JavaOpts[name]
+	cleaned := strings.TrimSpace(trustStoreFlag.ReplaceAllString(value, ""))
+	if cleaned != strings.TrimSpace(value) {
+		p.Adopted = append(p.Adopted, fmt.Sprintf("%s %s: the javax.net.ssl.trustStore flags of its %s are replaced by ours", w.Kind, w.Name, name))
+	}
+	return cleaned
+}
+
+// dropBaseSSLMount replaces the base's own mount at the stores' path (the guide's ssl-secret volume):
+// a strategic merge keys volumeMounts by mountPath, so ours takes its place when we mount the stores;
+// otherwise it goes, and so does its volume.
+func dropBaseSSLMount(w kestra.Workload, mountPath string, p *workloadPatch) {
+	for _, m := range w.Mounts {
+		if path.Clean(m.MountPath) != path.Clean(mountPath) || m.Name == model.StoresVolume {
+			continue
+		}
+		if !p.MountsStores {
+			p.DropMounts = append(p.DropMounts, m.MountPath)
+		}
+		p.DropVolumes = append(p.DropVolumes, m.Name)
+		p.Adopted = append(p.Adopted, fmt.Sprintf("%s %s: its volume %s at %s is replaced by ours", w.Kind, w.Name, m.Name, m.MountPath))
+	}
 }
