@@ -265,21 +265,29 @@ func (o *ApplyOptions) build() (resmap.ResMap, error) {
 		}
 		defer held.Release()
 	}
-	overlay, err := o.Generate.render(o.Generate.DryRun)
+	overlay, err := o.Generate.render()
 	if err != nil {
 		return nil, err
 	}
 	for _, warning := range overlay.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", warning)
 	}
-	if o.Generate.DryRun {
-		return overlay.BuildScratch()
+	// Built before it is written: a folder kustomize refuses is neither applied nor left on disk.
+	built, err := overlay.BuildAt(o.Dir)
+	if err != nil || o.Generate.DryRun {
+		if err != nil {
+			err = overlays.ExplainBuildError(o.Generate.resolved.Base, err)
+		}
+		return built, err
 	}
 	if _, err := overlay.Write(o.Dir, true); err != nil {
 		return nil, err
 	}
+	for _, line := range overlay.Adopted {
+		fmt.Fprintf(o.ErrOut, "taken over: %s\n", line)
+	}
 	fmt.Fprintf(o.ErrOut, "generated %s\n", o.Dir)
-	return overlays.Build(o.Dir)
+	return built, nil
 }
 
 // layout reads what the overlay does to its base; a dry run of generate-first has no folder yet and

@@ -416,7 +416,7 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 		}
 		defer release()
 	}
-	overlay, err := o.render(o.DryRun)
+	overlay, err := o.render()
 	if err != nil {
 		return err
 	}
@@ -515,11 +515,11 @@ func (o *GenerateOptions) printNext(overlay *overlays.Overlay) {
 	}
 }
 
-func (o *GenerateOptions) render(absoluteBase bool) (*overlays.Overlay, error) {
+func (o *GenerateOptions) render() (*overlays.Overlay, error) {
 	return overlays.Generate(overlays.Options{
 		Dir: o.OutputDir, Base: o.resolved.Base, Templates: templates.FS, TemplatesDir: o.resolved.Templates,
 		Values: o.resolved, StorePassword: os.Getenv(StorePasswordEnv), Force: o.TLS.Force,
-		RenewServer: o.renewServer, AbsoluteBase: absoluteBase, Now: time.Now(),
+		RenewServer: o.renewServer, Now: time.Now(),
 	})
 }
 

@@ -59,9 +59,6 @@ func loadBase(opts Options, sel kestra.Selection) (*base, error) {
 		return nil, err
 	}
 	b := &base{Ref: absBase, Install: install, Objects: objectsOf(built)}
-	if opts.AbsoluteBase {
-		return b, nil
-	}
 	absDir, err := filepath.Abs(opts.Dir)
 	if err != nil {
 		return nil, err

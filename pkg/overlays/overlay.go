@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
@@ -49,9 +48,7 @@ type Options struct {
 	Force bool
 	// RenewServer mints a new server certificate from the kept CA.
 	RenewServer bool
-	// AbsoluteBase refers to the base by absolute path, for a build outside Dir (dry-run).
-	AbsoluteBase bool
-	Now          time.Time
+	Now         time.Time
 }
 
 // Overlay is the rendered output folder, not yet written: a kustomization (over the base, or with only the
@@ -365,21 +362,6 @@ func (o *Overlay) removeStale(dir string) []string {
 		}
 	}
 	return removed
-}
-
-// BuildScratch builds the overlay without touching its real folder, for dry runs: in a private temporary
-// folder (the base must be referred to absolutely, Options.AbsoluteBase), removed afterwards. A newly minted
-// shared CA is not written.
-func (o *Overlay) BuildScratch() (resmap.ResMap, error) {
-	scratch, err := os.MkdirTemp("", "kestra-tls-dry-run-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(scratch)
-	if _, err := o.Write(scratch, false); err != nil {
-		return nil, err
-	}
-	return Build(scratch)
 }
 
 func merge(into, result fileset.Result, prefix string) fileset.Result {
