@@ -11,6 +11,7 @@ CM_BIN   := $(BIN)/cert-manager-controller
 KREW_BINS := $(BIN)/krew $(BIN)/validate-krew-manifest
 HELM_BIN := $(BIN)/helm
 PEBBLE_BIN := $(BIN)/pebble
+COMPOSE_BIN := $(BIN)/docker-compose
 
 export KUBEBUILDER_ASSETS := $(BIN)
 
@@ -25,7 +26,7 @@ $(PLUGIN): $(shell find cmd internal pkg templates -name '*' -type f 2>/dev/null
 # The real kube-apiserver, etcd and kubectl, and the real cert-manager controllers with their CRDs, built
 # from the Go module proxy by the tools modules under hack/tools (cold ~15 min on 2 cores, warm seconds);
 # pebble for the ACME tests.
-tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN)
+tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN) $(COMPOSE_BIN)
 $(K8S_BINS) &: hack/tools/k8s/go.mod hack/tools/k8s/go.sum hack/build-k8s-tools.sh
 	BIN_DIR=$(BIN) hack/build-k8s-tools.sh
 $(CM_BIN): hack/tools/cert-manager/go.mod hack/tools/cert-manager/go.sum hack/tools/cert-manager/main.go hack/build-cert-manager.sh
@@ -41,6 +42,11 @@ $(HELM_BIN): hack/tools/helm/go.mod hack/tools/helm/go.sum
 # pebble, Let's Encrypt's ACME test server, that the ACME tests and `make demo MODE=acme` issue from.
 $(PEBBLE_BIN): hack/tools/pebble/go.mod hack/tools/pebble/go.sum
 	cd hack/tools/pebble && $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/letsencrypt/pebble/v2/cmd/pebble
+
+# The real docker compose CLI (v5, standalone: `config` needs no Docker engine) that the Compose tests check
+# every override with.
+$(COMPOSE_BIN): hack/tools/compose/go.mod hack/tools/compose/go.sum
+	cd hack/tools/compose && $(GO) build -trimpath -ldflags "-s -w -X github.com/docker/compose/v5/internal.Version=v5.6.0" -o $@ github.com/docker/compose/v5/cmd
 
 # Release archives for six platforms, checksums, and the krew manifest for $(VERSION) (also copied to ./plugin.yaml).
 dist:

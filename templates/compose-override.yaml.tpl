@@ -2,12 +2,12 @@
 values replace theirs key by key, so each value here carries the user's own content plus ours. Compose
 interpolates ${...} in this file: our placeholders are escaped ($$), the user's own are kept as written. */ -}}
 # Written by `kubectl kestra-tls generate --target compose`; re-run it instead of editing. Use it after your own
-# files: docker compose{{ range .ComposeFiles }} -f {{ . }}{{ end }} -f {{ .Override }} up -d
+# files: docker compose{{ .ComposeFlags }} -f {{ .Override }} up -d
 services:
   {{ .Service }}:
     ports:{{ if .ReplacePorts }} !override{{ end }}
       {{- range .Ports }}
-      - {{ . | quote }}
+      - {{ if kindIs "string" . }}{{ . | quote }}{{ else }}{{ toJson . }}{{ end }}
       {{- end }}
     volumes:
       {{- range .Mounts }}

@@ -344,3 +344,52 @@ func TestApplyOfAGuideMadeSetupLeavesOneCertificate(t *testing.T) {
 		t.Errorf("Secret kestra-tls is not cert-manager's: %v", err)
 	}
 }
+
+// TestGatewayModeTakesOverTheBasesRoute: a base whose HTTPRoute already routes the host to Kestra gets ours
+// in its place (one route for the host), under the base's name.
+func TestGatewayModeTakesOverTheBasesRoute(t *testing.T) {
+	base := t.TempDir()
+	if err := os.CopyFS(base, os.DirFS(filepath.Join(testutil.RepoRoot(), "templates", "base"))); err != nil {
+		t.Fatal(err)
+	}
+	route := `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: kestra-route
+spec:
+  parentRefs: [{name: old-gateway, namespace: infra}]
+  hostnames: [kestra.example.com]
+  rules:
+    - backendRefs: [{name: kestra, port: 8080}]
+      timeouts: {request: 30s}
+`
+	os.WriteFile(filepath.Join(base, "route.yaml"), []byte(route), 0o644)
+	kustomization, _ := os.ReadFile(filepath.Join(base, "kustomization.yaml"))
+	os.Chmod(filepath.Join(base, "kustomization.yaml"), 0o644)
+	os.WriteFile(filepath.Join(base, "kustomization.yaml"), append(kustomization, []byte("  - route.yaml\n")...), 0o644)
+
+	out := filepath.Join(t.TempDir(), "overlay")
+	stdout, stderr, err := runCmd(t, "generate", "-o", out, "--base", base, "--mode", "gateway", "--gateway-class", "eg", "--host", "kestra.example.com", "--self-signed", "-n", "kestra")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "taken over: HTTPRoute kestra-route of the base is replaced by ours") {
+		t.Errorf("generate does not say it took the route over:\n%s", stdout)
+	}
+	built, err := overlays.Build(out)
+	if err != nil {
+		t.Fatalf("the overlay does not build: %v", err)
+	}
+	stream, _ := built.AsYaml()
+	routes := objectsOfKind(decodeObjects(t, stream), "HTTPRoute")
+	if len(routes) != 1 || dig(routes[0], "metadata", "name") != "kestra-route" {
+		t.Fatalf("want the base's HTTPRoute alone, taken over: %v", routes)
+	}
+	parents := fmt.Sprint(dig(routes[0], "spec", "parentRefs"))
+	if strings.Contains(parents, "old-gateway") || !strings.Contains(parents, "name:kestra") {
+		t.Errorf("the route's parents are %s, want our Gateway only", parents)
+	}
+	if timeouts := fmt.Sprint(dig(routes[0], "spec", "rules")); strings.Contains(timeouts, "30s") {
+		t.Errorf("the base's 30s request timeout stayed (it cuts Kestra's event streams): %s", timeouts)
+	}
+}

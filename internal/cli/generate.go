@@ -78,7 +78,7 @@ type GenerateOptions struct {
 	Mode, Target, IngressClass, Issuer, IssuerRef, Email, ACMEServer, CABundle string
 	ACMEStaging                                                                bool
 	ACMECABundle, EABKeyID, EABHMACKeyFile, SolverFile                         string
-	ComposeFiles                                                               []string
+	ComposeFiles, ComposeEnvFiles                                              []string
 	GatewayClass, Gateway                                                      string
 	BackendTLS                                                                 bool
 	DualProtocol                                                               bool
@@ -164,6 +164,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.Mode, "mode", "", "where TLS ends: ingress (default), gateway (a Gateway API Gateway) or app")
 	fs.StringVar(&o.Target, "target", "", "what to write: kustomize (default: an overlay over --base), helm (values for the official chart, and the Secrets they refer to) or compose (an override for your docker-compose.yml; app mode)")
 	fs.StringArrayVar(&o.ComposeFiles, "compose-file", nil, "with --target compose: your Compose file (repeatable, as docker compose -f); Kestra's service is found by image, or named with --service")
+	fs.StringArrayVar(&o.ComposeEnvFiles, "env-file", nil, "with --target compose: a file of ${VAR} values, as docker compose --env-file (repeatable; default: the project's .env)")
 	fs.BoolVar(&o.DualProtocol, "dual-protocol", false, "app mode: keep plain HTTP on 8080 open beside HTTPS (default: open when the base's Service reaches 8080; with --target compose, closed)")
 	fs.StringVar(&o.AppIssuer, "app-issuer", "", "app mode: who issues Kestra's keystore: local (generate, from our CA; the default) or cert-manager (a Certificate with keystores, from --issuer-ref or our CA issuer with --self-signed; the default with --issuer-ref)")
 	fs.StringVar(&o.RestartOnRenewal, "restart-on-renewal", "", "app mode with --app-issuer cert-manager: reloader annotates Kestra's workloads so that Stakater Reloader restarts them when cert-manager renews the keystore")
@@ -289,6 +290,7 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 		out = append(out, values.Override{Flag: "--target compose", Path: "mode", Value: "app"})
 	}
 	add("compose-file", "compose.files", o.ComposeFiles)
+	add("env-file", "compose.envFiles", o.ComposeEnvFiles)
 	add("dual-protocol", "app.dualProtocol", o.DualProtocol)
 	add("app-issuer", "app.issuer", o.AppIssuer)
 	add("restart-on-renewal", "app.restartOnRenewal", o.RestartOnRenewal)

@@ -128,3 +128,17 @@ func RemovePlugin() {
 		os.RemoveAll(filepath.Dir(pluginPath))
 	}
 }
+
+// DockerCompose is the real docker compose CLI that `make tools` builds into bin/ (standalone: its
+// `config` needs no Docker engine). -short skips the test; a missing binary fails it.
+func DockerCompose(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs docker compose (skipped by -short)")
+	}
+	path := filepath.Join(BinDir(), "docker-compose")
+	if !fileExists(path) {
+		t.Fatal("bin/docker-compose not found: run `make tools` (builds docker compose v5 from the Go module proxy)")
+	}
+	return path
+}

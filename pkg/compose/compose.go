@@ -4,14 +4,22 @@ package compose
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/sirupsen/logrus"
 )
 
 // Service is Kestra's service as the project defines it.
@@ -23,46 +31,155 @@ type Service struct {
 	// RawEnvironment is the service's environment before interpolation, so that what we write back keeps
 	// the user's ${VAR} references (and never bakes in a value from .env).
 	RawEnvironment map[string]string
-	// Ports and Volumes are as docker compose resolves them.
-	Ports   []types.ServicePortConfig
+	// RawPorts are the service's ports as written (short strings or long-syntax maps), ${VAR} kept.
+	RawPorts []any
+	// Volumes are as docker compose resolves them.
 	Volumes []types.ServiceVolumeConfig
+	// Variables are the values docker compose interpolates ${VAR} with (environment, .env, --env-file).
+	Variables map[string]string
 	// User is the service's user: (empty for the image's own).
 	User string
+	// Warnings are what docker compose's loader noticed (an unset variable, an obsolete key).
+	Warnings []string
 }
 
 // Load reads the project of files and returns the Kestra service: the one named service, or the only one
-// that runs Kestra's image (or is named kestra).
-func Load(ctx context.Context, files []string, service string) (*Service, error) {
+// that runs Kestra's image (or is named kestra). envFiles are docker compose's --env-file files (empty:
+// the project's .env).
+func Load(ctx context.Context, files, envFiles []string, service string) (*Service, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("--compose-file is required with --target compose: pass your docker-compose.yml")
 	}
 	flag := "--compose-file " + strings.Join(files, ",")
-	project, err := load(ctx, files, true)
+	for _, file := range envFiles {
+		if _, err := os.Stat(file); err != nil {
+			return nil, fmt.Errorf("--env-file %s: %v (pass the file docker compose reads ${VAR} values from)", file, errors.Unwrap(err))
+		}
+	}
+	// compose-go says what it notices (an unset variable, an obsolete key) through logrus: those become
+	// our warnings instead of log lines on the terminal.
+	notes := &warningHook{}
+	logger := logrus.StandardLogger()
+	out, hooks := logger.Out, logger.ReplaceHooks(logrus.LevelHooks{})
+	logger.SetOutput(io.Discard)
+	logger.AddHook(notes)
+	defer func() { logger.SetOutput(out); logger.ReplaceHooks(hooks) }()
+	options, err := projectOptions(files, envFiles)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v (docker compose would refuse it too: fix the file)", flag, err)
+		return nil, fmt.Errorf("%s: %v", flag, explain(err))
+	}
+	project, err := options.LoadProject(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v (docker compose would refuse it too: fix the file)", flag, explain(err))
 	}
 	name, err := pick(project, service, flag)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := load(ctx, files, false)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", flag, err)
-	}
-	s := &Service{ProjectDir: project.WorkingDir, Name: name, RawEnvironment: map[string]string{}}
+	s := &Service{ProjectDir: project.WorkingDir, Name: name, Variables: project.Environment}
 	resolved := project.Services[name]
-	s.Ports, s.Volumes, s.User = resolved.Ports, resolved.Volumes, resolved.User
-	if rawService, ok := raw.Services[name]; ok {
-		for key, value := range rawService.Environment {
-			if value != nil {
-				s.RawEnvironment[key] = *value
-			}
-		}
+	s.Volumes, s.User = resolved.Volumes, resolved.User
+	raw, err := rawService(ctx, files, envFiles, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", flag, explain(err))
 	}
+	s.RawEnvironment, s.RawPorts = rawEnvironment(raw), list(raw["ports"])
+	s.Warnings = notes.messages
 	return s, nil
 }
 
-func load(ctx context.Context, files []string, interpolate bool) (*types.Project, error) {
+// warningHook keeps compose-go's warnings.
+type warningHook struct{ messages []string }
+
+func (h *warningHook) Levels() []logrus.Level { return []logrus.Level{logrus.WarnLevel} }
+
+func (h *warningHook) Fire(entry *logrus.Entry) error {
+	if !slices.Contains(h.messages, entry.Message) {
+		h.messages = append(h.messages, "docker compose: "+entry.Message)
+	}
+	return nil
+}
+
+// PortTargets are the container ports a port entry as written publishes, its ${VAR} replaced as docker
+// compose replaces them.
+func (s *Service) PortTargets(entry any) ([]uint32, error) {
+	// An unset variable is empty, as docker compose makes it; Load has already warned about it.
+	mapping := func(name string) (string, bool) {
+		return s.Variables[name], true
+	}
+	switch p := entry.(type) {
+	case string:
+		resolved, err := template.Substitute(p, mapping)
+		if err != nil {
+			return nil, err
+		}
+		configs, err := types.ParsePortConfig(resolved)
+		if err != nil {
+			return nil, fmt.Errorf("service %s, port %q (%q after interpolation): %v", s.Name, p, resolved, err)
+		}
+		var targets []uint32
+		for _, c := range configs {
+			targets = append(targets, c.Target)
+		}
+		return targets, nil
+	case map[string]any:
+		resolved, err := template.Substitute(fmt.Sprint(p["target"]), mapping)
+		if err != nil {
+			return nil, err
+		}
+		target, err := strconv.ParseUint(resolved, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("service %s, port target %v (%q after interpolation): not a port number", s.Name, p["target"], resolved)
+		}
+		return []uint32{uint32(target)}, nil
+	}
+	return nil, fmt.Errorf("service %s: a port entry %v that is neither a string nor a mapping", s.Name, entry)
+}
+
+func list(node any) []any {
+	items, _ := node.([]any)
+	return items
+}
+
+// rawService is the service as written, ${VAR} kept: the merged model of every file (include and extends
+// applied) before interpolation, which is all YAML and no types, since a field such as a port or a duration
+// only becomes one once its ${VAR} is replaced. Values from env_file are not in it.
+func rawService(ctx context.Context, files, envFiles []string, service string) (map[string]any, error) {
+	options, err := projectOptions(files, envFiles, cli.WithInterpolation(false), cli.WithLoadOptions(func(o *loader.Options) {
+		o.SkipValidation, o.SkipResolveEnvironment, o.SkipNormalization = true, true, true
+	}))
+	if err != nil {
+		return nil, err
+	}
+	model, err := options.LoadModel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	services, _ := model["services"].(map[string]any)
+	definition, _ := services[service].(map[string]any)
+	return definition, nil
+}
+
+func rawEnvironment(definition map[string]any) map[string]string {
+	env := map[string]string{}
+	switch entries := definition["environment"].(type) {
+	case map[string]any:
+		for key, value := range entries {
+			if value != nil {
+				env[key] = fmt.Sprint(value)
+			}
+		}
+	case []any:
+		for _, entry := range entries {
+			if key, value, ok := strings.Cut(fmt.Sprint(entry), "="); ok {
+				env[key] = value
+			}
+		}
+	}
+	return env
+}
+
+func projectOptions(files, envFiles []string, extra ...cli.ProjectOptionsFn) (*cli.ProjectOptions, error) {
 	absolute := make([]string, len(files))
 	for i, file := range files {
 		abs, err := filepath.Abs(file)
@@ -71,18 +188,25 @@ func load(ctx context.Context, files []string, interpolate bool) (*types.Project
 		}
 		absolute[i] = abs
 	}
-	options, err := cli.NewProjectOptions(absolute,
+	base := []cli.ProjectOptionsFn{
 		cli.WithWorkingDirectory(filepath.Dir(absolute[0])),
-		cli.WithOsEnv, cli.WithEnvFiles(), cli.WithDotEnv,
+		cli.WithOsEnv, cli.WithEnvFiles(envFiles...), cli.WithDotEnv,
 		// Kestra's service may sit behind a profile: every profile counts when looking for it.
 		cli.WithProfiles([]string{"*"}),
-		cli.WithInterpolation(interpolate),
 		cli.WithName("kestra-tls"),
-	)
-	if err != nil {
-		return nil, err
 	}
-	return options.LoadProject(ctx)
+	return cli.NewProjectOptions(absolute, append(base, extra...)...)
+}
+
+// decoderField is how compose-go's decoder names a field it could not fill.
+var decoderField = regexp.MustCompile(`'services\[([^\]]+)\]\.([^']+)' (.*)`)
+
+// explain turns a decoder's message into the service and field it is about.
+func explain(err error) error {
+	if match := decoderField.FindStringSubmatch(err.Error()); match != nil {
+		return fmt.Errorf("service %s, field %s: %s (after interpolation; check the variables it uses in .env or --env-file)", match[1], match[2], match[3])
+	}
+	return err
 }
 
 func pick(project *types.Project, service, flag string) (string, error) {

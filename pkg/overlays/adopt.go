@@ -46,9 +46,12 @@ func adopt(out *Overlay, b *base, v values.Values, servicePort func(https bool) 
 			return nil, fmt.Errorf("%s: %v", file.Name, err)
 		}
 		var theirs map[string]any
-		if ours["kind"] == "Ingress" {
+		switch ours["kind"] {
+		case "Ingress":
 			theirs = a.ingressToTakeOver(b.Objects, ours, v, b.Install.Service)
-		} else {
+		case "HTTPRoute":
+			theirs = routeToTakeOver(b.Objects, ours, v, b.Install.Service)
+		default:
 			theirs = findObject(b.Objects, str(ours["kind"]), name(ours), namespace(ours))
 		}
 		if theirs == nil {
@@ -117,6 +120,35 @@ func (a *adoption) ingressToTakeOver(objects []map[string]any, ours map[string]a
 		a.Warnings = append(a.Warnings, fmt.Sprintf("Ingress %s of the base also routes one of the hosts and is left as it is: two Ingresses for one host make the controller pick one, and two ingress-shim Certificates may fight over a Secret; remove it from the base", other))
 	}
 	return chosen
+}
+
+// routeToTakeOver is the base's HTTPRoute for our hosts or Kestra's Service: ours by name, else the first
+// that names one of our hosts, else the first whose backend is Kestra's Service.
+func routeToTakeOver(objects []map[string]any, ours map[string]any, v values.Values, service string) map[string]any {
+	var byHost, byService map[string]any
+	for _, object := range objects {
+		if object["kind"] != "HTTPRoute" {
+			continue
+		}
+		if name(object) == name(ours) && sameNamespace(namespace(object), namespace(ours)) {
+			return object
+		}
+		hostnames := list(dig(object, "spec")["hostnames"])
+		if byHost == nil && slices.ContainsFunc(hostnames, func(h any) bool { return slices.Contains(v.Hosts, fmt.Sprint(h)) }) {
+			byHost = object
+		}
+		for _, rule := range list(dig(object, "spec")["rules"]) {
+			for _, ref := range list(dig(rule.(map[string]any))["backendRefs"]) {
+				if byService == nil && dig(ref.(map[string]any))["name"] == service {
+					byService = object
+				}
+			}
+		}
+	}
+	if byHost != nil {
+		return byHost
+	}
+	return byService
 }
 
 // takeOverIngress is the patch that turns the base's Ingress into ours: our hosts routed to the Service

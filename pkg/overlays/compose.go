@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/compose"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
@@ -29,10 +28,10 @@ type composeMount struct{ Source, Target string }
 // composeData is what compose-override.yaml.tpl sees.
 type composeData struct {
 	Values       map[string]any
-	ComposeFiles []string
+	ComposeFlags string
 	Override     string
 	Service      string
-	Ports        []string
+	Ports        []any
 	ReplacePorts bool
 	Mounts       []composeMount
 	EnvFile      string
@@ -43,7 +42,7 @@ type composeData struct {
 // HTTPS itself (app mode) from stores mounted read-only, with the user's configuration kept.
 func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) {
 	v := opts.Values
-	service, err := compose.Load(context.Background(), v.Compose.Files, v.Kestra.Service)
+	service, err := compose.Load(context.Background(), v.Compose.Files, v.Compose.EnvFiles, v.Kestra.Service)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +50,7 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := &Overlay{Material: m.Material, Warnings: m.Warnings, Notes: m.Notes()}
+	out := &Overlay{Material: m.Material, Warnings: append(service.Warnings, m.Warnings...), Notes: m.Notes()}
 	// Compose resolves every relative path against the project folder, whichever file names it.
 	fromProject := func(name string) (string, error) {
 		abs, err := filepath.Abs(filepath.Join(opts.Dir, name))
@@ -64,7 +63,7 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 		}
 		return "./" + filepath.ToSlash(rel), nil
 	}
-	data := composeData{Values: v.Map, Service: service.Name, ComposeFiles: v.Compose.Files, Environment: map[string]string{}}
+	data := composeData{Values: v.Map, Service: service.Name, ComposeFlags: composeFileFlags(v.Compose), Environment: map[string]string{}}
 	// docker compose reads -f paths from where it runs, as the user passed --compose-file.
 	data.Override = filepath.Join(opts.Dir, ComposeOverrideFile)
 	if data.EnvFile, err = fromProject(path.Join(CertsDir, ComposeEnvFile)); err != nil {
@@ -85,7 +84,9 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 		}
 		data.Mounts = append(data.Mounts, composeMount{Source: source, Target: path.Join(mountPath, store)})
 	}
-	data.Ports, data.ReplacePorts = composePorts(service, v.Values, m.DualProtocol)
+	if data.Ports, data.ReplacePorts, err = composePorts(service, v.Values, m.DualProtocol); err != nil {
+		return nil, fmt.Errorf("--compose-file %s: %v", strings.Join(v.Compose.Files, ","), err)
+	}
 	if err := deliverComposeConfiguration(service, m, &data, fromProject, out); err != nil {
 		return nil, err
 	}
@@ -103,54 +104,48 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 		return nil, err
 	}
 	out.Files = append(out.Files, fileset.File{Name: ComposeOverrideFile, Data: rendered, Mode: fileset.Public})
-	out.Next = fmt.Sprintf("docker compose%s -f %s up -d", composeFileFlags(v.Compose.Files), data.Override)
+	out.Next = fmt.Sprintf("docker compose%s -f %s up -d", composeFileFlags(v.Compose), data.Override)
 	return out, out.addValues(v)
 }
 
-func composeFileFlags(files []string) string {
+// composeFileFlags are docker compose's flags for the user's project: --env-file, then -f.
+func composeFileFlags(c values.Compose) string {
 	var b strings.Builder
-	for _, file := range files {
+	for _, file := range c.EnvFiles {
+		b.WriteString(" --env-file " + file)
+	}
+	for _, file := range c.Files {
 		b.WriteString(" -f " + file)
 	}
 	return b.String()
 }
 
 // composePorts publishes the HTTPS port. Compose appends port lists across files, so closing plain HTTP
-// (published today on 8080) means replacing the list: every other port of the user's is kept.
-func composePorts(service *compose.Service, v values.Values, dualProtocol bool) ([]string, bool) {
+// (published today on 8080) means replacing the list: every other port of the user's is kept as written,
+// ${VAR} and all, so that no value from .env lands in our file.
+func composePorts(service *compose.Service, v values.Values, dualProtocol bool) ([]any, bool, error) {
 	https := strconv.Itoa(v.App.Port)
-	ports := []string{https + ":" + https}
+	ports := []any{https + ":" + https}
 	replace := false
-	var kept []string
-	for _, p := range service.Ports {
-		if p.Target == uint32(v.App.Port) {
-			continue // ours, published above
+	var kept []any
+	for _, entry := range service.RawPorts {
+		targets, err := service.PortTargets(entry)
+		if err != nil {
+			return nil, false, err
 		}
-		if p.Target == 8080 && !dualProtocol {
+		switch {
+		case slices.Contains(targets, uint32(v.App.Port)):
+			// ours, published above
+		case slices.Contains(targets, 8080) && !dualProtocol:
 			replace = true
-			continue
+		default:
+			kept = append(kept, entry)
 		}
-		kept = append(kept, portString(p))
 	}
 	if replace {
 		ports = append(kept, ports...)
 	}
-	return ports, replace
-}
-
-// portString writes a port as Compose's short syntax reads it back.
-func portString(p types.ServicePortConfig) string {
-	text := strconv.FormatUint(uint64(p.Target), 10)
-	if p.Published != "" {
-		text = p.Published + ":" + text
-		if p.HostIP != "" {
-			text = p.HostIP + ":" + text
-		}
-	}
-	if p.Protocol != "" && p.Protocol != "tcp" {
-		text += "/" + p.Protocol
-	}
-	return text
+	return ports, replace, nil
 }
 
 // deliverComposeConfiguration puts our configuration where Kestra's launcher will read it, as for the

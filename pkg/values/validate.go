@@ -40,6 +40,9 @@ func (v Values) Validate() error {
 	if v.Target != "compose" && len(v.Compose.Files) > 0 {
 		return fmt.Errorf("--compose-file needs --target compose (did you mean --target compose?)")
 	}
+	if v.Target != "compose" && len(v.Compose.EnvFiles) > 0 {
+		return fmt.Errorf("--env-file needs --target compose (did you mean --target compose?)")
+	}
 	if v.Target == "helm" && v.Base != "" {
 		return fmt.Errorf("--base %s does not go with --target helm: the chart renders Kestra; pass your chart values with --chart-values instead", v.Base)
 	}

@@ -132,6 +132,8 @@ func (v Values) MintsServerCertificate() bool {
 // Compose is the user's Docker Compose project, for target compose.
 type Compose struct {
 	Files []string `json:"files"`
+	// EnvFiles are docker compose's --env-file files; empty: the project folder's .env.
+	EnvFiles []string `json:"envFiles"`
 }
 
 type Helm struct {
