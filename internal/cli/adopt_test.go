@@ -346,7 +346,8 @@ func TestApplyOfAGuideMadeSetupLeavesOneCertificate(t *testing.T) {
 }
 
 // TestGatewayModeTakesOverTheBasesRoute: a base whose HTTPRoute already routes the host to Kestra gets ours
-// in its place (one route for the host), under the base's name.
+// in its place (one route for the host), under the base's name; a Gateway of the base that already listens
+// for the host is named in a warning with the --gateway that would use it.
 func TestGatewayModeTakesOverTheBasesRoute(t *testing.T) {
 	base := t.TempDir()
 	if err := os.CopyFS(base, os.DirFS(filepath.Join(testutil.RepoRoot(), "templates", "base"))); err != nil {
@@ -362,6 +363,16 @@ spec:
   rules:
     - backendRefs: [{name: kestra, port: 8080}]
       timeouts: {request: 30s}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: public
+  namespace: infra
+spec:
+  gatewayClassName: eg
+  listeners:
+    - {name: kestra-https, hostname: kestra.example.com, port: 443, protocol: HTTPS}
 `
 	os.WriteFile(filepath.Join(base, "route.yaml"), []byte(route), 0o644)
 	kustomization, _ := os.ReadFile(filepath.Join(base, "kustomization.yaml"))
@@ -375,6 +386,9 @@ spec:
 	}
 	if !strings.Contains(stdout, "taken over: HTTPRoute kestra-route of the base is replaced by ours") {
 		t.Errorf("generate does not say it took the route over:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "Gateway public of the base already has listener kestra-https for kestra.example.com") || !strings.Contains(stderr, "--gateway infra/public:kestra-https") {
+		t.Errorf("no warning about the base's Gateway that already listens for the host:\n%s", stderr)
 	}
 	built, err := overlays.Build(out)
 	if err != nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/google/go-cmp/cmp"
+	"github.com/sirupsen/logrus"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
@@ -301,4 +303,28 @@ func keysOf(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// TestComposeLoaderWarningsAreOurs: what compose-go notices while reading the project (an unset variable)
+// is one of generate's warnings, and nothing reaches the terminal as a library's log line.
+func TestComposeLoaderWarningsAreOurs(t *testing.T) {
+	t.Chdir(t.TempDir())
+	os.WriteFile("docker-compose.yml", []byte("services:\n  kestra:\n    image: kestra/kestra:latest\n    ports: [\"${OTHER}9090:9090\", \"8080:8080\"]\n"), 0o644)
+	var logged bytes.Buffer
+	logrus.SetOutput(&logged)
+	defer logrus.SetOutput(os.Stderr)
+	_, stderr, err := runCmd(t, "generate", "--target", "compose", "--compose-file", "docker-compose.yml", "--host", "kestra.example.com", "-o", "kestra-tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, `Warning: docker compose: The "OTHER" variable is not set. Defaulting to a blank string.`) {
+		t.Errorf("the unset variable is not among generate's warnings:\n%s", stderr)
+	}
+	if logged.Len() > 0 {
+		t.Errorf("compose-go logged through logrus: %s", logged.String())
+	}
+	override, _ := os.ReadFile("kestra-tls/compose.kestra-tls.yaml")
+	if !strings.Contains(string(override), `"${OTHER}9090:9090"`) {
+		t.Errorf("the user's port is not kept as written:\n%s", override)
+	}
 }

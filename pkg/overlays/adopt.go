@@ -77,7 +77,34 @@ func adopt(out *Overlay, b *base, v values.Values, servicePort func(https bool) 
 			return nil, err
 		}
 	}
+	if v.Mode == "gateway" && v.Gateway.Existing == "" {
+		a.warnAboutOtherGateways(b.Objects, v)
+	}
 	return a, nil
+}
+
+// warnAboutOtherGateways names the base's Gateways (other than the one we write) that already listen for
+// one of the hosts: a second Gateway for a host is a second address for it, which we do not take over since
+// its listeners may serve other routes; --gateway attaches our route to it instead.
+func (a *adoption) warnAboutOtherGateways(objects []map[string]any, v values.Values) {
+	for _, object := range objects {
+		if object["kind"] != "Gateway" || name(object) == v.Gateway.Name {
+			continue
+		}
+		for _, l := range list(dig(object, "spec")["listeners"]) {
+			listener, _ := l.(map[string]any)
+			if hostname, _ := listener["hostname"].(string); slices.Contains(v.Hosts, hostname) {
+				a.Warnings = append(a.Warnings, fmt.Sprintf("Gateway %s of the base already has listener %v for %s, and the overlay adds Gateway %s for it too: to use the existing one, generate with --gateway %s/%s:%v instead of --gateway-class", name(object), listener["name"], hostname, v.Gateway.Name, orDefault(namespace(object), "NAMESPACE"), name(object), listener["name"]))
+			}
+		}
+	}
+}
+
+func orDefault(value, fallback string) string {
+	if value == "" {
+		return fallback
+	}
+	return value
 }
 
 // ingressToTakeOver is the base's Ingress that serves our hosts or Kestra's Service: ours by name if the
