@@ -60,12 +60,7 @@ func TestGuideMadeSetupIsTakenOver(t *testing.T) {
 				}
 			}
 
-			built, err := overlays.Build(out)
-			if err != nil {
-				t.Fatalf("the overlay does not build: %v", err)
-			}
-			stream, _ := built.AsYaml()
-			objects := decodeObjects(t, stream)
+			objects := builtObjects(t, out)
 			ingresses := objectsOfKind(objects, "Ingress")
 			if len(ingresses) != 1 {
 				t.Fatalf("%d Ingresses, want the base's one taken over", len(ingresses))
@@ -202,21 +197,13 @@ func TestBaseWithOurSecretNames(t *testing.T) {
 		"kestra-tls-ca, the CA issuer's Secret":          {"kestra-tls-ca", "kestra", []string{"--self-signed"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			base := t.TempDir()
-			if err := os.CopyFS(base, os.DirFS(filepath.Join(testutil.RepoRoot(), "templates", "base"))); err != nil {
-				t.Fatal(err)
-			}
-			os.Chmod(filepath.Join(base, "kustomization.yaml"), 0o644)
 			namespace := ""
 			if tc.namespace != "" {
 				namespace = "\n  namespace: " + tc.namespace
 			}
-			secret := fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s%s\ndata:\n  made-by-hand: %s\n", tc.secret, namespace, madeByHand)
-			if err := os.WriteFile(filepath.Join(base, "secret.yaml"), []byte(secret), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			kustomization, _ := os.ReadFile(filepath.Join(base, "kustomization.yaml"))
-			os.WriteFile(filepath.Join(base, "kustomization.yaml"), append(kustomization, []byte("  - secret.yaml\n")...), 0o644)
+			base := embeddedBaseWith(t, map[string]string{
+				"secret.yaml": fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s%s\ndata:\n  made-by-hand: %s\n", tc.secret, namespace, madeByHand),
+			})
 
 			out := filepath.Join(t.TempDir(), "overlay")
 			args := append([]string{"generate", "-o", out, "--base", base, "--host", "kestra.example.com", "-n", "kestra"}, tc.args...)
@@ -227,12 +214,8 @@ func TestBaseWithOurSecretNames(t *testing.T) {
 			if !strings.Contains(stdout, "taken over: Secret "+tc.secret+" of the base is replaced by ours") {
 				t.Errorf("generate does not say it replaced Secret %s:\n%s", tc.secret, stdout)
 			}
-			built, err := overlays.Build(out)
-			if err != nil {
-				t.Fatalf("the overlay does not build: %v", err)
-			}
-			stream, _ := built.AsYaml()
-			secrets := secretsNamed(decodeObjects(t, stream), tc.secret)
+			objects := builtObjects(t, out)
+			secrets := secretsNamed(objects, tc.secret)
 			if len(secrets) != 1 || strings.Contains(fmt.Sprint(secrets[0]["data"]), madeByHand) {
 				t.Errorf("want our Secret %s alone, got %v", tc.secret, secrets)
 			}
@@ -266,12 +249,7 @@ func TestChartWithItsOwnIngress(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, stderr)
 			}
-			built, err := overlays.Build(out)
-			if err != nil {
-				t.Fatalf("the overlay does not build: %v", err)
-			}
-			stream, _ := built.AsYaml()
-			objects := decodeObjects(t, stream)
+			objects := builtObjects(t, out)
 			ingresses := objectsOfKind(objects, "Ingress")
 			if len(ingresses) != 1 {
 				t.Fatalf("%d Ingresses, want the chart's one", len(ingresses))
@@ -349,10 +327,6 @@ func TestApplyOfAGuideMadeSetupLeavesOneCertificate(t *testing.T) {
 // in its place (one route for the host), under the base's name; a Gateway of the base that already listens
 // for the host is named in a warning with the --gateway that would use it.
 func TestGatewayModeTakesOverTheBasesRoute(t *testing.T) {
-	base := t.TempDir()
-	if err := os.CopyFS(base, os.DirFS(filepath.Join(testutil.RepoRoot(), "templates", "base"))); err != nil {
-		t.Fatal(err)
-	}
 	route := `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
@@ -374,10 +348,7 @@ spec:
   listeners:
     - {name: kestra-https, hostname: kestra.example.com, port: 443, protocol: HTTPS}
 `
-	os.WriteFile(filepath.Join(base, "route.yaml"), []byte(route), 0o644)
-	kustomization, _ := os.ReadFile(filepath.Join(base, "kustomization.yaml"))
-	os.Chmod(filepath.Join(base, "kustomization.yaml"), 0o644)
-	os.WriteFile(filepath.Join(base, "kustomization.yaml"), append(kustomization, []byte("  - route.yaml\n")...), 0o644)
+	base := embeddedBaseWith(t, map[string]string{"route.yaml": route})
 
 	out := filepath.Join(t.TempDir(), "overlay")
 	stdout, stderr, err := runCmd(t, "generate", "-o", out, "--base", base, "--mode", "gateway", "--gateway-class", "eg", "--host", "kestra.example.com", "--self-signed", "-n", "kestra")
@@ -390,12 +361,8 @@ spec:
 	if !strings.Contains(stderr, "Gateway public of the base already has listener kestra-https for kestra.example.com") || !strings.Contains(stderr, "--gateway infra/public:kestra-https") {
 		t.Errorf("no warning about the base's Gateway that already listens for the host:\n%s", stderr)
 	}
-	built, err := overlays.Build(out)
-	if err != nil {
-		t.Fatalf("the overlay does not build: %v", err)
-	}
-	stream, _ := built.AsYaml()
-	routes := objectsOfKind(decodeObjects(t, stream), "HTTPRoute")
+	objects := builtObjects(t, out)
+	routes := objectsOfKind(objects, "HTTPRoute")
 	if len(routes) != 1 || dig(routes[0], "metadata", "name") != "kestra-route" {
 		t.Fatalf("want the base's HTTPRoute alone, taken over: %v", routes)
 	}
@@ -406,4 +373,26 @@ spec:
 	if timeouts := fmt.Sprint(dig(routes[0], "spec", "rules")); strings.Contains(timeouts, "30s") {
 		t.Errorf("the base's 30s request timeout stayed (it cuts Kestra's event streams): %s", timeouts)
 	}
+}
+
+// embeddedBaseWith is the embedded minimal Kestra in a folder of its own, with more manifests listed.
+func embeddedBaseWith(t *testing.T, manifests map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(testutil.RepoRoot(), "templates", "base"))); err != nil {
+		t.Fatal(err)
+	}
+	kustomization := filepath.Join(dir, "kustomization.yaml")
+	os.Chmod(kustomization, 0o644)
+	listed, _ := os.ReadFile(kustomization)
+	for name, content := range manifests {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, []byte("  - "+name+"\n")...)
+	}
+	if err := os.WriteFile(kustomization, listed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

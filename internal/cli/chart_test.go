@@ -333,6 +333,20 @@ func containerOf(t *testing.T, objects []map[string]any, w started) map[string]a
 	return nil
 }
 
+// builtObjects builds the overlay folder as kustomize does and returns its objects.
+func builtObjects(t testing.TB, dir string) []map[string]any {
+	t.Helper()
+	built, err := overlays.Build(dir)
+	if err != nil {
+		t.Fatalf("the overlay does not build: %v", err)
+	}
+	stream, err := built.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeObjects(t, stream)
+}
+
 // decodeObjects reads a YAML stream into objects, skipping empty documents.
 func decodeObjects(t testing.TB, stream []byte) []map[string]any {
 	t.Helper()

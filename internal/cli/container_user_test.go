@@ -10,10 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
 
 // TestStoresOpenForTheContainersUser generates app mode over bases whose pods run Kestra as different
@@ -49,12 +47,7 @@ func TestStoresOpenForTheContainersUser(t *testing.T) {
 			if _, stderr, err := runCmd(t, "generate", "-o", out, "--base", base, "--mode", "app", "--host", "kestra.example.com", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem"); err != nil {
 				t.Fatalf("%v\n%s", err, stderr)
 			}
-			built, err := overlays.Build(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			stream, _ := built.AsYaml()
-			objects := decodeObjects(t, stream)
+			objects := builtObjects(t, out)
 			pod := dig(objects[slices.IndexFunc(objects, func(o map[string]any) bool { return o["kind"] == "Deployment" })], "spec", "template", "spec").(map[string]any)
 			if diff := cmp.Diff(decodeFlow(t, tc.podSecurity), pod["securityContext"]); diff != "" {
 				t.Errorf("the pod's securityContext changed (-base +built):\n%s", diff)
@@ -85,10 +78,7 @@ func TestStoresOpenForTheContainersUser(t *testing.T) {
 // (flow-style YAML; empty: none).
 func securedBase(t *testing.T, podSecurity, containerSecurity string) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join(testutil.RepoRoot(), "templates", "base"))); err != nil {
-		t.Fatal(err)
-	}
+	dir := embeddedBaseWith(t, nil)
 	deployment := filepath.Join(dir, "deployment.yaml")
 	data, _ := os.ReadFile(deployment)
 	object := map[string]any{}

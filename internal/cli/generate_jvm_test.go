@@ -16,7 +16,6 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
 
 // TestAppModeOverlayServesTLSFromJava takes everything from the built overlay, as the cluster would give it
@@ -30,12 +29,8 @@ func TestAppModeOverlayServesTLSFromJava(t *testing.T) {
 		"--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem"); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	built, err := overlays.Build(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream, _ := built.AsYaml()
-	p, err := kestrapod.Start(decodeObjects(t, stream), "Deployment", "kestra", "kestra")
+	objects := builtObjects(t, out)
+	p, err := kestrapod.Start(objects, "Deployment", "kestra", "kestra")
 	if err != nil {
 		t.Fatalf("Kestra would not start: %v", err)
 	}
