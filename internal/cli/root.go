@@ -5,11 +5,14 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
+	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 )
 
 // DisplayName is how users type the plugin, through kubectl.
@@ -38,6 +41,7 @@ steps of Kestra's "Configure SSL for Kestra" guide.
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: DisplayName},
 	}
 	configFlags.AddFlags(cmd.PersistentFlags())
+	addVerbosityFlag(cmd)
 	cmd.AddCommand(
 		NewCmdCerts(streams),
 		NewCmdGenerate(configFlags, streams),
@@ -76,4 +80,31 @@ func ExitCode(err error) int {
 		return 130 // interrupted, as a shell reports SIGINT
 	}
 	return 1
+}
+
+// addVerbosityFlag routes client-go's klog lines to -v, as kubectl does: none by default, so that a
+// library's "E1130 memcache.go:..." never stands before our own error; -v 6 shows the requests.
+func addVerbosityFlag(cmd *cobra.Command) {
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	// Errors go to stderr at or above stderrthreshold whatever the output: raise it as well.
+	for name, value := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"} {
+		klogFlags.Set(name, value)
+	}
+	klog.SetOutput(io.Discard)
+	verbosity := klogFlags.Lookup("v")
+	verbosity.Usage = "client-go's log level, as kubectl's -v (6 shows each request, 8 their bodies); 0 prints no library log line"
+	cmd.PersistentFlags().AddGoFlag(verbosity)
+	previous := cmd.PersistentPreRunE
+	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if verbosity.Value.String() != "0" {
+			klogFlags.Set("stderrthreshold", "INFO")
+			klog.LogToStderr(true)
+			klog.SetOutput(c.ErrOrStderr())
+		}
+		if previous != nil {
+			return previous(c, args)
+		}
+		return nil
+	}
 }
