@@ -30,7 +30,7 @@ func TestNoLibraryLogLineAndAMissingKubeconfigIsNamed(t *testing.T) {
 		want string
 		logs bool
 	}{
-		"KUBECONFIG names a file that does not exist": {env: []string{"KUBECONFIG=/nonexistent"}, want: "KUBECONFIG=/nonexistent: no such file"},
+		"KUBECONFIG names a file that does not exist":   {env: []string{"KUBECONFIG=/nonexistent"}, want: "KUBECONFIG=/nonexistent: no such file"},
 		"--kubeconfig names a file that does not exist": {args: []string{"--kubeconfig", "/nonexistent"}, want: "--kubeconfig /nonexistent"},
 		"no kubeconfig at all":                          {want: "no kubeconfig: " + filepath.Join(home, ".kube", "config") + " does not exist"},
 		"a cluster that does not answer":                {args: []string{"--server", "http://127.0.0.1:1"}, want: "cannot reach the cluster at http://127.0.0.1:1"},
