@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,6 +57,9 @@ type Options struct {
 	AllowHelmOwned bool
 	// HelmAdvice is what to run instead when a Helm release owns Kestra's workloads.
 	HelmAdvice string
+	// NamespaceWait bounds the wait for a namespace being deleted to be gone before --create-namespace
+	// makes it again (apply's --timeout).
+	NamespaceWait time.Duration
 }
 
 // Operation says what the apply did to an object, in kubectl's words.
@@ -234,7 +238,17 @@ func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, o
 		if declared[name] {
 			continue
 		}
-		_, err := namespaces.Get(ctx, name, metav1.GetOptions{})
+		existing, err := namespaces.Get(ctx, name, metav1.GetOptions{})
+		if err == nil && existing.GetDeletionTimestamp() != nil {
+			// Still being deleted (an uninstall, a kubectl delete a moment ago): nothing can be created in
+			// it, and only once it is gone can --create-namespace make it again.
+			if !opts.CreateNamespace {
+				return created, fmt.Errorf("namespace %q is being deleted (Terminating): wait until it is gone (kubectl get namespace %s), then apply with --create-namespace", name, name)
+			}
+			if err = a.waitNamespaceGone(ctx, name, opts.NamespaceWait); !apierrors.IsNotFound(err) {
+				return created, err
+			}
+		}
 		switch {
 		case err == nil:
 			continue
@@ -255,6 +269,32 @@ func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, o
 		created = append(created, name)
 	}
 	return created, nil
+}
+
+// waitNamespaceGone waits, within limit, until the namespace being deleted is gone, and returns the
+// NotFound that says so.
+func (a *Applier) waitNamespaceGone(ctx context.Context, name string, limit time.Duration) error {
+	dyn, err := a.dynamicClient()
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(limit)
+	for {
+		_, err := dyn.Resource(resources.Namespaces).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return err
+		case err != nil:
+			return a.explain(err, "waiting for namespace "+name+" to be deleted", nil)
+		case !time.Now().Before(deadline):
+			return fmt.Errorf("namespace %q is still being deleted (Terminating) after %s: its finalizers hold it (kubectl get namespace %s -o yaml shows which); apply again once it is gone", name, limit, name)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 func (a *Applier) applyOne(ctx context.Context, info *resource.Info, act action, opts Options) (Result, error) {
@@ -387,6 +427,14 @@ func (a *Applier) explain(err error, doing string, info *resource.Info) error {
 	case errors.Is(err, context.Canceled):
 		// Wrapped, so that the command tells an interrupt (130) from a failure.
 		return fmt.Errorf("%s: %w", doing, err)
+	case apierrors.IsForbidden(err) && (apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) || strings.Contains(err.Error(), "because it is being terminated")):
+		return fmt.Errorf("%s: its namespace is being deleted (Terminating): wait until it is gone, then apply with --create-namespace: %v", doing, err)
+	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota"):
+		return fmt.Errorf("%s: a ResourceQuota of the namespace refuses it (not a permission of yours): raise the quota or free some of it (kubectl describe resourcequota): %v", doing, err)
+	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "admission webhook"):
+		return fmt.Errorf("%s: an admission webhook refused it (a policy of the cluster, not a permission of yours): %v", doing, err)
+	case apierrors.IsForbidden(err) && !forbiddenPattern.MatchString(err.Error()):
+		return fmt.Errorf("%s: the API server refused it (forbidden, but not by an RBAC rule): %v", doing, err)
 	case apierrors.IsForbidden(err):
 		verb, what := refused(err, info)
 		hint := fmt.Sprintf("kubectl auth can-i %s %s", verb, what)
