@@ -21,7 +21,9 @@ func main() {
 	defer stop()
 	root := cli.NewCmdKestraTLS(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		if message := err.Error(); message != "" { // diff's "there are differences" says nothing more
+			fmt.Fprintf(os.Stderr, "error: %s\n", message)
+		}
 		stop()
 		os.Exit(cli.ExitCode(err))
 	}

@@ -145,10 +145,20 @@ func (o *ApplyOptions) Validate() error {
 	if o.generateFirst {
 		return o.Generate.validateInputs()
 	}
-	if info, err := os.Stat(o.Dir); err != nil || !info.IsDir() {
-		return fmt.Errorf("%s is not an overlay folder: run `kubectl kestra-tls generate -o %s ...` first, or give generate's flags (e.g. --host) to apply", o.Dir, o.Dir)
+	if !isKustomization(o.Dir) {
+		return fmt.Errorf("%s is not an overlay folder (no kustomization.yaml): run `kubectl kestra-tls generate -o %s ...` first, or give generate's flags (e.g. --host) too", o.Dir, o.Dir)
 	}
 	return nil
+}
+
+// isKustomization tells whether dir holds a kustomization, under one of the names kustomize reads.
+func isKustomization(dir string) bool {
+	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		if info, err := os.Stat(filepath.Join(dir, name)); err == nil && !info.IsDir() {
+			return true
+		}
+	}
+	return false
 }
 
 // Run builds, applies, and waits.

@@ -186,6 +186,7 @@ func TestBadInputSweep(t *testing.T) {
 		"renew of a folder that is no overlay":             {[]string{"renew", files["values-folder"]}, []string{files["values-folder"], "not an overlay folder"}},
 		"renew with a zero --timeout":                      {[]string{"renew", "--timeout", "0s"}, []string{"--timeout 0s"}},
 		"rotate-ca of a folder that is no overlay":         {[]string{"rotate-ca", files["values-folder"]}, []string{files["values-folder"], "not an overlay folder"}},
+		"diff of a folder that is no overlay":              {[]string{"diff", files["values-folder"]}, []string{files["values-folder"], "not an overlay folder"}},
 		"an unknown --app-issuer":                          {with(app, "--app-issuer", "vault"), []string{`--app-issuer "vault"`, "local", "cert-manager"}},
 		"--app-issuer cert-manager with Let's Encrypt":     {with(app, "--app-issuer", "cert-manager", "--email", "ops@example.com"), []string{"--app-issuer cert-manager", "--issuer-ref", "--self-signed"}},
 		"--app-issuer cert-manager without a namespace":    {with(app, "--app-issuer", "cert-manager", "--self-signed"), []string{"--app-issuer cert-manager needs Kestra's namespace", "-n NAMESPACE"}},
@@ -215,8 +216,12 @@ func TestBadInputSweep(t *testing.T) {
 				t.Fatalf("still running after 30 s")
 			}
 			var exit *exec.ExitError
-			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-				t.Fatalf("exit = %v, want 1\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+			wantCode := 1
+			if args[0] == "diff" {
+				wantCode = 2 // kubectl diff's: 1 means differences
+			}
+			if !errors.As(err, &exit) || exit.ExitCode() != wantCode {
+				t.Fatalf("exit = %v, want %d\nstdout: %s\nstderr: %s", err, wantCode, stdout.String(), stderr.String())
 			}
 			message := stderr.String()
 			lines := strings.Split(strings.TrimSpace(message), "\n")
