@@ -103,6 +103,13 @@ configMapGenerator:
 {{- end }}
 {{- end }}
 {{- $eab := and .ACME .ACME.EABKeyID }}
+{{- if or .Certs $eab .ConfigFile (and .Gateway .Gateway.BackendCA) }}
+# Every Secret and ConfigMap generated here carries our marker, so that status finds them and uninstall
+# removes them (and only them).
+generatorOptions:
+  labels:
+    app.kubernetes.io/managed-by: kubectl-kestra-tls
+{{- end }}
 {{- if or .Certs $eab }}
 secretGenerator:
 {{- end }}

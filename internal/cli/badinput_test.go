@@ -187,6 +187,7 @@ func TestBadInputSweep(t *testing.T) {
 		"renew with a zero --timeout":                      {[]string{"renew", "--timeout", "0s"}, []string{"--timeout 0s"}},
 		"rotate-ca of a folder that is no overlay":         {[]string{"rotate-ca", files["values-folder"]}, []string{files["values-folder"], "not an overlay folder"}},
 		"diff of a folder that is no overlay":              {[]string{"diff", files["values-folder"]}, []string{files["values-folder"], "not an overlay folder"}},
+		"uninstall of a folder that is no overlay":         {[]string{"uninstall", files["values-folder"], "--yes"}, []string{files["values-folder"], "not an overlay folder"}},
 		"an unknown --app-issuer":                          {with(app, "--app-issuer", "vault"), []string{`--app-issuer "vault"`, "local", "cert-manager"}},
 		"--app-issuer cert-manager with Let's Encrypt":     {with(app, "--app-issuer", "cert-manager", "--email", "ops@example.com"), []string{"--app-issuer cert-manager", "--issuer-ref", "--self-signed"}},
 		"--app-issuer cert-manager without a namespace":    {with(app, "--app-issuer", "cert-manager", "--self-signed"), []string{"--app-issuer cert-manager needs Kestra's namespace", "-n NAMESPACE"}},

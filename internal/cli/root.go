@@ -31,6 +31,7 @@ steps of Kestra's "Configure SSL for Kestra" guide.
   generate  render the TLS setup (Ingress or Kestra's own HTTPS) as a kustomize overlay
   apply     apply an overlay with server-side apply and wait until the certificate is Ready
   diff      show what apply would change, object by object (exit 0 none, 1 some), as kubectl diff
+  uninstall remove what an overlay put in the cluster, and go back to plain HTTP
   wait      wait until Kestra's certificate is Ready, and say why when it is not
   status    check every install: certificate, expiry, hosts, keystore, restarts (exit 0/2/3)
   renew     renew the certificate now, and restart Kestra where it must reload it
@@ -48,6 +49,7 @@ steps of Kestra's "Configure SSL for Kestra" guide.
 		NewCmdGenerate(configFlags, streams),
 		NewCmdApply(configFlags, streams),
 		NewCmdDiff(configFlags, streams),
+		NewCmdUninstall(configFlags, streams),
 		NewCmdWait(configFlags, streams),
 		NewCmdStatus(configFlags, streams),
 		NewCmdRenew(configFlags, streams),

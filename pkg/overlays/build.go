@@ -87,6 +87,8 @@ type Layout struct {
 	FromBase map[string]bool
 	// Patches maps "Kind/name" to the patch the overlay applies to it.
 	Patches map[string]map[string]any
+	// Base holds the base's own objects by "Kind/name", as the base alone builds them.
+	Base map[string]map[string]any
 }
 
 // Key names an object in a Layout.
@@ -112,7 +114,7 @@ func Inspect(dir string) (*Layout, error) {
 	if err := yaml.Unmarshal(data, &kustomization); err != nil {
 		return nil, fmt.Errorf("%s/kustomization.yaml: %v", dir, err)
 	}
-	layout := &Layout{FromBase: map[string]bool{}, Patches: map[string]map[string]any{}}
+	layout := &Layout{FromBase: map[string]bool{}, Patches: map[string]map[string]any{}, Base: map[string]map[string]any{}}
 	if len(kustomization.Resources) > 0 {
 		basePath := kustomization.Resources[0]
 		if !filepath.IsAbs(basePath) {
@@ -125,6 +127,9 @@ func Inspect(dir string) (*Layout, error) {
 			}
 			for _, res := range built.Resources() {
 				layout.FromBase[Key(res.GetKind(), res.GetName())] = true
+				if object, err := res.Map(); err == nil {
+					layout.Base[Key(res.GetKind(), res.GetName())] = object
+				}
 			}
 		}
 	}
