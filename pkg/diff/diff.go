@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
 
@@ -69,9 +70,9 @@ func Write(liveDir, mergedDir string, pairs []Pair, showSecrets bool) (Summary, 
 }
 
 // Clean is the object without what the server keeps for itself (managed fields, versions, identity,
-// status), as kubectl diff shows it.
+// status), as kubectl diff shows it. The object is as the API server returned it (JSON values only).
 func Clean(object map[string]any) map[string]any {
-	clean := deepCopy(object).(map[string]any)
+	clean := runtime.DeepCopyJSONValue(object).(map[string]any)
 	delete(clean, "status")
 	if meta, ok := clean["metadata"].(map[string]any); ok {
 		for _, key := range []string{"managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink"} {
@@ -135,24 +136,6 @@ func qualified(namespace, name string) string {
 		return name
 	}
 	return namespace + "/" + name
-}
-
-func deepCopy(node any) any {
-	switch n := node.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(n))
-		for key, value := range n {
-			out[key] = deepCopy(value)
-		}
-		return out
-	case []any:
-		out := make([]any, len(n))
-		for i, value := range n {
-			out[i] = deepCopy(value)
-		}
-		return out
-	}
-	return node
 }
 
 // String is the closing summary, as the diff's last lines.

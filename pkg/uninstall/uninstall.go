@@ -79,12 +79,9 @@ func (r *Remover) takeBack(ctx context.Context, object, base *unstructured.Unstr
 	if err != nil {
 		return "", err
 	}
-	live, err := resource.Get(ctx, object.GetName(), metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return label + " not found", nil
-	case err != nil:
-		return "", fmt.Errorf("reading %s: %v", label, err)
+	live, err := read(ctx, resource, object.GetName(), label)
+	if live == nil || err != nil {
+		return label + " not found", err
 	}
 	if _, ours := managedSets(live); ours == nil {
 		return label + " unchanged (no field of ours)", nil
@@ -119,6 +116,18 @@ func (r *Remover) takeBack(ctx context.Context, object, base *unstructured.Unstr
 		return "", fmt.Errorf("dropping our field manager from %s: %v", label, err)
 	}
 	return label + " fields removed", nil
+}
+
+// read is the live object, nil when it is gone.
+func read(ctx context.Context, resource dynamic.ResourceInterface, name, label string) (*unstructured.Unstructured, error) {
+	live, err := resource.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %v", label, err)
+	}
+	return live, nil
 }
 
 func (r *Remover) apply(ctx context.Context, resource dynamic.ResourceInterface, name string, body map[string]any) (*unstructured.Unstructured, error) {
@@ -167,12 +176,9 @@ func (r *Remover) remove(ctx context.Context, object *unstructured.Unstructured,
 	if err != nil {
 		return "", err
 	}
-	live, err := resource.Get(ctx, object.GetName(), metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return label + " not found", nil
-	case err != nil:
-		return "", fmt.Errorf("reading %s: %v", label, err)
+	live, err := read(ctx, resource, object.GetName(), label)
+	if live == nil || err != nil {
+		return label + " not found", err
 	}
 	if live.GetLabels()[model.ManagedByLabel] != model.ManagedByValue && live.GetAnnotations()[model.ManagedByAnnotation] != model.ManagedByValue {
 		return fmt.Sprintf("left: %s (it does not carry our marker %s=%s)", label, model.ManagedByLabel, model.ManagedByValue), nil
