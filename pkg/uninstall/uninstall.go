@@ -75,11 +75,7 @@ func (r *Remover) Run(ctx context.Context, in Input) ([]string, error) {
 // another manager (the user's kubectl, Helm) also owns every field still ours, an empty apply then drops our
 // field manager altogether; a field we took from it with --force-conflicts stays ours, with the base's value.
 func (r *Remover) takeBack(ctx context.Context, object, base *unstructured.Unstructured) (string, error) {
-	resource, label, err := r.resourceFor(object)
-	if err != nil {
-		return "", err
-	}
-	live, err := read(ctx, resource, object.GetName(), label)
+	resource, label, live, err := r.live(ctx, object)
 	if live == nil || err != nil {
 		return label + " not found", err
 	}
@@ -118,16 +114,20 @@ func (r *Remover) takeBack(ctx context.Context, object, base *unstructured.Unstr
 	return label + " fields removed", nil
 }
 
-// read is the live object, nil when it is gone.
-func read(ctx context.Context, resource dynamic.ResourceInterface, name, label string) (*unstructured.Unstructured, error) {
-	live, err := resource.Get(ctx, name, metav1.GetOptions{})
+// live is the object as the cluster holds it (nil when it is gone), with the client and kubectl's name for it.
+func (r *Remover) live(ctx context.Context, object *unstructured.Unstructured) (dynamic.ResourceInterface, string, *unstructured.Unstructured, error) {
+	resource, label, err := r.resourceFor(object)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	live, err := resource.Get(ctx, object.GetName(), metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return nil, nil
+		return resource, label, nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("reading %s: %v", label, err)
+		return nil, label, nil, fmt.Errorf("reading %s: %v", label, err)
 	}
-	return live, nil
+	return resource, label, live, nil
 }
 
 func (r *Remover) apply(ctx context.Context, resource dynamic.ResourceInterface, name string, body map[string]any) (*unstructured.Unstructured, error) {
@@ -172,11 +172,7 @@ func managedSets(object *unstructured.Unstructured) (others, ours *fieldpath.Set
 
 // remove deletes one of our objects if it carries our marker and nothing else still uses it.
 func (r *Remover) remove(ctx context.Context, object *unstructured.Unstructured, deleted map[string]bool) (string, error) {
-	resource, label, err := r.resourceFor(object)
-	if err != nil {
-		return "", err
-	}
-	live, err := read(ctx, resource, object.GetName(), label)
+	resource, label, live, err := r.live(ctx, object)
 	if live == nil || err != nil {
 		return label + " not found", err
 	}
