@@ -6,7 +6,7 @@ MODULE   := github.com/kestra-tls/kubectl-kestra-tls
 LDFLAGS  := -s -w -X $(MODULE)/internal/cli.Version=$(VERSION)
 BIN      := $(CURDIR)/bin
 PLUGIN   := $(BIN)/kubectl-kestra_tls
-K8S_BINS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/kubectl
+K8S_BINS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/kubectl $(BIN)/kube-controller-manager
 CM_BIN   := $(BIN)/cert-manager-controller
 KREW_BINS := $(BIN)/krew $(BIN)/validate-krew-manifest
 HELM_BIN := $(BIN)/helm

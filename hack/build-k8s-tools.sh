@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real control plane the tests run against into bin/: kube-apiserver, kubectl (k8s.io/kubernetes)
-# and etcd. Cold: ~10 min on 2 cores; warm: seconds (Go's build cache).
+# and etcd; kube-controller-manager for the tests that need a workload controller to observe a change. Cold: ~10 min on 2 cores; warm: seconds (Go's build cache).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${BIN_DIR:-$root/bin}
@@ -10,4 +10,5 @@ ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version -X k8s.i
 cd "$root/hack/tools/k8s"
 go build -trimpath -ldflags "$ldflags" -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
 go build -trimpath -ldflags "$ldflags" -o "$out/kubectl" k8s.io/kubernetes/cmd/kubectl
+go build -trimpath -ldflags "$ldflags" -o "$out/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
 go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
@@ -144,6 +146,44 @@ func TestApplyOverAHelmReleaseRefusesThenPatchesOnlyOurFields(t *testing.T) {
 		if entry.Manager == apply.FieldManager {
 			data, _ := json.Marshal(entry.FieldsV1)
 			t.Errorf("the Service, which ingress mode only carries, is now co-owned by us: %s", data)
+		}
+	}
+
+	// uninstall gives helm its Deployment back as helm made it, and leaves helm's objects alone.
+	stdout, stderr, err = runCmd(t, append([]string{"uninstall", out, "--yes", "--timeout", "0"}, clusterArgs(c, "", ns)...)...)
+	if err != nil {
+		t.Fatalf("uninstall: %v\n%s\n%s", err, stdout, stderr)
+	}
+	for _, want := range []string{"deployment.apps/kestra-standalone fields removed", "ingress.networking.k8s.io/kestra deleted"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("uninstall does not say %q:\n%s", want, stdout)
+		}
+	}
+	given, err := deployments.Get(context.Background(), "kestra-standalone", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before.Spec, given.Spec); diff != "" {
+		t.Errorf("the Deployment after uninstall is not helm's (-helm +after uninstall):\n%s", diff)
+	}
+	if diff := cmp.Diff(before.Labels, given.Labels); diff != "" {
+		t.Errorf("the Deployment's labels after uninstall are not helm's (-helm +after uninstall):\n%s", diff)
+	}
+	helmFields := func(object *appsv1.Deployment) map[string]string {
+		fields := map[string]string{}
+		for _, entry := range object.ManagedFields {
+			if entry.Manager != apply.FieldManager && entry.Subresource == "" {
+				fields[entry.Manager] = string(entry.FieldsV1.Raw)
+			}
+		}
+		return fields
+	}
+	if diff := cmp.Diff(helmFields(before), helmFields(given)); diff != "" {
+		t.Errorf("helm's managed fields changed (-before our apply +after uninstall):\n%s", diff)
+	}
+	for _, configMap := range []string{"kestra-config"} {
+		if _, err := c.Client.CoreV1().ConfigMaps(ns).Get(context.Background(), configMap, metav1.GetOptions{}); err != nil {
+			t.Errorf("helm's ConfigMap %s went: %v", configMap, err)
 		}
 	}
 }

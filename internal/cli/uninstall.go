@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -35,13 +36,14 @@ type UninstallOptions struct {
 	DryRun      bool
 	Yes         bool
 	DeleteLocal bool
+	Timeout     time.Duration
 	namespace   string
 	genericiooptions.IOStreams
 }
 
 // NewUninstallOptions returns the defaults.
 func NewUninstallOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *UninstallOptions {
-	return &UninstallOptions{configFlags: configFlags, Dir: "kestra-tls", IOStreams: streams}
+	return &UninstallOptions{configFlags: configFlags, Dir: "kestra-tls", Timeout: 5 * time.Minute, IOStreams: streams}
 }
 
 // NewCmdUninstall takes kestra-tls back out of the cluster (or of a Compose project).
@@ -55,8 +57,10 @@ Certificate, Secrets; found by the overlay and by the marker app.kubernetes.io/m
 never by name alone) are deleted, with the Certificates cert-manager made for our Ingress or Gateway and the
 Secrets it wrote for them; from the base's objects it patched (Kestra's Deployment, Service) the fields of the
 field manager "kubectl-kestra-tls" are taken back with server-side apply, so that what the user or Helm set
-stays. An issuer another Certificate still uses, or an object without our marker, is left, with a line
-saying why. For a Compose overlay, the override and its env file are removed and the restart command printed.
+stays. Once the workloads' controllers have seen the pod template given back (within --timeout), our
+Secrets go, with the older generations earlier generates left. An issuer another Certificate still uses, a
+Secret another object still uses, or an object without our marker, is left, with a line saying why; so is
+a namespace apply --create-namespace made, as what runs there stays. For a Compose overlay, the override and its env file are removed and the restart command printed.
 The folder stays unless --delete-local. On a terminal it asks first, unless --yes.`,
 		Example: uninstallExample,
 		Args:    cobra.MaximumNArgs(1),
@@ -72,6 +76,7 @@ The folder stays unless --delete-local. On a terminal it asks first, unless --ye
 	}
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "say what would be removed; the API server checks each request, nothing changes")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation on a terminal")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for the workloads' controllers to see the pod template given back, before our Secrets go; 0 does not wait")
 	cmd.Flags().BoolVar(&o.DeleteLocal, "delete-local", false, "also delete the overlay folder (and its certs/, which holds the CA key)")
 	return cmd
 }
@@ -91,6 +96,9 @@ func (o *UninstallOptions) Complete(args []string) error {
 
 // Validate checks that DIR is an overlay generate wrote.
 func (o *UninstallOptions) Validate() error {
+	if o.Timeout < 0 {
+		return fmt.Errorf("--timeout %s is negative: use 0 not to wait, or a duration such as 5m", o.Timeout)
+	}
 	if err := checkOverlayDir(o.Dir); err != nil {
 		return err
 	}
@@ -152,7 +160,7 @@ func (o *UninstallOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	remover := &uninstall.Remover{Client: client, Mapper: mapper, Namespace: o.namespace, DryRun: o.DryRun}
+	remover := &uninstall.Remover{Client: client, Mapper: mapper, Namespace: o.namespace, DryRun: o.DryRun, Wait: o.Timeout}
 	lines, err := remover.Run(ctx, uninstall.Input{Built: objects, Base: base})
 	suffix := ""
 	if o.DryRun {

@@ -28,6 +28,7 @@ import (
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
 
@@ -260,7 +261,10 @@ func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, o
 			// The API server checks each object against its namespace, and a dry run persists none.
 			return created, fmt.Errorf("namespace %q does not exist, and --dry-run=server cannot check objects in a namespace that only a real apply would create: create it first (kubectl create namespace %s), or use --dry-run=client", name, name)
 		}
-		ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}}
+		// Our marker tells uninstall that apply made it (an apply entry with no field but the name would
+		// leave no managed fields to tell by).
+		ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name,
+			"labels": map[string]any{model.ManagedByLabel: model.ManagedByValue}}}}
 		data, _ := ns.MarshalJSON()
 		_, err = namespaces.Patch(ctx, name, types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, DryRun: serverDryRun(opts)})
 		if err != nil {

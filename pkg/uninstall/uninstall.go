@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -32,6 +33,9 @@ type Remover struct {
 	// Namespace is where objects that name none live (-n, or the kubeconfig's).
 	Namespace string
 	DryRun    bool
+	// Wait bounds the wait for the workloads' controllers to observe the generation we gave back; 0 does
+	// not wait.
+	Wait time.Duration
 }
 
 // Input is the overlay as built, and for each object of the base (by "Kind/name") its own content.
@@ -46,72 +50,112 @@ type Input struct {
 func (r *Remover) Run(ctx context.Context, in Input) ([]string, error) {
 	var lines []string
 	var ours []*unstructured.Unstructured
+	var rollouts []rollout
+	overlay := map[string]bool{}
+	for _, object := range in.Built {
+		namespace := object.GetNamespace()
+		if namespace == "" {
+			namespace = r.Namespace
+		}
+		overlay[object.GetKind()+"/"+namespace+"/"+object.GetName()] = true
+	}
 	for _, object := range in.Built {
 		base, fromBase := in.Base[object.GetKind()+"/"+object.GetName()]
 		if !fromBase {
 			ours = append(ours, object)
 			continue
 		}
-		line, err := r.takeBack(ctx, object, base)
+		line, given, err := r.takeBack(ctx, object, base)
 		if err != nil {
 			return lines, err
 		}
 		lines = append(lines, line)
+		if _, workload := resources.Workloads(object.GetKind()); workload && given != nil && !r.DryRun {
+			rollouts = append(rollouts, rollout{kind: object.GetKind(), namespace: given.GetNamespace(), name: given.GetName(), generation: given.GetGeneration()})
+		}
+	}
+	// Our Secrets go only once no pod template asks for them any more.
+	if r.Wait > 0 {
+		if err := r.waitObserved(ctx, rollouts); err != nil {
+			return lines, err
+		}
 	}
 	deleted := map[string]bool{}
 	for _, object := range ours {
-		line, err := r.remove(ctx, object, deleted)
+		line, err := r.remove(ctx, object, deleted, overlay)
 		if err != nil {
 			return lines, err
 		}
 		lines = append(lines, line)
 	}
 	issued, err := r.removeIssued(ctx, ours, deleted)
-	return append(lines, issued...), err
+	lines = append(lines, issued...)
+	if err != nil {
+		return lines, err
+	}
+	older, err := r.removeOlderGenerations(ctx, in.Built, overlay)
+	lines = append(lines, older...)
+	if err != nil {
+		return lines, err
+	}
+	made, err := r.namespacesWeMade(ctx, overlay)
+	return append(lines, made...), err
 }
 
 // takeBack gives a base object back its own content: the base's object applied under our field manager
 // sets every field we changed back to the base's value and drops the fields only the overlay added. When
 // another manager (the user's kubectl, Helm) also owns every field still ours, an empty apply then drops our
-// field manager altogether; a field we took from it with --force-conflicts stays ours, with the base's value.
-func (r *Remover) takeBack(ctx context.Context, object, base *unstructured.Unstructured) (string, error) {
+// field manager altogether; fields we took from it with --force-conflicts or --allow-helm-owned are handed
+// back to it (handOver).
+// It returns the object as given back when that changed it.
+func (r *Remover) takeBack(ctx context.Context, object, base *unstructured.Unstructured) (string, *unstructured.Unstructured, error) {
 	resource, label, live, err := r.live(ctx, object)
 	if live == nil || err != nil {
-		return label + " not found", err
+		return label + " not found", nil, err
 	}
 	if _, ours := managedSets(live); ours == nil {
-		return label + " unchanged (no field of ours)", nil
+		return label + " unchanged (no field of ours)", nil, nil
 	}
 	// A JSON round trip rather than DeepCopy: kustomize's maps hold plain ints.
 	data, err := json.Marshal(base.Object)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	body := map[string]any{}
 	if err := json.Unmarshal(data, &body); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	unstructured.SetNestedField(body, object.GetNamespace(), "metadata", "namespace")
 	applied, err := r.apply(ctx, resource, object.GetName(), body)
 	if err != nil {
-		return "", fmt.Errorf("taking our fields back from %s: %v", label, err)
+		return "", nil, fmt.Errorf("taking our fields back from %s: %v", label, err)
 	}
-	outcome := label + " fields removed"
+	outcome, given := label+" fields removed", applied
 	if applied.GetResourceVersion() == live.GetResourceVersion() {
-		outcome = label + " unchanged (its fields are the base's)"
+		outcome, given = label+" unchanged (its fields are the base's)", nil
 	}
 	others, ours := managedSets(applied)
+	if ours != nil && others != nil && !ours.Difference(others).Empty() {
+		handed, err := r.handOver(ctx, resource, applied)
+		if err != nil {
+			return "", nil, fmt.Errorf("giving %s's fields back to its other manager: %v", label, err)
+		}
+		if handed != nil {
+			return label + " fields removed", given, nil
+		}
+	}
 	if ours == nil || others == nil || !ours.Difference(others).Empty() {
-		return outcome, nil
+		return outcome, given, nil
 	}
 	empty := map[string]any{"apiVersion": object.GetAPIVersion(), "kind": object.GetKind(), "metadata": map[string]any{"name": object.GetName()}}
 	if ns := object.GetNamespace(); ns != "" {
 		empty["metadata"].(map[string]any)["namespace"] = ns
 	}
-	if _, err := r.apply(ctx, resource, object.GetName(), empty); err != nil {
-		return "", fmt.Errorf("dropping our field manager from %s: %v", label, err)
+	dropped, err := r.apply(ctx, resource, object.GetName(), empty)
+	if err != nil {
+		return "", nil, fmt.Errorf("dropping our field manager from %s: %v", label, err)
 	}
-	return label + " fields removed", nil
+	return label + " fields removed", dropped, nil
 }
 
 // live is the object as the cluster holds it (nil when it is gone), with the client and kubectl's name for it.
@@ -171,7 +215,7 @@ func managedSets(object *unstructured.Unstructured) (others, ours *fieldpath.Set
 }
 
 // remove deletes one of our objects if it carries our marker and nothing else still uses it.
-func (r *Remover) remove(ctx context.Context, object *unstructured.Unstructured, deleted map[string]bool) (string, error) {
+func (r *Remover) remove(ctx context.Context, object *unstructured.Unstructured, deleted, overlay map[string]bool) (string, error) {
 	resource, label, live, err := r.live(ctx, object)
 	if live == nil || err != nil {
 		return label + " not found", err
@@ -185,6 +229,15 @@ func (r *Remover) remove(ctx context.Context, object *unstructured.Unstructured,
 				return "", err
 			}
 			return fmt.Sprintf("left: %s (Certificate %s, not ours, still uses it)", label, user), nil
+		}
+	}
+	if object.GetKind() == "Secret" {
+		users, err := r.secretUsers(ctx, object.GetNamespace(), object.GetName(), overlay)
+		if err != nil {
+			return "", err
+		}
+		if len(users) > 0 {
+			return fmt.Sprintf("left: %s (still used by %s)", label, joinNames(users)), nil
 		}
 	}
 	if err := r.delete(ctx, resource, object.GetName()); err != nil {
