@@ -33,9 +33,9 @@ func TestSecretReferences(t *testing.T) {
 			want:   []string{"kestra-tls"},
 		},
 		"a Gateway names the Secrets of its own namespace, not those it reads elsewhere or other kinds": {
-			refs: gatewaySecrets,
+			refs:   gatewaySecrets,
 			object: `{spec: {listeners: [{name: https, tls: {certificateRefs: [{name: kestra-tls}, {kind: Secret, name: other, namespace: certs}, {kind: ConfigMap, name: cm}]}}, {name: http}]}}`,
-			want: []string{"kestra-tls"},
+			want:   []string{"kestra-tls"},
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
