@@ -7,11 +7,12 @@ LDFLAGS  := -s -w -X $(MODULE)/internal/cli.Version=$(VERSION)
 BIN      := $(CURDIR)/bin
 PLUGIN   := $(BIN)/kubectl-kestra_tls
 K8S_BINS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/kubectl $(BIN)/kube-controller-manager
-CM_BIN   := $(BIN)/cert-manager-controller
+CM_BIN   := $(BIN)/cert-manager-controller $(BIN)/acmesolver
 KREW_BINS := $(BIN)/krew $(BIN)/validate-krew-manifest
 HELM_BIN := $(BIN)/helm
 PEBBLE_BIN := $(BIN)/pebble
 COMPOSE_BIN := $(BIN)/docker-compose
+TRAEFIK_BIN := $(BIN)/traefik
 
 export KUBEBUILDER_ASSETS := $(BIN)
 
@@ -26,14 +27,19 @@ $(PLUGIN): $(shell find cmd internal pkg templates -name '*' -type f 2>/dev/null
 # The real kube-apiserver, etcd and kubectl, and the real cert-manager controllers with their CRDs, built
 # from the Go module proxy by the tools modules under hack/tools (cold ~15 min on 2 cores, warm seconds);
 # pebble for the ACME tests.
-tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN) $(COMPOSE_BIN)
+tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN) $(COMPOSE_BIN) $(TRAEFIK_BIN)
 $(K8S_BINS) &: hack/tools/k8s/go.mod hack/tools/k8s/go.sum hack/build-k8s-tools.sh
 	BIN_DIR=$(BIN) hack/build-k8s-tools.sh
-$(CM_BIN): hack/tools/cert-manager/go.mod hack/tools/cert-manager/go.sum hack/tools/cert-manager/main.go hack/build-cert-manager.sh
+$(CM_BIN) &: hack/tools/cert-manager/go.mod hack/tools/cert-manager/go.sum hack/tools/cert-manager/main.go hack/tools/cert-manager/acmesolver/main.go hack/build-cert-manager.sh
 	BIN_DIR=$(BIN) hack/build-cert-manager.sh
 
 $(KREW_BINS) &: hack/tools/krew/go.mod hack/tools/krew/go.sum
 	cd hack/tools/krew && $(GO) build -o $(BIN)/krew sigs.k8s.io/krew/cmd/krew && $(GO) build -o $(BIN)/validate-krew-manifest sigs.k8s.io/krew/cmd/validate-krew-manifest
+
+# The real Traefik v3, the ingress controller and Gateway API implementation the traffic tests send
+# requests through (cold ~8 min on 2 cores).
+$(TRAEFIK_BIN): hack/tools/traefik/go.mod hack/tools/traefik/go.sum
+	cd hack/tools/traefik && $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/traefik/traefik/v3/cmd/traefik
 
 # The real helm (v4) that renders and installs the official chart in the chart tests.
 $(HELM_BIN): hack/tools/helm/go.mod hack/tools/helm/go.sum

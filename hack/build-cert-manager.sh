@@ -7,6 +7,7 @@ out=${BIN_DIR:-$root/bin}
 mkdir -p "$out"
 cd "$root/hack/tools/cert-manager"
 go build -trimpath -ldflags "-s -w" -o "$out/cert-manager-controller" .
+go build -trimpath -ldflags "-s -w" -o "$out/acmesolver" ./acmesolver
 crds=$(go list -m -f '{{.Dir}}' github.com/cert-manager/cert-manager)/deploy/crds
 rm -rf "$out/cert-manager-crds"
 mkdir -p "$out/cert-manager-crds"

@@ -25,6 +25,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopTraefik()
 	testutil.RemovePlugin()
 	stopACME()
 	if sharedCluster != nil {

@@ -139,20 +139,29 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 	if err != nil {
 		return nil, err
 	}
-	results := make([]Result, 0, len(infos))
-	for i, info := range infos {
+	results := make([]Result, len(infos))
+	done := make([]bool, len(infos))
+	err = inRankOrder(infos, func(i int) error {
 		actions[i].revision = revision
 		if actions[i].skip {
-			results = append(results, Result{Object: actions[i].body, Operation: Operation(fmt.Sprintf(string(LeftToHelm), actions[i].release))})
-			continue
+			results[i], done[i] = Result{Object: actions[i].body, Operation: Operation(fmt.Sprintf(string(LeftToHelm), actions[i].release))}, true
+			return nil
 		}
-		result, err := a.applyOne(ctx, info, actions[i], opts)
+		result, err := a.applyOne(ctx, infos[i], actions[i], opts)
 		if err != nil {
-			return results, err
+			return err
 		}
-		results = append(results, result)
+		results[i], done[i] = result, true
+		return nil
+	})
+	// What was written, in the overlay's order, also when a write failed.
+	written := results[:0]
+	for i, result := range results {
+		if done[i] {
+			written = append(written, result)
+		}
 	}
-	return results, nil
+	return written, err
 }
 
 // checkKinds maps every kind first, so a missing cert-manager is reported before anything is written.
@@ -185,13 +194,15 @@ func (a *Applier) checkKinds(manifests []byte) error {
 func (a *Applier) checkAll(ctx context.Context, infos []*resource.Info, actions []action, opts Options) error {
 	check := opts
 	check.DryRun = DryRunServer
-	for i, info := range infos {
+	err := inRankOrder(infos, func(i int) error {
 		if actions[i].skip {
-			continue
+			return nil
 		}
-		if _, err := a.applyOne(ctx, info, actions[i], check); err != nil {
-			return fmt.Errorf("%w (found by a server-side dry run of every object before any write: nothing was written)", err)
-		}
+		_, err := a.applyOne(ctx, infos[i], actions[i], check)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%w (found by a server-side dry run of every object before any write: nothing was written)", err)
 	}
 	return nil
 }

@@ -38,8 +38,16 @@ import (
 // rightly to cert-manager's self-check), so that validation itself fails.
 const WrongKeyPrefix = "wrong-key."
 
-// DNS answers every A question with 127.0.0.1, and every other question with no record, over UDP (Go's
-// resolver, which cert-manager's self-check uses) and TCP (pebble's DNS client) on the same port.
+// TraefikDomain's hosts resolve to TraefikIP, where the traffic tests' real Traefik listens, so that
+// pebble's validation and cert-manager's self-check go through it to cert-manager's solver.
+const (
+	TraefikDomain = "traefik.test"
+	TraefikIP     = "127.0.0.2"
+)
+
+// DNS answers every A question with 127.0.0.1 (TraefikIP under TraefikDomain), and every other question
+// with no record, over UDP (Go's resolver, which cert-manager's self-check uses) and TCP (pebble's DNS
+// client) on the same port.
 type DNS struct {
 	Addr string
 	conn net.PacketConn
@@ -135,7 +143,11 @@ func answer(query []byte) ([]byte, error) {
 	}
 	if question.Type == dnsmessage.TypeA {
 		resource := dnsmessage.ResourceHeader{Name: question.Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: 5}
-		if err := builder.AResource(resource, dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}}); err != nil {
+		address := [4]byte{127, 0, 0, 1}
+		if name := strings.TrimSuffix(question.Name.String(), "."); name == TraefikDomain || strings.HasSuffix(name, "."+TraefikDomain) {
+			address = [4]byte(net.ParseIP(TraefikIP).To4())
+		}
+		if err := builder.AResource(resource, dnsmessage.AResource{A: address}); err != nil {
 			return nil, err
 		}
 	}

@@ -19,7 +19,7 @@ import (
 	"time"
 )
 
-//go:embed TLSServer.java TLSClient.java
+//go:embed TLSServer.java TLSClient.java KestraStandIn.java
 var sources embed.FS
 
 var (
@@ -40,7 +40,7 @@ func classes(t testing.TB) string {
 			return
 		}
 		hash := sha256.New()
-		names := []string{"TLSServer.java", "TLSClient.java"}
+		names := []string{"TLSServer.java", "TLSClient.java", "KestraStandIn.java"}
 		for _, name := range names {
 			data, _ := sources.ReadFile(name)
 			hash.Write(data)
@@ -162,6 +162,13 @@ func StartServer(t testing.TB, stores Stores) int {
 		cmd.Env = os.Environ()
 	}
 	cmd.Env = append(cmd.Env, passwordVariable+"="+stores.Password)
+	return startListening(t, cmd, "Java TLS server")
+}
+
+// startListening starts a server that prints "LISTENING <port>" and stops when its stdin closes, stops it
+// with the test, and returns the port.
+func startListening(t testing.TB, cmd *exec.Cmd, what string) int {
+	t.Helper()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -198,13 +205,49 @@ func StartServer(t testing.TB, stores Stores) int {
 	case line, ok := <-lines:
 		var port int
 		if !ok || func() bool { _, err := fmt.Sscanf(line, "LISTENING %d", &port); return err != nil }() {
-			t.Fatalf("Java TLS server did not start with our stores: %q\n%s", line, stderr.String())
+			t.Fatalf("%s did not start: %q\n%s", what, line, stderr.String())
 		}
 		return port
 	case <-time.After(60 * time.Second):
-		t.Fatalf("Java TLS server did not start within 60s\n%s", stderr.String())
+		t.Fatalf("%s did not start within 60s\n%s", what, stderr.String())
 	}
 	return 0
+}
+
+// StandIn is Kestra's web server as a stand-in plays it in a pod: its page, and an event stream as its
+// live logs send.
+type StandIn struct {
+	// Netns is the network namespace the pod has (ip netns), empty for the test's own.
+	Netns   string
+	Address string
+	Port    int
+	// Name is written into the page, so that a client tells which server answered.
+	Name string
+	// Events are sent on /api/v1/events, one each Interval.
+	Events   int
+	Interval time.Duration
+	// TLS, when set, serves HTTPS from its KeyStore (Password in the environment, as Kestra gets it).
+	TLS *Stores
+}
+
+// StartStandIn starts it as the pod would run it, and returns its port; it stops with the test.
+func StartStandIn(t testing.TB, s StandIn) int {
+	t.Helper()
+	dir := classes(t)
+	args := []string{"-XX:-UsePerfData", "-cp", dir, "KestraStandIn", s.Address, strconv.Itoa(s.Port), s.Name, strconv.Itoa(s.Events), strconv.FormatInt(s.Interval.Milliseconds(), 10)}
+	if s.TLS != nil {
+		args = append(args, s.TLS.KeyStore, s.TLS.KeyStoreType, "env:"+passwordVariable)
+	}
+	argv := append([]string{"java"}, args...)
+	if s.Netns != "" {
+		argv = append([]string{"ip", "netns", "exec", s.Netns}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = os.Environ()
+	if s.TLS != nil {
+		cmd.Env = append(cmd.Env, passwordVariable+"="+s.TLS.Password)
+	}
+	return startListening(t, cmd, "Kestra's stand-in "+s.Name)
 }
 
 // JavaClient connects with -Djavax.net.ssl.trustStore, as JAVA_OPTS configures a Kestra task, and returns

@@ -1,0 +1,313 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/acme"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/browser"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/netpod"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/traefik"
+)
+
+var (
+	traefikOnce     sync.Once
+	sharedTraefik   *traefik.Traefik
+	traefikStartErr error
+)
+
+// testTraefik is the one Traefik of the test package, in front of the shared control plane; it stops in
+// TestMain.
+func testTraefik(t *testing.T) *traefik.Traefik {
+	t.Helper()
+	c := testCluster(t)
+	netpod.RequireRoot(t)
+	traefikOnce.Do(func() {
+		sharedTraefik, traefikStartErr = traefik.Start(c.Kubeconfig, c.Client, c.Dynamic)
+	})
+	if traefikStartErr != nil {
+		t.Fatal(traefikStartErr)
+	}
+	return sharedTraefik
+}
+
+func stopTraefik() {
+	if sharedTraefik != nil {
+		sharedTraefik.Stop()
+	}
+}
+
+// kestraPod is Kestra's stand-in in a pod network of its own, as the Service's only endpoint.
+func kestraPod(t *testing.T, namespace, name string) *netpod.Pod {
+	t.Helper()
+	c := testCluster(t)
+	pod := netpod.New(t)
+	javatls.StartStandIn(t, javatls.StandIn{Netns: pod.Netns, Address: pod.IP, Port: 8080, Name: name, Events: 5, Interval: 400 * time.Millisecond})
+	netpod.Endpoints(t, c.Client, namespace, "kestra", []netpod.Port{{Name: "http", Port: 8080}}, pod)
+	return pod
+}
+
+// rootsFrom is a pool of the CA certificates in a PEM file.
+func rootsFrom(t *testing.T, caFile string) *x509.CertPool {
+	t.Helper()
+	roots := x509.NewCertPool()
+	pem, err := os.ReadFile(caFile)
+	if err != nil || !roots.AppendCertsFromPEM(pem) {
+		t.Fatalf("reading the CA %s: %v", caFile, err)
+	}
+	return roots
+}
+
+// throughTraefik is a client that reaches every host at Traefik's address, as DNS pointing at the load
+// balancer would, trusting only roots.
+func throughTraefik(t *testing.T, roots *x509.CertPool) *http.Client {
+	t.Helper()
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: roots},
+			DialContext: func(ctx context.Context, network, address string) (net.Conn, error) {
+				_, port, _ := net.SplitHostPort(address)
+				if port == "443" {
+					return dialer.DialContext(ctx, network, traefik.HTTPSAddress)
+				}
+				return dialer.DialContext(ctx, network, traefik.HTTPAddress)
+			},
+		},
+	}
+}
+
+// getUntil retries while the controller picks up its new configuration (it watches the API server, and a
+// route appears a moment after the objects do), and returns the last answer.
+func getUntil(t *testing.T, client *http.Client, url, want string, tr *traefik.Traefik) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var last string
+	for {
+		response, err := client.Get(url)
+		if err == nil {
+			body, _ := io.ReadAll(response.Body)
+			response.Body.Close()
+			last = fmt.Sprintf("%s: %s", response.Status, body)
+			if response.StatusCode == http.StatusOK && strings.Contains(string(body), want) {
+				return string(body)
+			}
+		} else {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s through Traefik never answered with %q; last: %s\ntraefik:\n%s", url, want, last, tr.Logs.Tail(30))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// checkEventsStream reads Kestra's event stream through the proxy and checks that each event arrives
+// before the next is sent: a buffering proxy would hold them all until the stream ends.
+func checkEventsStream(t *testing.T, client *http.Client, url string) {
+	t.Helper()
+	response, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer response.Body.Close()
+	if response.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %s", url, response.Status)
+	}
+	type event struct{ sent, arrived time.Time }
+	var events []event
+	scanner := bufio.NewScanner(response.Body)
+	for scanner.Scan() {
+		line := scanner.Text()
+		if !strings.HasPrefix(line, "data: ") {
+			continue
+		}
+		millis, err := strconv.ParseInt(strings.TrimPrefix(line, "data: "), 10, 64)
+		if err != nil {
+			t.Fatalf("event %q: %v", line, err)
+		}
+		events = append(events, event{sent: time.UnixMilli(millis), arrived: time.Now()})
+	}
+	if len(events) != 5 {
+		t.Fatalf("%d events arrived, want 5", len(events))
+	}
+	var delays []string
+	for i, e := range events {
+		delays = append(delays, e.arrived.Sub(e.sent).Round(time.Millisecond).String())
+		if i+1 < len(events) && !e.arrived.Before(events[i+1].sent) {
+			t.Errorf("event %d arrived at %s, after event %d was sent at %s: the proxy buffers the stream", i, e.arrived.Format(time.StampMilli), i+1, events[i+1].sent.Format(time.StampMilli))
+		}
+	}
+	t.Logf("delay per event through the proxy: %s", strings.Join(delays, " "))
+}
+
+// checkInBrowser loads Kestra's page in headless Chromium through Traefik, trusting only the CA given.
+func checkInBrowser(t *testing.T, url, caFile, host, want string) {
+	t.Helper()
+	traefikIP, _, _ := net.SplitHostPort(traefik.HTTPSAddress)
+	page, err := browser.Load(t, url, caFile, map[string]string{host: traefikIP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.DOM, want) {
+		t.Errorf("Chromium loaded %s, but not Kestra's page (%q):\n%s", url, want, page.DOM)
+	}
+}
+
+// TestIngressModeServesKestraThroughTraefik applies ingress mode for the traefik class with our CA: the
+// real cert-manager issues the Secret, the real Traefik serves it for the host and routes to Kestra's
+// stand-in in its pod, and Kestra's event stream passes through unbuffered.
+func TestIngressModeServesKestraThroughTraefik(t *testing.T) {
+	c := testCluster(t)
+	tr := testTraefik(t)
+	ns, host := "traffic-ingress", "kestra.traffic.test"
+	caDir := t.TempDir()
+	out := filepath.Join(t.TempDir(), "overlay")
+	if stdout, stderr, err := applyCmd(t, c, ns, out, "--host", host, "--self-signed", "--ca-dir", caDir, "--ingress-class", traefik.ClassName, "--create-namespace", "--timeout", "60s"); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	kestraPod(t, ns, "kestra-behind-traefik-ingress")
+	client := throughTraefik(t, rootsFrom(t, filepath.Join(caDir, "ca.pem")))
+	getUntil(t, client, "https://"+host+"/", "kestra-behind-traefik-ingress", tr)
+	checkEventsStream(t, client, "https://"+host+"/api/v1/events")
+	checkInBrowser(t, "https://"+host+"/", filepath.Join(caDir, "ca.pem"), host, "kestra-behind-traefik-ingress")
+}
+
+// TestGatewayModeServesKestraThroughTraefik applies gateway mode with Traefik's GatewayClass: Traefik
+// accepts the Gateway and the HTTPRoute, serves the certificate cert-manager's gateway-shim issued, and
+// routes to Kestra.
+func TestGatewayModeServesKestraThroughTraefik(t *testing.T) {
+	c := testCluster(t)
+	tr := testTraefik(t)
+	ns, host := "traffic-gateway", "kestra.gw.traffic.test"
+	caDir := t.TempDir()
+	out := filepath.Join(t.TempDir(), "overlay")
+	stdout, stderr, err := applyCmd(t, c, ns, out, "--mode", "gateway", "--gateway-class", traefik.ClassName, "--host", host, "--self-signed", "--ca-dir", caDir, "--create-namespace", "--timeout", "60s")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	kestraPod(t, ns, "kestra-behind-traefik-gateway")
+	client := throughTraefik(t, rootsFrom(t, filepath.Join(caDir, "ca.pem")))
+	getUntil(t, client, "https://"+host+"/", "kestra-behind-traefik-gateway", tr)
+	checkEventsStream(t, client, "https://"+host+"/api/v1/events")
+	checkInBrowser(t, "https://"+host+"/", filepath.Join(caDir, "ca.pem"), host, "kestra-behind-traefik-gateway")
+}
+
+// TestACMEThroughTraefikAndCertManagersSolver is the guide's production path with nothing standing in for
+// the HTTP-01 exchange: cert-manager's solver Ingress for the traefik class is served by the real Traefik,
+// the solver pod runs cert-manager's own acmesolver with the pod's arguments, and pebble's validation and
+// cert-manager's self-check reach it through Traefik (the host resolves to Traefik). Then a client trusting
+// only pebble's root reaches Kestra through Traefik with the issued certificate.
+func TestACMEThroughTraefikAndCertManagersSolver(t *testing.T) {
+	c := acmeGround(t)
+	tr := testTraefik(t)
+	ns, host := "traffic-acme", "kestra.acme."+acme.TraefikDomain
+	solvers := netpod.PlaySolverPods(t, c.Client, ns)
+	stdout, stderr, err := acmeApply(t, c, ns, openPebble, "150s", "--host", host, "--acme-ca-bundle", openPebble.CAFile, "--ingress-class", traefik.ClassName)
+	played, failures := solvers.Played()
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s\nsolver pods played: %d %v\ncert-manager:\n%s\ntraefik:\n%s", err, stdout, stderr, played, failures, c.Logs.Tail(30), tr.Logs.Tail(30))
+	}
+	if played == 0 || len(failures) > 0 {
+		t.Errorf("cert-manager's solver pods were not played (%d, %v): the challenge did not go through the solver", played, failures)
+	}
+	checkIssuedByPebble(t, c, ns, openPebble, []string{host})
+	kestraPod(t, ns, "kestra-acme-behind-traefik")
+	root, _, err := openPebble.IssuingCAs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(root)
+	getUntil(t, throughTraefik(t, roots), "https://"+host+"/", "kestra-acme-behind-traefik", tr)
+}
+
+// TestBackendTLSIsEnforcedByTraefik applies gateway mode with --backend-tls for Traefik's GatewayClass:
+// Kestra serves HTTPS from the keystore we made, Traefik verifies it through our BackendTLSPolicy (our CA,
+// Kestra's Service name) and routes; when the pod behind the Service serves a certificate from another CA,
+// Traefik refuses to route to it.
+func TestBackendTLSIsEnforcedByTraefik(t *testing.T) {
+	c := testCluster(t)
+	tr := testTraefik(t)
+	ns, host := "traffic-btls", "kestra.btls.traffic.test"
+	caDir := t.TempDir()
+	out := filepath.Join(t.TempDir(), "overlay")
+	stdout, stderr, err := applyCmd(t, c, ns, out, "--mode", "gateway", "--gateway-class", traefik.ClassName, "--backend-tls", "--host", host,
+		"--self-signed", "--ca-dir", caDir, "--create-namespace", "--timeout", "60s")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	servesHTTPS := func(overlay, name string) *netpod.Pod {
+		t.Helper()
+		password, err := os.ReadFile(filepath.Join(overlay, "certs", "store-password"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pod := netpod.New(t)
+		javatls.StartStandIn(t, javatls.StandIn{Netns: pod.Netns, Address: pod.IP, Port: 8443, Name: name, Events: 1, Interval: time.Millisecond,
+			TLS: &javatls.Stores{KeyStore: filepath.Join(overlay, "certs", "keystore.p12"), KeyStoreType: "PKCS12", Password: string(password)}})
+		return pod
+	}
+	ours := servesHTTPS(out, "kestra-with-our-certificate")
+	netpod.Endpoints(t, c.Client, ns, "kestra", []netpod.Port{{Name: "https", Port: 8443}}, ours)
+	client := throughTraefik(t, rootsFrom(t, filepath.Join(caDir, "ca.pem")))
+	getUntil(t, client, "https://"+host+"/", "kestra-with-our-certificate", tr)
+
+	// Kestra's keystore from another CA, for the same names: the policy's CA does not verify it.
+	other := filepath.Join(t.TempDir(), "other")
+	if _, stderr, err := runCmd(t, "generate", "-o", other, "--mode", "gateway", "--gateway-class", traefik.ClassName, "--backend-tls", "--host", host,
+		"--self-signed", "--ca-dir", t.TempDir(), "-n", ns); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	impostor := servesHTTPS(other, "kestra-with-another-ca")
+	slices := c.Client.DiscoveryV1().EndpointSlices(ns)
+	slice, err := slices.Get(context.Background(), "kestra-netpod", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slice.Endpoints[0].Addresses = []string{impostor.IP}
+	if _, err := slices.Update(context.Background(), slice, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		response, err := client.Get("https://" + host + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(response.Body)
+		response.Body.Close()
+		if strings.Contains(string(body), "kestra-with-another-ca") {
+			t.Fatalf("Traefik routed to a Kestra whose certificate our CA did not sign (%s)", response.Status)
+		}
+		if response.StatusCode >= 500 {
+			// The refusal is Traefik's certificate check, not a connection that failed otherwise.
+			if !strings.Contains(tr.Logs.String(), "certificate signed by unknown authority") {
+				t.Errorf("Traefik answers %s, but its log does not say it refused the certificate:\n%s", response.Status, tr.Logs.Tail(20))
+			}
+			t.Logf("Traefik refuses the other CA's Kestra: %s %s", response.Status, strings.TrimSpace(string(body)))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Traefik still answers %s after the endpoint moved to the other CA's Kestra\ntraefik:\n%s", response.Status, tr.Logs.Tail(30))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
