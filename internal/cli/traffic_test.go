@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/acme"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/browser"
@@ -310,4 +312,108 @@ func TestBackendTLSIsEnforcedByTraefik(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+}
+
+// TestAnExistingTraefikGatewayAcceptsOurRoute attaches Kestra's HTTPRoute to a Gateway someone else runs
+// with Traefik (its own wildcard certificate): apply waits until Traefik itself accepts the route, reports
+// Traefik's conditions, and Kestra answers through that Gateway.
+func TestAnExistingTraefikGatewayAcceptsOurRoute(t *testing.T) {
+	c := testCluster(t)
+	tr := testTraefik(t)
+	ctx := context.Background()
+	infra, host := "traffic-infra", "kestra.shared."+acme.TraefikDomain
+	certs := filepath.Join(t.TempDir(), "certs")
+	if _, stderr, err := runCmd(t, "certs", "--host", "*.shared."+acme.TraefikDomain, "-o", certs); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	certPEM, _ := os.ReadFile(filepath.Join(certs, "server.pem"))
+	keyPEM, _ := os.ReadFile(filepath.Join(certs, "server.key"))
+	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: infra}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "wildcard"}, Type: corev1.SecretTypeTLS, Data: map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM}}
+	if _, err := c.Client.CoreV1().Secrets(infra).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gateway := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+		"metadata": map[string]any{"name": "shared", "namespace": infra},
+		"spec": map[string]any{"gatewayClassName": traefik.ClassName, "listeners": []any{
+			map[string]any{"name": "https", "port": int64(443), "protocol": "HTTPS", "hostname": "*.shared." + acme.TraefikDomain,
+				"tls":           map[string]any{"mode": "Terminate", "certificateRefs": []any{map[string]any{"kind": "Secret", "name": "wildcard"}}},
+				"allowedRoutes": map[string]any{"namespaces": map[string]any{"from": "All"}}},
+		}},
+	}}
+	if _, err := c.Dynamic.Resource(gatewaysGVR).Namespace(infra).Create(ctx, gateway, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Kestra's pod runs before apply, as the endpoint controller would already list it behind the Service.
+	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "traffic-attached"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kestraPod(t, "traffic-attached", "kestra-on-a-shared-gateway")
+	stdout, stderr, err := applyCmd(t, c, "traffic-attached", filepath.Join(t.TempDir(), "overlay"), "--mode", "gateway", "--gateway", infra+"/shared:https",
+		"--host", host, "--timeout", "60s")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s\ntraefik:\n%s", err, stdout, stderr, tr.Logs.Tail(20))
+	}
+	if !strings.Contains(stdout, "httproute.gateway.networking.k8s.io/kestra accepted by Gateway "+infra+"/shared") || !strings.Contains(stderr, "by traefik.io/gateway-controller") {
+		t.Errorf("apply does not report Traefik's acceptance:\n%s\n%s", stdout, stderr)
+	}
+	getUntil(t, throughTraefik(t, rootsFrom(t, filepath.Join(certs, "ca.pem"))), "https://"+host+"/", "kestra-on-a-shared-gateway", tr)
+}
+
+// TestAppModeServesTheBrowserStraightFromKestra generates app mode and serves Kestra's stand-in from the
+// keystore generate made, in its pod network, on Kestra's HTTPS port: Chromium, trusting only our CA,
+// loads Kestra's page by its host name.
+func TestAppModeServesTheBrowserStraightFromKestra(t *testing.T) {
+	browser.Require(t)
+	host := "kestra.app.traffic.test"
+	out := filepath.Join(t.TempDir(), "overlay")
+	if _, stderr, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", host); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	password, err := os.ReadFile(filepath.Join(out, "certs", "store-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := netpod.New(t)
+	javatls.StartStandIn(t, javatls.StandIn{Netns: pod.Netns, Address: pod.IP, Port: 8443, Name: "kestra-in-app-mode", Events: 1, Interval: time.Millisecond,
+		TLS: &javatls.Stores{KeyStore: filepath.Join(out, "certs", "keystore.p12"), KeyStoreType: "PKCS12", Password: string(password)}})
+	page, err := browser.Load(t, "https://"+host+":8443/", filepath.Join(out, "certs", "ca.pem"), map[string]string{host: pod.IP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.DOM, "kestra-in-app-mode") {
+		t.Errorf("Chromium did not load Kestra's page:\n%s", page.DOM)
+	}
+}
+
+// TestACMEThroughTraefikGatewayAndTheSolversRoute is HTTP-01 in gateway mode: cert-manager's solver
+// HTTPRoute attaches to our Gateway's http listener, Traefik serves it on port 80 and routes to the
+// acmesolver pod, pebble validates, gateway-shim's Certificate becomes Ready, and Kestra answers through the
+// Gateway with pebble's certificate.
+func TestACMEThroughTraefikGatewayAndTheSolversRoute(t *testing.T) {
+	c := acmeGround(t)
+	tr := testTraefik(t)
+	ns, host := "traffic-acme-gw", "kestra.acme-gw."+acme.TraefikDomain
+	solvers := netpod.PlaySolverPods(t, c.Client, ns)
+	stdout, stderr, err := acmeApply(t, c, ns, openPebble, "150s", "--mode", "gateway", "--gateway-class", traefik.ClassName,
+		"--host", host, "--acme-ca-bundle", openPebble.CAFile)
+	played, failures := solvers.Played()
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s\nsolver pods played: %d %v\ncert-manager:\n%s\ntraefik:\n%s", err, stdout, stderr, played, failures, c.Logs.Tail(30), tr.Logs.Tail(30))
+	}
+	if played == 0 || len(failures) > 0 {
+		t.Errorf("cert-manager's solver pods were not played (%d, %v): the challenge did not go through the solver", played, failures)
+	}
+	checkIssuedByPebble(t, c, ns, openPebble, []string{host})
+	kestraPod(t, ns, "kestra-acme-behind-traefik-gateway")
+	root, _, err := openPebble.IssuingCAs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(root)
+	getUntil(t, throughTraefik(t, roots), "https://"+host+"/", "kestra-acme-behind-traefik-gateway", tr)
 }
