@@ -16,6 +16,8 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/acme"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/netpod"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/traefik"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 )
 
@@ -76,39 +78,51 @@ func acmeApply(t *testing.T, c *cluster.Cluster, namespace string, pebble *acme.
 	return applyCmd(t, c, namespace, append(base, args...)...)
 }
 
-// TestACMEIssuesThroughPebbleEndToEnd is the guide's production path: the ClusterIssuer registers with
-// the ACME server, ingress-shim makes the Certificate, the Order and its HTTP-01 Challenges go through
-// (cert-manager's self-check and pebble's validation both fetch the key over HTTP from port 80), and apply
-// returns once the Certificate is Ready. The Secret's certificate chains to pebble's issuing CA.
+// TestACMEIssuesThroughPebbleEndToEnd is the guide's production path, with nothing standing in for the
+// HTTP-01 exchange: the ClusterIssuer registers with the ACME server, ingress-shim makes the Certificate,
+// cert-manager's solver Ingress for the traefik class is served by the real Traefik (the hosts resolve to
+// it), each solver pod runs cert-manager's own acmesolver with the pod's arguments, cert-manager's
+// self-check and pebble's validation both fetch the key through Traefik, and apply returns once the
+// Certificate is Ready. The Secret's certificate chains to pebble's issuing CA, and a client trusting only
+// pebble's root reaches Kestra through Traefik with it.
 func TestACMEIssuesThroughPebbleEndToEnd(t *testing.T) {
 	c := acmeGround(t)
+	tr := testTraefik(t)
 	t.Parallel()
-	hosts := []string{"kestra.acme.test", "www.kestra.acme.test"}
-	stdout, stderr, err := acmeApply(t, c, "acme-e2e", openPebble, "150s",
-		"--host", hosts[0], "--host", hosts[1], "--acme-ca-bundle", openPebble.CAFile)
+	ns := "acme-e2e"
+	hosts := []string{"kestra.acme." + acme.TraefikDomain, "www.kestra.acme." + acme.TraefikDomain}
+	solvers := netpod.PlaySolverPods(t, c.Client, ns)
+	stdout, stderr, err := acmeApply(t, c, ns, openPebble, "150s",
+		"--host", hosts[0], "--host", hosts[1], "--acme-ca-bundle", openPebble.CAFile, "--ingress-class", traefik.ClassName)
+	played, failures := solvers.Played()
 	if err != nil {
-		t.Fatalf("%v\n%s\n%s\ncert-manager:\n%s\npebble:\n%s", err, stdout, stderr, c.Logs.Tail(30), openPebble.Logs.Tail(20))
+		t.Fatalf("%v\n%s\n%s\nsolver pods played: %d %v\ncert-manager:\n%s\npebble:\n%s\ntraefik:\n%s", err, stdout, stderr, played, failures, c.Logs.Tail(30), openPebble.Logs.Tail(20), tr.Logs.Tail(20))
 	}
-	for _, want := range []string{"clusterissuer.cert-manager.io/pebble-acme-e2e created", "certificate.cert-manager.io/kestra-tls Ready (kestra.acme.test, www.kestra.acme.test)"} {
+	for _, want := range []string{"clusterissuer.cert-manager.io/pebble-acme-e2e created", "certificate.cert-manager.io/kestra-tls Ready (" + hosts[0] + ", " + hosts[1] + ")"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
 	}
 	// The Order and its Challenges show as they progress, before the Certificate is Ready.
-	for _, want := range []string{"ACME Order kestra-tls-1-", "ACME Challenge kestra-tls-1-", "for kestra.acme.test: pending", "for www.kestra.acme.test: valid"} {
+	for _, want := range []string{"ACME Order kestra-tls-1-", "ACME Challenge kestra-tls-1-", "for " + hosts[0] + ": pending", "for " + hosts[1] + ": valid"} {
 		if !strings.Contains(stdout+stderr, want) {
 			t.Errorf("the progress lacks %q:\n%s\n%s", want, stdout, stderr)
 		}
 	}
 	t.Logf("apply printed:\n%s\n%s", stdout, stderr)
-	checkIssuedByPebble(t, c, "acme-e2e", openPebble, hosts)
-	var kinds []string
-	for range len(acmeSolver.Requests) {
-		kinds = append(kinds, <-acmeSolver.Requests)
+	checkIssuedByPebble(t, c, ns, openPebble, hosts)
+	// Two challenges, each fetched by cert-manager's self-check and by pebble's validation.
+	if answered := solvers.Answered(); played != 2 || len(failures) > 0 || answered < 4 {
+		t.Errorf("cert-manager's acmesolver pods: %d played (want 2), %v, %d requests answered with the key (want at least 4)", played, failures, answered)
 	}
-	if !slices.Contains(kinds, "self-check") || !slices.Contains(kinds, "validation") {
-		t.Errorf("the challenges were not fetched both by cert-manager's self-check and by pebble's validation: %v", kinds)
+	kestraPod(t, ns, "kestra-acme-behind-traefik")
+	root, _, err := openPebble.IssuingCAs()
+	if err != nil {
+		t.Fatal(err)
 	}
+	roots := x509.NewCertPool()
+	roots.AddCert(root)
+	getUntil(t, throughTraefik(t, roots), "https://"+hosts[0]+"/", "kestra-acme-behind-traefik", tr)
 }
 
 // TestACMEWithExternalAccountBinding registers through a pebble that requires EAB: with --eab-kid and
@@ -120,7 +134,10 @@ func TestACMEWithExternalAccountBinding(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte(eabHMACKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, err := acmeApply(t, c, "acme-eab", eabPebble, "150s", "--host", "eab.acme.test",
+	host := "eab.acme." + acme.TraefikDomain
+	testTraefik(t)
+	netpod.PlaySolverPods(t, c.Client, "acme-eab")
+	stdout, stderr, err := acmeApply(t, c, "acme-eab", eabPebble, "150s", "--host", host, "--ingress-class", traefik.ClassName,
 		"--acme-ca-bundle", eabPebble.CAFile, "--eab-kid", eabKeyID, "--eab-hmac-key-file", keyFile)
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s\ncert-manager:\n%s", err, stdout, stderr, c.Logs.Tail(30))
@@ -128,7 +145,7 @@ func TestACMEWithExternalAccountBinding(t *testing.T) {
 	if strings.Contains(stdout+stderr, eabHMACKey) {
 		t.Error("the HMAC key was printed")
 	}
-	checkIssuedByPebble(t, c, "acme-eab", eabPebble, []string{"eab.acme.test"})
+	checkIssuedByPebble(t, c, "acme-eab", eabPebble, []string{host})
 	secret, err := c.Client.CoreV1().Secrets("cert-manager").Get(context.Background(), "pebble-acme-eab-eab", metav1.GetOptions{})
 	if err != nil || string(secret.Data["secret"]) != eabHMACKey {
 		t.Errorf("the EAB Secret does not hold the key: %v", err)

@@ -212,35 +212,6 @@ func TestGatewayModeServesKestraThroughTraefik(t *testing.T) {
 	checkInBrowser(t, "https://"+host+"/", filepath.Join(caDir, "ca.pem"), host, "kestra-behind-traefik-gateway")
 }
 
-// TestACMEThroughTraefikAndCertManagersSolver is the guide's production path with nothing standing in for
-// the HTTP-01 exchange: cert-manager's solver Ingress for the traefik class is served by the real Traefik,
-// the solver pod runs cert-manager's own acmesolver with the pod's arguments, and pebble's validation and
-// cert-manager's self-check reach it through Traefik (the host resolves to Traefik). Then a client trusting
-// only pebble's root reaches Kestra through Traefik with the issued certificate.
-func TestACMEThroughTraefikAndCertManagersSolver(t *testing.T) {
-	c := acmeGround(t)
-	tr := testTraefik(t)
-	ns, host := "traffic-acme", "kestra.acme."+acme.TraefikDomain
-	solvers := netpod.PlaySolverPods(t, c.Client, ns)
-	stdout, stderr, err := acmeApply(t, c, ns, openPebble, "150s", "--host", host, "--acme-ca-bundle", openPebble.CAFile, "--ingress-class", traefik.ClassName)
-	played, failures := solvers.Played()
-	if err != nil {
-		t.Fatalf("%v\n%s\n%s\nsolver pods played: %d %v\ncert-manager:\n%s\ntraefik:\n%s", err, stdout, stderr, played, failures, c.Logs.Tail(30), tr.Logs.Tail(30))
-	}
-	if played == 0 || len(failures) > 0 {
-		t.Errorf("cert-manager's solver pods were not played (%d, %v): the challenge did not go through the solver", played, failures)
-	}
-	checkIssuedByPebble(t, c, ns, openPebble, []string{host})
-	kestraPod(t, ns, "kestra-acme-behind-traefik")
-	root, _, err := openPebble.IssuingCAs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(root)
-	getUntil(t, throughTraefik(t, roots), "https://"+host+"/", "kestra-acme-behind-traefik", tr)
-}
-
 // TestBackendTLSIsEnforcedByTraefik applies gateway mode with --backend-tls for Traefik's GatewayClass:
 // Kestra serves HTTPS from the keystore we made, Traefik verifies it through our BackendTLSPolicy (our CA,
 // Kestra's Service name) and routes; when the pod behind the Service serves a certificate from another CA,

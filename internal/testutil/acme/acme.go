@@ -1,8 +1,9 @@
 // Package acme is the ACME test ground: pebble (Let's Encrypt's own ACME test server, built into bin/ by
-// the tools module) on 127.0.0.1, a DNS server that resolves every test host to 127.0.0.1, and an HTTP
-// server on port 80 that stands in for the ingress controller and cert-manager's solver pods (there is no
-// kubelet here): it answers each Challenge's token with its key, read from the API server, so that
-// cert-manager's self-check and pebble's validation both go through for real.
+// the tools module) on 127.0.0.1 and a DNS server that resolves test hosts to loopback: those under
+// TraefikDomain to the real Traefik of the traffic tests, where cert-manager's own solver Ingress or
+// HTTPRoute and acmesolver pods answer the challenges (netpod.PlaySolverPods), the others to 127.0.0.1. There,
+// on port 80, Solver injects the one fault a real solver cannot make: a challenge answered wrongly to the ACME
+// server (and rightly to cert-manager's self-check), so that validation itself fails.
 package acme
 
 import (
@@ -169,8 +170,9 @@ type Solver struct {
 	Requests chan string
 }
 
-// StartSolver serves the HTTP-01 challenges of the cluster. Port 80 is where cert-manager's self-check
-// and the ACME server both connect: binding it takes root (or CAP_NET_BIND_SERVICE).
+// StartSolver serves the HTTP-01 challenges of the hosts outside TraefikDomain, for the failure tests. Port
+// 80 is where cert-manager's self-check and the ACME server both connect: binding it takes root (or
+// CAP_NET_BIND_SERVICE).
 func StartSolver(client dynamic.Interface) (*Solver, error) {
 	listener, err := net.Listen("tcp", "127.0.0.1:80")
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,9 +27,9 @@ const solverLabel = "acme.cert-manager.io/http01-solver=true"
 // and the Service cert-manager made for it gets that pod as its endpoint. It stops with the test.
 type SolverPods struct {
 	mu sync.Mutex
-	// Started counts the solver pods played.
 	started int
 	errs    []string
+	logs    []*testutil.SyncBuffer
 }
 
 // PlaySolverPods starts playing them.
@@ -89,6 +90,18 @@ func (s *SolverPods) Played() (int, []string) {
 	return s.started, append([]string(nil), s.errs...)
 }
 
+// Answered counts the challenge requests the solvers answered with the key, from their own log lines
+// (cert-manager's self-check and the ACME server's validation each make one).
+func (s *SolverPods) Answered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	answered := 0
+	for _, logs := range s.logs {
+		answered += strings.Count(logs.String(), "got successful challenge request")
+	}
+	return answered
+}
+
 var errNoServiceYet = errors.New("no Service selects the solver pod yet")
 
 func (s *SolverPods) play(ctx context.Context, client kubernetes.Interface, binary string, pod corev1.Pod) (func(), error) {
@@ -122,6 +135,9 @@ func (s *SolverPods) play(ctx context.Context, client kubernetes.Interface, bina
 	cmd := exec.Command("ip", append([]string{"netns", "exec", network.Netns, binary}, container.Args...)...)
 	logs := &testutil.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
+	s.mu.Lock()
+	s.logs = append(s.logs, logs)
+	s.mu.Unlock()
 	if err := cmd.Start(); err != nil {
 		return cleanup, err
 	}
