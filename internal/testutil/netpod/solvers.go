@@ -26,7 +26,7 @@ const solverLabel = "acme.cert-manager.io/http01-solver=true"
 // cert-manager creates runs, with the pod's own arguments, as cert-manager's acmesolver in a pod network,
 // and the Service cert-manager made for it gets that pod as its endpoint. It stops with the test.
 type SolverPods struct {
-	mu sync.Mutex
+	mu      sync.Mutex
 	started int
 	errs    []string
 	logs    []*testutil.SyncBuffer
