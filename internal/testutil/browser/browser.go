@@ -22,15 +22,22 @@ func Require(t testing.TB) {
 	if testing.Short() {
 		t.Skip("needs Chromium (skipped by -short)")
 	}
+	if err := Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+}
+
+// Available says how to install what is missing.
+func Available() error {
 	for _, program := range []string{"chromium", "certutil"} {
 		if _, err := exec.LookPath(program); err != nil {
-			message := "the browser checks need Debian's chromium and libnss3-tools: apt-get install chromium libnss3-tools"
-			if os.Getenv("CI") == "true" {
-				t.Fatal(message)
-			}
-			t.Skip(message)
+			return fmt.Errorf("the browser check needs Debian's chromium and libnss3-tools (%s is missing): apt-get install chromium libnss3-tools", program)
 		}
 	}
+	return nil
 }
 
 // Page is what the browser loaded.
@@ -47,7 +54,11 @@ var netError = regexp.MustCompile(`(?:net::)?ERR_[A-Z_]+`)
 func Load(t testing.TB, url, caFile string, hosts map[string]string) (Page, error) {
 	t.Helper()
 	Require(t)
-	home := t.TempDir()
+	return LoadIn(t.TempDir(), url, caFile, hosts)
+}
+
+// LoadIn is Load with the browser's home (its profile and NSS database) in a folder of the caller's.
+func LoadIn(home, url, caFile string, hosts map[string]string) (Page, error) {
 	nssdb := "sql:" + filepath.Join(home, ".pki", "nssdb")
 	if err := os.MkdirAll(filepath.Join(home, ".pki", "nssdb"), 0o700); err != nil {
 		return Page{}, err

@@ -34,6 +34,16 @@ func classes(t testing.TB) string {
 	if testing.Short() {
 		t.Skip("needs the JDK (skipped by -short)")
 	}
+	dir, err := Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// Compile compiles the Java sources once (per process, and reused across runs by their hash) and returns
+// the folder of their classes.
+func Compile() (string, error) {
 	compileOnce.Do(func() {
 		if _, err := exec.LookPath("javac"); err != nil {
 			compileErr = fmt.Errorf("javac not found: install a JDK 17 (apt-get install openjdk-17-jdk-headless): %v", err)
@@ -84,10 +94,7 @@ func classes(t testing.TB) string {
 		// Another user's JVM (the container's) loads the classes too.
 		compileErr = openToEveryone(classDir)
 	}
-	if compileErr != nil {
-		t.Fatal(compileErr)
-	}
-	return classDir
+	return classDir, compileErr
 }
 
 // Stores names the files a server loads, as micronaut.server.ssl names them (no TrustStore: none).
@@ -169,21 +176,32 @@ func StartServer(t testing.TB, stores Stores) int {
 // with the test, and returns the port.
 func startListening(t testing.TB, cmd *exec.Cmd, what string) int {
 	t.Helper()
-	stdin, err := cmd.StdinPipe()
+	port, stop, err := launch(cmd, what)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(stop)
+	return port
+}
+
+// launch starts a server that prints "LISTENING <port>" and stops when its stdin closes, and returns the
+// port and how to stop it (by closing its stdin, then by its PID).
+func launch(cmd *exec.Cmd, what string) (int, func(), error) {
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return 0, nil, err
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
-	t.Cleanup(func() {
-		stdin.Close() // the server exits when stdin closes
+	stop := func() {
+		stdin.Close()
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
 		select {
@@ -192,7 +210,7 @@ func startListening(t testing.TB, cmd *exec.Cmd, what string) int {
 			cmd.Process.Kill()
 			<-done
 		}
-	})
+	}
 	lines := make(chan string, 1)
 	go func() {
 		scanner := bufio.NewScanner(stdout)
@@ -205,13 +223,14 @@ func startListening(t testing.TB, cmd *exec.Cmd, what string) int {
 	case line, ok := <-lines:
 		var port int
 		if !ok || func() bool { _, err := fmt.Sscanf(line, "LISTENING %d", &port); return err != nil }() {
-			t.Fatalf("%s did not start: %q\n%s", what, line, stderr.String())
+			stop()
+			return 0, nil, fmt.Errorf("%s did not start: %q\n%s", what, line, stderr.String())
 		}
-		return port
+		return port, stop, nil
 	case <-time.After(60 * time.Second):
-		t.Fatalf("%s did not start within 60s\n%s", what, stderr.String())
+		stop()
+		return 0, nil, fmt.Errorf("%s did not start within 60s\n%s", what, stderr.String())
 	}
-	return 0
 }
 
 // StandIn is Kestra's web server as a stand-in plays it in a pod: its page, and an event stream as its
@@ -233,7 +252,21 @@ type StandIn struct {
 // StartStandIn starts it as the pod would run it, and returns its port; it stops with the test.
 func StartStandIn(t testing.TB, s StandIn) int {
 	t.Helper()
-	dir := classes(t)
+	classes(t)
+	port, stop, err := LaunchStandIn(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return port
+}
+
+// LaunchStandIn starts it, and returns its port and how to stop it.
+func LaunchStandIn(s StandIn) (int, func(), error) {
+	dir, err := Compile()
+	if err != nil {
+		return 0, nil, err
+	}
 	args := []string{"-XX:-UsePerfData", "-cp", dir, "KestraStandIn", s.Address, strconv.Itoa(s.Port), s.Name, strconv.Itoa(s.Events), strconv.FormatInt(s.Interval.Milliseconds(), 10)}
 	if s.TLS != nil {
 		args = append(args, s.TLS.KeyStore, s.TLS.KeyStoreType, "env:"+passwordVariable)
@@ -247,7 +280,7 @@ func StartStandIn(t testing.TB, s StandIn) int {
 	if s.TLS != nil {
 		cmd.Env = append(cmd.Env, passwordVariable+"="+s.TLS.Password)
 	}
-	return startListening(t, cmd, "Kestra's stand-in "+s.Name)
+	return launch(cmd, "Kestra's stand-in "+s.Name)
 }
 
 // JavaClient connects with -Djavax.net.ssl.trustStore, as JAVA_OPTS configures a Kestra task, and returns

@@ -52,9 +52,9 @@ func RequireRoot(t testing.TB) {
 func New(t testing.TB) *Pod {
 	t.Helper()
 	RequireRoot(t)
-	pod, err := create()
+	pod, err := Create()
 	if pod != nil {
-		t.Cleanup(pod.remove)
+		t.Cleanup(pod.Remove)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +62,8 @@ func New(t testing.TB) *Pod {
 	return pod
 }
 
-func create() (*Pod, error) {
+// Create makes a pod's network; Remove takes it away (also after an error).
+func Create() (*Pod, error) {
 	// The process id keeps two test binaries apart; the counter, the pods of one.
 	n := int(next.Add(1))
 	id := fmt.Sprintf("%x%x", os.Getpid()&0xfff, n)
@@ -96,7 +97,8 @@ func create() (*Pod, error) {
 	return pod, nil
 }
 
-func (p *Pod) remove() {
+// Remove deletes the namespace and its link.
+func (p *Pod) Remove() {
 	_ = exec.Command("ip", "link", "del", p.hostLink).Run()
 	_ = exec.Command("ip", "netns", "del", p.Netns).Run()
 	_ = os.RemoveAll(filepath.Join("/etc/netns", p.Netns))
@@ -112,12 +114,21 @@ type Port struct {
 // ready behind it; it goes with the test.
 func Endpoints(t testing.TB, client kubernetes.Interface, namespace, service string, ports []Port, pods ...*Pod) {
 	t.Helper()
+	remove, err := WriteEndpoints(client, namespace, service, ports, pods...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(remove)
+}
+
+// WriteEndpoints writes that EndpointSlice, and returns how to delete it.
+func WriteEndpoints(client kubernetes.Interface, namespace, service string, ports []Port, pods ...*Pod) (func(), error) {
 	slice := endpointSlice(namespace, service, ports, pods...)
 	slices := client.DiscoveryV1().EndpointSlices(namespace)
 	if _, err := slices.Create(context.Background(), slice, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("writing the EndpointSlice of service %s/%s: %v", namespace, service, err)
+		return nil, fmt.Errorf("writing the EndpointSlice of service %s/%s: %v", namespace, service, err)
 	}
-	t.Cleanup(func() { _ = slices.Delete(context.Background(), slice.Name, metav1.DeleteOptions{}) })
+	return func() { _ = slices.Delete(context.Background(), slice.Name, metav1.DeleteOptions{}) }, nil
 }
 
 func endpointSlice(namespace, service string, ports []Port, pods ...*Pod) *discoveryv1.EndpointSlice {

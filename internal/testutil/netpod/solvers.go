@@ -32,10 +32,17 @@ type SolverPods struct {
 	logs    []*testutil.SyncBuffer
 }
 
-// PlaySolverPods starts playing them.
+// PlaySolverPods starts playing them until the test ends.
 func PlaySolverPods(t testing.TB, client kubernetes.Interface, namespace string) *SolverPods {
 	t.Helper()
 	RequireRoot(t)
+	s, stop := StartSolverPods(client, namespace)
+	t.Cleanup(stop)
+	return s
+}
+
+// StartSolverPods starts playing them, and returns how to stop (every solver and its network goes).
+func StartSolverPods(client kubernetes.Interface, namespace string) (*SolverPods, func()) {
 	binary := filepath.Join(testutil.BinDir(), "acmesolver")
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &SolverPods{}
@@ -73,14 +80,13 @@ func PlaySolverPods(t testing.TB, client kubernetes.Interface, namespace string)
 			}
 		}
 	}()
-	t.Cleanup(func() {
+	return s, func() {
 		cancel()
 		wg.Wait()
 		for _, cleanup := range cleanups {
 			cleanup()
 		}
-	})
-	return s
+	}
 }
 
 // Played is how many solver pods ran, and what went wrong with the others.
@@ -124,9 +130,9 @@ func (s *SolverPods) play(ctx context.Context, client kubernetes.Interface, bina
 			stops[i]()
 		}
 	}
-	network, err := create()
+	network, err := Create()
 	if network != nil {
-		stops = append(stops, network.remove)
+		stops = append(stops, network.Remove)
 	}
 	if err != nil {
 		return cleanup, err
