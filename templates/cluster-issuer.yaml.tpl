@@ -39,8 +39,13 @@ spec:
                 sectionName: http
       {{- else }}
       - http01:
+          {{- if .Values.ingress.className }}
           ingress:
             ingressClassName: {{ .Values.ingress.className }}
+          {{- else }}
+          # The cluster's default IngressClass serves the solver's Ingress, as it serves Kestra's.
+          ingress: {}
+          {{- end }}
       {{- end }}
 {{- else -}}
 {{- /* Our CA, as a namespaced Issuer beside Kestra by default: only who may create Certificates in this

@@ -4,16 +4,9 @@
 {{- range $key, $value := .IssuerAnnotations }}
 {{- $_ := set $annotations $key $value }}
 {{- end }}
-{{- if eq $class "nginx" }}
-{{- /* Kestra's UI streams logs and executions over SSE and WebSocket: no buffering, long timeouts. */}}
-{{- $_ := set $annotations "nginx.ingress.kubernetes.io/proxy-buffering" "off" }}
-{{- $_ := set $annotations "nginx.ingress.kubernetes.io/proxy-read-timeout" "3600" }}
-{{- $_ := set $annotations "nginx.ingress.kubernetes.io/proxy-send-timeout" "3600" }}
-{{- $_ := set $annotations "nginx.ingress.kubernetes.io/proxy-body-size" "0" }}
-{{- $_ := set $annotations "nginx.ingress.kubernetes.io/ssl-redirect" "true" }}
-{{- else if eq $class "traefik" }}
-{{- $_ := set $annotations "traefik.ingress.kubernetes.io/router.entrypoints" "websecure" }}
-{{- $_ := set $annotations "traefik.ingress.kubernetes.io/router.tls" "true" }}
+{{- /* .IngressControllerAnnotations: what Kestra needs from the class's controller (model.IngressControllerSettings). */ -}}
+{{- range $key, $value := .IngressControllerAnnotations }}
+{{- $_ := set $annotations $key $value }}
 {{- end }}
 {{- $annotations = merge (deepCopy .Values.ingress.annotations) $annotations -}}
 apiVersion: networking.k8s.io/v1
@@ -29,7 +22,11 @@ metadata:
   annotations:
     {{- toYaml $annotations | nindent 4 }}
 spec:
+  {{- if $class }}
   ingressClassName: {{ $class }}
+  {{- else }}
+  # No class: the cluster's default IngressClass serves it; apply names it and adds its controller's settings.
+  {{- end }}
   tls:
     - hosts:
         {{- range .Values.hosts }}

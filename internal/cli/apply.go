@@ -178,7 +178,7 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	applier := &apply.Applier{Getter: o.configFlags}
 	dryRun := apply.DryRun(o.DryRun)
 	results, err := applier.Apply(ctx, manifests, apply.Options{
-		DryRun: dryRun, ForceConflicts: o.ForceConflicts, CreateNamespace: o.CreateNamespace, Namespace: o.namespace, NamespaceWait: o.Timeout,
+		DryRun: dryRun, ForceConflicts: o.ForceConflicts, CreateNamespace: o.CreateNamespace, Namespace: o.namespace, NamespaceWait: o.Timeout, Notes: o.ErrOut,
 		Origin: func(kind, name string) apply.Origin {
 			key := overlays.Key(kind, name)
 			return apply.Origin{FromBase: layout.FromBase[key], Patch: layout.Patches[key]}

@@ -95,7 +95,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	}
 	applier := &apply.Applier{Getter: o.configFlags}
 	results, err := applier.Apply(ctx, manifests, apply.Options{
-		DryRun: apply.DryRunServer, ForceConflicts: o.ForceConflicts, Namespace: o.namespace,
+		DryRun: apply.DryRunServer, ForceConflicts: o.ForceConflicts, Namespace: o.namespace, Notes: o.ErrOut,
 		Origin: func(kind, name string) apply.Origin {
 			key := overlays.Key(kind, name)
 			return apply.Origin{FromBase: layout.FromBase[key], Patch: layout.Patches[key]}

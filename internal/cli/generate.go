@@ -174,7 +174,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringArrayVarP(&o.ValuesFiles, "values", "f", nil, "values file (repeatable; later ones win)")
 	fs.StringArrayVar(&o.Sets, "set", nil, "set values as in Helm: key=value, a.b=c, list={a,b} (repeatable)")
 	fs.BoolVar(&o.ResetValues, "reset-values", false, "ignore the values.yaml of an earlier run in the output folder")
-	fs.StringVar(&o.IngressClass, "ingress-class", "", "ingress class: nginx (default) or traefik, or another name")
+	fs.StringVar(&o.IngressClass, "ingress-class", "", "IngressClass of the Ingress (default: none, so the cluster's default class serves it; apply says which): nginx, traefik, or another name")
 	fs.StringVar(&o.GatewayClass, "gateway-class", "", "--mode gateway: the GatewayClass of a new Gateway (kubectl get gatewayclass)")
 	fs.BoolVar(&o.BackendTLS, "backend-tls", false, "--mode gateway: TLS from the Gateway to Kestra too (Kestra serves HTTPS with a certificate for its Service name; a BackendTLSPolicy makes the Gateway verify it)")
 	fs.StringVar(&o.Gateway, "gateway", "", "--mode gateway: attach to an existing Gateway, NAMESPACE/NAME[:LISTENER]; only the HTTPRoute is written")

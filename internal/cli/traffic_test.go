@@ -26,6 +26,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/netpod"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/traefik"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 )
 
 var (
@@ -387,4 +388,42 @@ func TestACMEThroughTraefikGatewayAndTheSolversRoute(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AddCert(root)
 	getUntil(t, throughTraefik(t, roots), "https://"+host+"/", "kestra-acme-behind-traefik-gateway", tr)
+}
+
+// TestTheDefaultIngressClassServesAnIngressThatNamesNone generates ingress mode without --ingress-class:
+// apply names the cluster's default IngressClass (Traefik's), adds the settings Kestra needs from its
+// controller, and Traefik serves Kestra.
+func TestTheDefaultIngressClassServesAnIngressThatNamesNone(t *testing.T) {
+	c := testCluster(t)
+	tr := testTraefik(t)
+	ns, host := "traffic-default-class", "kestra.default-class.traffic.test"
+	caDir := t.TempDir()
+	stdout, stderr, err := applyCmd(t, c, ns, filepath.Join(t.TempDir(), "overlay"), "--host", host, "--self-signed", "--ca-dir", caDir, "--create-namespace", "--timeout", "60s")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	for _, want := range []string{
+		"Ingress " + ns + "/kestra names no class: the cluster's default IngressClass traefik serves it (controller traefik.io/ingress-controller)",
+		"Ingress " + ns + "/kestra: added the settings Kestra needs from traefik.io/ingress-controller (traefik.ingress.kubernetes.io/router.entrypoints, traefik.ingress.kubernetes.io/router.tls)",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("apply does not say %q:\n%s", want, stderr)
+		}
+	}
+	ingress, err := c.Client.NetworkingV1().Ingresses(ns).Get(context.Background(), "kestra", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The API server's DefaultIngressClass admission writes the default class's name into an Ingress created
+	// without one; we never set it.
+	if class := ingress.Spec.IngressClassName; (class != nil && *class != traefik.ClassName) || ingress.Annotations["traefik.ingress.kubernetes.io/router.entrypoints"] != "websecure" {
+		t.Errorf("the Ingress names class %v, annotations %v: want none (or the default, %s) and Traefik's settings", class, ingress.Annotations, traefik.ClassName)
+	}
+	for _, entry := range ingress.ManagedFields {
+		if entry.Manager == apply.FieldManager && strings.Contains(string(entry.FieldsV1.Raw), "ingressClassName") {
+			t.Errorf("our field manager owns ingressClassName: %s", entry.FieldsV1.Raw)
+		}
+	}
+	kestraPod(t, ns, "kestra-behind-the-default-class")
+	getUntil(t, throughTraefik(t, rootsFrom(t, filepath.Join(caDir, "ca.pem"))), "https://"+host+"/", "kestra-behind-the-default-class", tr)
 }

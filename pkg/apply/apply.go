@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"regexp"
@@ -61,6 +62,8 @@ type Options struct {
 	// NamespaceWait bounds the wait for a namespace being deleted to be gone before --create-namespace
 	// makes it again (apply's --timeout).
 	NamespaceWait time.Duration
+	// Notes get a line for what apply decided for the user (the IngressClass that serves the Ingress).
+	Notes io.Writer
 }
 
 // Operation says what the apply did to an object, in kubectl's words.
@@ -128,6 +131,12 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 	if err != nil {
 		a.removeNamespaces(created)
 		return nil, err
+	}
+	if opts.DryRun != DryRunClient {
+		if err := a.settleIngressClasses(ctx, infos, actions, opts.Notes); err != nil {
+			a.removeNamespaces(created)
+			return nil, err
+		}
 	}
 	if opts.DryRun == DryRunNone {
 		if err := a.checkAll(ctx, infos, actions, opts); err != nil {

@@ -52,6 +52,7 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 	data := templateData{Values: v.Map, Kestra: kestraData{Namespace: v.Namespace}}
 	data.Certs = certs(m)
 	data.IssuerAnnotations = issuerAnnotations(v.Values)
+	data.IngressControllerAnnotations = ingressControllerAnnotations(v.Values)
 	data.ServesHTTPS = v.ServesHTTPS()
 	if data.ACME, err = acme(m, out); err != nil {
 		return nil, err

@@ -84,6 +84,8 @@ type templateData struct {
 	Gateway    *gatewayData
 	// IssuerAnnotations make cert-manager issue for the Ingress (or the Gateway's own, in gatewayData).
 	IssuerAnnotations map[string]string
+	// IngressControllerAnnotations are what Kestra needs from the Ingress's controller, when it is known.
+	IngressControllerAnnotations map[string]string
 	// ServesHTTPS: Kestra serves HTTPS itself (app mode, or backend TLS behind a Gateway).
 	ServesHTTPS bool
 	// Adopted is what the overlay takes over from its base instead of doubling it.
@@ -168,6 +170,7 @@ func Generate(opts Options) (*Overlay, error) {
 	data.Certs = certs(m)
 	data.AppCertificate = appCertificate(v.Values, modelOpts.ServiceHosts)
 	data.IssuerAnnotations = issuerAnnotations(v.Values)
+	data.IngressControllerAnnotations = ingressControllerAnnotations(v.Values)
 	if data.ACME, err = acme(m, out); err != nil {
 		return nil, err
 	}
@@ -193,6 +196,9 @@ func Generate(opts Options) (*Overlay, error) {
 	switch v.Mode {
 	case "ingress":
 		manifests = append(manifests, "ingress.yaml")
+		if v.Ingress.ClassName == "" {
+			out.Notes = append(out.Notes, "the Ingress names no IngressClass: the cluster's default one serves it (kestra-tls apply says which, and adds its controller's settings); --ingress-class NAME chooses one")
+		}
 	case "gateway":
 		manifests = append(manifests, gatewayManifests(v.Values)...)
 	default:
@@ -372,4 +378,15 @@ func merge(into, result fileset.Result, prefix string) fileset.Result {
 		into.Unchanged = append(into.Unchanged, prefix+name)
 	}
 	return into
+}
+
+// ingressControllerAnnotations are the settings of the controller values name, or that the class's name
+// tells (nginx, traefik); for the cluster's default class, or another name, apply adds them from the
+// IngressClass's spec.controller.
+func ingressControllerAnnotations(v values.Values) map[string]string {
+	controller := v.Ingress.Controller
+	if controller == "" {
+		controller = v.Ingress.ClassName
+	}
+	return model.IngressControllerSettings(controller)
 }

@@ -24,6 +24,8 @@ var (
 	Deployments  = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 	StatefulSets = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
 	Ingresses    = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}
+	// IngressClasses is cluster-scoped.
+	IngressClasses = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingressclasses"}
 
 	Certificates        = schema.GroupVersionResource{Group: CertManagerGroup, Version: "v1", Resource: "certificates"}
 	CertificateRequests = schema.GroupVersionResource{Group: CertManagerGroup, Version: "v1", Resource: "certificaterequests"}

@@ -55,9 +55,5 @@ func (r *Remover) handOver(ctx context.Context, resource dynamic.ResourceInterfa
 	if err != nil {
 		return nil, err
 	}
-	options := metav1.PatchOptions{}
-	if r.DryRun {
-		options.DryRun = []string{metav1.DryRunAll}
-	}
-	return resource.Patch(ctx, object.GetName(), types.JSONPatchType, patch, options)
+	return resource.Patch(ctx, object.GetName(), types.JSONPatchType, patch, metav1.PatchOptions{})
 }

@@ -135,7 +135,8 @@ func (r *Remover) takeBack(ctx context.Context, object, base *unstructured.Unstr
 		outcome, given = label+" unchanged (its fields are the base's)", nil
 	}
 	others, ours := managedSets(applied)
-	if ours != nil && others != nil && !ours.Difference(others).Empty() {
+	// A dry run persisted nothing: the managed fields it returns are not the object's to hand over.
+	if ours != nil && others != nil && !ours.Difference(others).Empty() && !r.DryRun {
 		handed, err := r.handOver(ctx, resource, applied)
 		if err != nil {
 			return "", nil, fmt.Errorf("giving %s's fields back to its other manager: %v", label, err)

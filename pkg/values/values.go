@@ -150,6 +150,7 @@ type Kestra struct {
 type Ingress struct {
 	Name          string            `json:"name"`
 	ClassName     string            `json:"className"`
+	Controller    string            `json:"controller"`
 	TLSSecretName string            `json:"tlsSecretName"`
 	Path          string            `json:"path"`
 	PathType      string            `json:"pathType"`

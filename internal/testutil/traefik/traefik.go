@@ -43,14 +43,19 @@ type Traefik struct {
 	Logs *testutil.SyncBuffer
 }
 
-// Start makes Traefik's IngressClass and GatewayClass and runs it until Stop.
+// Start makes Traefik's IngressClass (the default one) and GatewayClass and runs it until Stop.
 func Start(kubeconfig string, client kubernetes.Interface, dyn dynamic.Interface) (*Traefik, error) {
 	binary := filepath.Join(testutil.BinDir(), "traefik")
 	if _, err := os.Stat(binary); err != nil {
 		return nil, fmt.Errorf("%s is missing: run `make tools`", binary)
 	}
 	ctx := context.Background()
-	class := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: ClassName}, Spec: networkingv1.IngressClassSpec{Controller: "traefik.io/ingress-controller"}}
+	// The cluster's default class, as an install of Traefik (or any controller) usually makes it: an
+	// Ingress that names no class is Traefik's.
+	class := &networkingv1.IngressClass{
+		ObjectMeta: metav1.ObjectMeta{Name: ClassName, Annotations: map[string]string{"ingressclass.kubernetes.io/is-default-class": "true"}},
+		Spec:       networkingv1.IngressClassSpec{Controller: "traefik.io/ingress-controller"},
+	}
 	if _, err := client.NetworkingV1().IngressClasses().Create(ctx, class, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, err
 	}
