@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
 	"io"
 	"os"
 	"path/filepath"
@@ -269,7 +270,7 @@ func (o *ApplyOptions) build() (resmap.ResMap, error) {
 		return overlays.Build(o.Dir)
 	}
 	if !o.Generate.DryRun {
-		held, err := fileset.Lock(o.Dir, 0o755, waitingFor(o.ErrOut, o.Dir))
+		held, err := fileset.Lock(o.Dir, 0o755, offline.WaitingFor(o.ErrOut, o.Dir))
 		if err != nil {
 			return nil, err
 		}

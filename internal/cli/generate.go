@@ -1,10 +1,11 @@
 package cli
 
 import (
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
+
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,7 +17,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
@@ -62,7 +62,7 @@ const generateExample = `  # TLS at the Ingress, certificate from Let's Encrypt 
 // GenerateOptions renders the overlay.
 type GenerateOptions struct {
 	configFlags *genericclioptions.ConfigFlags
-	TLS         *TLSFlags
+	TLS         *offline.TLSFlags
 
 	OutputDir    string
 	Base         string
@@ -98,7 +98,7 @@ type GenerateOptions struct {
 
 // NewGenerateOptions returns the defaults.
 func NewGenerateOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *GenerateOptions {
-	return &GenerateOptions{configFlags: configFlags, TLS: NewTLSFlags(), OutputDir: "kestra-tls", IOStreams: streams}
+	return &GenerateOptions{configFlags: configFlags, TLS: offline.NewTLSFlags(), OutputDir: "kestra-tls", IOStreams: streams}
 }
 
 // NewCmdGenerate renders Kestra's TLS setup as a kustomize overlay.
@@ -412,7 +412,7 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if !o.DryRun {
-		release, err := lockOutputs(o.ErrOut, o.OutputDir, 0o755, o.resolved.Certificates.CADir)
+		release, err := offline.LockOutputs(o.ErrOut, o.OutputDir, 0o755, o.resolved.Certificates.CADir)
 		if err != nil {
 			return err
 		}
@@ -457,40 +457,6 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// waitingFor tells the user why a run pauses: another one holds the output folder.
-func waitingFor(out io.Writer, dir string) func() {
-	return func() { fmt.Fprintf(out, "waiting for another kestra-tls run that is writing %s\n", dir) }
-}
-
-// lockOutputs holds the output folder and, when it lies elsewhere, the shared CA folder (--ca-dir), so
-// that two runs sharing a CA never mint two, and a CA write a killed run left midway is finished before
-// the CA is read. Folders are always taken in that order, output first.
-func lockOutputs(out io.Writer, dir string, mode os.FileMode, caDir string) (release func(), err error) {
-	held, err := fileset.Lock(dir, mode, waitingFor(out, dir))
-	if err != nil {
-		return nil, err
-	}
-	if caDir == "" || within(dir, caDir) {
-		return held.Release, nil
-	}
-	heldCA, err := fileset.Lock(caDir, 0o700, waitingFor(out, caDir))
-	if err != nil {
-		held.Release()
-		return nil, err
-	}
-	return func() { heldCA.Release(); held.Release() }, nil
-}
-
-func within(dir, path string) bool {
-	dirAbs, err1 := filepath.Abs(dir)
-	pathAbs, err2 := filepath.Abs(path)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	rel, err := filepath.Rel(dirAbs, pathAbs)
-	return err == nil && filepath.IsLocal(rel)
-}
-
 // printNext says what to run now.
 func (o *GenerateOptions) printNext(overlay *overlays.Overlay) {
 	if overlay.Next != "" {
@@ -520,7 +486,7 @@ func (o *GenerateOptions) printNext(overlay *overlays.Overlay) {
 func (o *GenerateOptions) render() (*overlays.Overlay, error) {
 	return overlays.Generate(overlays.Options{
 		Dir: o.OutputDir, Base: o.resolved.Base, Templates: templates.FS, TemplatesDir: o.resolved.Templates,
-		Values: o.resolved, StorePassword: os.Getenv(StorePasswordEnv), Force: o.TLS.Force,
+		Values: o.resolved, StorePassword: os.Getenv(offline.StorePasswordEnv), Force: o.TLS.Force,
 		RenewServer: o.renewServer, Now: time.Now(),
 	})
 }

@@ -3,6 +3,8 @@
 package cli
 
 import (
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
+
 	"context"
 	"errors"
 	"flag"
@@ -45,7 +47,7 @@ steps of Kestra's "Configure SSL for Kestra" guide.
 	configFlags.AddFlags(cmd.PersistentFlags())
 	addVerbosityFlag(cmd)
 	cmd.AddCommand(
-		NewCmdCerts(streams),
+		offline.NewCmdCerts(streams),
 		NewCmdGenerate(configFlags, streams),
 		NewCmdApply(configFlags, streams),
 		NewCmdDiff(configFlags, streams),
@@ -54,7 +56,7 @@ steps of Kestra's "Configure SSL for Kestra" guide.
 		NewCmdStatus(configFlags, streams),
 		NewCmdRenew(configFlags, streams),
 		NewCmdRotateCA(configFlags, streams),
-		NewCmdVersion(streams),
+		offline.NewCmdVersion(streams),
 	)
 	return cmd
 }

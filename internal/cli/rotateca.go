@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
 	"os"
 	"path/filepath"
 	"slices"
@@ -199,7 +200,7 @@ func (o *RotateCAOptions) applyStep(ctx context.Context, sets ...string) error {
 // promote makes the next CA the CA, under the folder's lock; run again after a kill, it finds nothing left
 // to promote and the apply that follows completes the step.
 func (o *RotateCAOptions) promote(certs string) error {
-	held, err := fileset.Lock(o.Dir, 0o755, waitingFor(o.ErrOut, o.Dir))
+	held, err := fileset.Lock(o.Dir, 0o755, offline.WaitingFor(o.ErrOut, o.Dir))
 	if err != nil {
 		return err
 	}

@@ -37,17 +37,24 @@ var Platforms = []Platform{
 const (
 	// Binary is the name kubectl's plugin discovery looks for.
 	Binary = "kubectl-kestra_tls"
+	// Engine runs every command but certs and version; it lies beside Binary (internal/launch).
+	Engine = "kestra-tls-engine"
 	// CompletionScript makes kubectl (1.26+) complete `kubectl kestra-tls <TAB>`.
 	CompletionScript = "kubectl_complete-kestra_tls"
-	versionVariable  = "github.com/kestra-tls/kubectl-kestra-tls/internal/cli.Version"
+	versionVariable  = "github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline.Version"
 )
 
 // BinaryName is the binary's file name on the platform.
-func (p Platform) BinaryName() string {
+func (p Platform) BinaryName() string { return p.executable(Binary) }
+
+// EngineName is the engine's file name on the platform.
+func (p Platform) EngineName() string { return p.executable(Engine) }
+
+func (p Platform) executable(name string) string {
 	if p.OS == "windows" {
-		return Binary + ".exe"
+		return name + ".exe"
 	}
-	return Binary
+	return name
 }
 
 // ArchiveName is kestra-tls_<os>_<arch>.tar.gz, or .zip for Windows.
@@ -86,11 +93,15 @@ func Dist(ctx context.Context, opts Options) error {
 	shared[CompletionScript] = []byte(completionScript)
 	sums := map[string]string{}
 	for _, platform := range Platforms {
-		binary, err := build(ctx, opts, platform)
+		binary, err := build(ctx, opts, platform, "./cmd/kubectl-kestra_tls", platform.BinaryName())
 		if err != nil {
 			return err
 		}
-		files := []archiveFile{{Name: platform.BinaryName(), Data: binary, Mode: 0o755}}
+		engine, err := build(ctx, opts, platform, "./cmd/kestra-tls-engine", platform.EngineName())
+		if err != nil {
+			return err
+		}
+		files := []archiveFile{{Name: platform.BinaryName(), Data: binary, Mode: 0o755}, {Name: platform.EngineName(), Data: engine, Mode: 0o755}}
 		for _, name := range []string{"LICENSE", "README.md", CompletionScript} {
 			mode := int64(0o644)
 			if name == CompletionScript {
@@ -144,11 +155,11 @@ kubectl kestra-tls __complete "$@"
 `
 
 // build cross-compiles a static binary, stamped with the version, reproducibly (-trimpath, no VCS stamp).
-func build(ctx context.Context, opts Options, p Platform) ([]byte, error) {
-	out := filepath.Join(opts.Out, "build", p.OS+"_"+p.Arch, p.BinaryName())
+func build(ctx context.Context, opts Options, p Platform, pkg, name string) ([]byte, error) {
+	out := filepath.Join(opts.Out, "build", p.OS+"_"+p.Arch, name)
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false",
 		"-ldflags", "-s -w -X "+versionVariable+"="+opts.Version,
-		"-o", out, "./cmd/kubectl-kestra_tls")
+		"-o", out, pkg)
 	cmd.Dir = opts.Root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Arch)
 	if output, err := cmd.CombinedOutput(); err != nil {

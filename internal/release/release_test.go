@@ -128,15 +128,17 @@ func TestEveryArchiveHoldsABinaryForItsPlatform(t *testing.T) {
 			for name := range files {
 				names = append(names, name)
 			}
-			want := []string{CompletionScript, "LICENSE", "README.md", p.BinaryName()}
+			want := []string{CompletionScript, "LICENSE", "README.md", p.BinaryName(), p.EngineName()}
 			if diff := cmp.Diff(slices.Sorted(slices.Values(want)), slices.Sorted(slices.Values(names))); diff != "" {
 				t.Errorf("archive contents (-want +got):\n%s", diff)
 			}
 			if !bytes.Contains(files["LICENSE"], []byte("Apache License")) {
 				t.Error("LICENSE is not the Apache-2.0 text")
 			}
-			if got := binaryPlatform(t, files[p.BinaryName()]); got != p {
-				t.Errorf("binary is for %v, want %v", got, p)
+			for _, name := range []string{p.BinaryName(), p.EngineName()} {
+				if got := binaryPlatform(t, files[name]); got != p {
+					t.Errorf("%s is for %v, want %v", name, got, p)
+				}
 			}
 		})
 	}

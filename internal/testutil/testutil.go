@@ -108,8 +108,9 @@ func Plugin(t testing.TB) string {
 			pluginErr = err
 			return
 		}
+		// The plugin and, beside it, the engine it hands every command but certs and version to.
 		pluginPath = filepath.Join(dir, "kubectl-kestra_tls")
-		cmd := exec.Command("go", "build", "-o", pluginPath, "./cmd/kubectl-kestra_tls")
+		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/kubectl-kestra_tls", "./cmd/kestra-tls-engine")
 		cmd.Dir = RepoRoot()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {

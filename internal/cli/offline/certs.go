@@ -1,4 +1,4 @@
-package cli
+package offline
 
 import (
 	"context"
@@ -74,7 +74,7 @@ func (o *CertsOptions) Validate() error {
 
 // Run makes the material and writes it.
 func (o *CertsOptions) Run(ctx context.Context) error {
-	release, err := lockOutputs(o.ErrOut, o.OutputDir, 0o700, o.request.CADir)
+	release, err := LockOutputs(o.ErrOut, o.OutputDir, 0o700, o.request.CADir)
 	if err != nil {
 		return err
 	}

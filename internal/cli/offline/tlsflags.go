@@ -1,4 +1,4 @@
-package cli
+package offline
 
 import (
 	"fmt"
@@ -9,8 +9,6 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
 
 // StorePasswordEnv supplies the store password when --store-password-file is not given.
@@ -84,8 +82,10 @@ func (f *TLSFlags) Request(dir string) (generate.Request, error) {
 
 // Sources names the supplied files and the password source.
 func (f *TLSFlags) Sources() generate.Sources {
-	return model.Sources(values.Certificates{
+	// As model.Sources does for generate's values; built here so that certs links no manifest code.
+	return generate.Sources{
 		CertFile: f.CertFile, KeyFile: f.KeyFile, CAFile: f.CAFile, PKCS12File: f.PKCS12File,
-		KeyPasswordFile: f.KeyPasswordFile, StorePasswordFile: f.StorePasswordFile, CADir: f.CADir,
-	}, f.Force, os.Getenv(StorePasswordEnv))
+		KeyPasswordFile: f.KeyPasswordFile, StorePasswordFile: f.StorePasswordFile,
+		StorePassword: os.Getenv(StorePasswordEnv), Minting: f.CADir != "" || f.Force,
+	}
 }

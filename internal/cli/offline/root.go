@@ -1,0 +1,35 @@
+package offline
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// ErrNotOffline says the command line needs the full plugin (a flag only it defines).
+var ErrNotOffline = errors.New("not a command line the light plugin runs")
+
+// commands are those this package runs without the engine.
+var commands = map[string]bool{"certs": true, "version": true}
+
+// Handles tells whether the plugin runs these arguments itself: certs or version, named first.
+func Handles(args []string) bool {
+	return len(args) > 0 && commands[args[0]]
+}
+
+// NewCmdRoot is the root of the light plugin: the same names, display name and output as the full
+// plugin's, for certs and version only.
+func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:           "kestra-tls",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl kestra-tls"},
+	}
+	cmd.CompletionOptions.DisableDefaultCmd = true
+	// The full plugin's global flags (--kubeconfig, -v ...) are not known here: such a line goes to the engine.
+	cmd.SetFlagErrorFunc(func(*cobra.Command, error) error { return ErrNotOffline })
+	cmd.AddCommand(NewCmdCerts(streams), NewCmdVersion(streams))
+	return cmd
+}
