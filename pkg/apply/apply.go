@@ -150,7 +150,7 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 	}
 	results := make([]Result, len(infos))
 	done := make([]bool, len(infos))
-	err = inRankOrder(infos, func(i int) error {
+	err = inPhases(infos, writePhase, func(i int) error {
 		actions[i].revision = revision
 		if actions[i].skip {
 			results[i], done[i] = Result{Object: actions[i].body, Operation: Operation(fmt.Sprintf(string(LeftToHelm), actions[i].release))}, true
@@ -203,7 +203,7 @@ func (a *Applier) checkKinds(manifests []byte) error {
 func (a *Applier) checkAll(ctx context.Context, infos []*resource.Info, actions []action, opts Options) error {
 	check := opts
 	check.DryRun = DryRunServer
-	err := inRankOrder(infos, func(i int) error {
+	err := inPhases(infos, checkPhase, func(i int) error {
 		if actions[i].skip {
 			return nil
 		}

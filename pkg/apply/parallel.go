@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"sort"
 	"sync"
 
 	"k8s.io/cli-runtime/pkg/resource"
@@ -10,20 +11,54 @@ import (
 // the kubeconfig sets none; kubectl's ConfigFlags raise it) queues the rest anyway.
 const requestsInFlight = 8
 
-// inRankOrder calls do for every object, those of one rank at once (bounded) and the ranks one after the
-// other, so that what an object needs (its namespace, its issuer's Secret, its CRD) is there first. It
-// returns the error of the first object, in the overlay's order, that failed; the ranks after it are not
-// started.
-func inRankOrder(infos []*resource.Info, do func(i int) error) error {
-	errs := make([]error, len(infos))
-	for start := 0; start < len(infos); {
-		end := start
-		for end < len(infos) && rank(infos[end]) == rank(infos[start]) {
-			end++
+// Phases of the writes: what an object needs is written in an earlier phase. Namespaces, then CRDs; then
+// the built-in kinds (Secrets, Services, workloads), which nothing here needs at admission; then the issuers,
+// which read their Secret; then the Ingress, Gateway API routes and Certificates, whose issuance needs the
+// issuer (cert-manager retries without it, but reports a transient failure and takes longer).
+func writePhase(info *resource.Info) int {
+	switch r := rank(info); {
+	case r <= 1:
+		return r
+	case r == 3:
+		return 3
+	case r == 6 || r == 7:
+		return 4
+	}
+	switch info.Mapping.GroupVersionKind.Group {
+	case "", "apps", "batch", "policy", "rbac.authorization.k8s.io", "autoscaling":
+		return 2
+	}
+	return 4
+}
+
+// checkPhase groups the dry runs: one persists nothing, so only namespaces and CRDs must exist first; all
+// the others go at once.
+func checkPhase(info *resource.Info) int {
+	if r := rank(info); r <= 1 {
+		return r
+	}
+	return 2
+}
+
+// inPhases calls do for every object, those of one phase at once (bounded) and the phases one after the
+// other. It returns the error of the first object, in the overlay's order, that failed; the phases after
+// it are not started. infos are sorted by rank, so phases may interleave: they are gathered first.
+func inPhases(infos []*resource.Info, phase func(*resource.Info) int, do func(i int) error) error {
+	byPhase := map[int][]int{}
+	var phases []int
+	for i, info := range infos {
+		p := phase(info)
+		if _, seen := byPhase[p]; !seen {
+			phases = append(phases, p)
 		}
+		byPhase[p] = append(byPhase[p], i)
+	}
+	sort.Ints(phases)
+	errs := make([]error, len(infos))
+	for _, p := range phases {
 		var wg sync.WaitGroup
 		slots := make(chan struct{}, requestsInFlight)
-		for i := start; i < end; i++ {
+		for _, i := range byPhase[p] {
 			wg.Add(1)
 			slots <- struct{}{}
 			go func() {
@@ -33,12 +68,11 @@ func inRankOrder(infos []*resource.Info, do func(i int) error) error {
 			}()
 		}
 		wg.Wait()
-		for i := start; i < end; i++ {
+		for _, i := range byPhase[p] {
 			if errs[i] != nil {
 				return errs[i]
 			}
 		}
-		start = end
 	}
 	return nil
 }
