@@ -174,43 +174,35 @@ func checkInBrowser(t *testing.T, url, caFile, host, want string) {
 	}
 }
 
-// TestIngressModeServesKestraThroughTraefik applies ingress mode for the traefik class with our CA: the
-// real cert-manager issues the Secret, the real Traefik serves it for the host and routes to Kestra's
-// stand-in in its pod, and Kestra's event stream passes through unbuffered.
-func TestIngressModeServesKestraThroughTraefik(t *testing.T) {
+// TestKestraThroughTraefik applies each mode for Traefik's class with our CA: the real cert-manager issues
+// the Secret (ingress-shim or gateway-shim), the real Traefik serves it for the host (Ingress provider, or
+// Gateway API accepting our Gateway and HTTPRoute) and routes to Kestra's stand-in in its pod; Kestra's
+// event stream passes through unbuffered, and Chromium loads the page.
+func TestKestraThroughTraefik(t *testing.T) {
 	c := testCluster(t)
 	tr := testTraefik(t)
-	ns, host := "traffic-ingress", "kestra.traffic.test"
-	caDir := t.TempDir()
-	out := filepath.Join(t.TempDir(), "overlay")
-	if stdout, stderr, err := applyCmd(t, c, ns, out, "--host", host, "--self-signed", "--ca-dir", caDir, "--ingress-class", traefik.ClassName, "--create-namespace", "--timeout", "60s"); err != nil {
-		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	for name, tc := range map[string]struct {
+		ns, host string
+		args     []string
+	}{
+		"ingress mode, the Ingress provider": {ns: "traffic-ingress", host: "kestra.traffic.test", args: []string{"--ingress-class", traefik.ClassName}},
+		"gateway mode, the Gateway API":      {ns: "traffic-gateway", host: "kestra.gw.traffic.test", args: []string{"--mode", "gateway", "--gateway-class", traefik.ClassName}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			caDir := t.TempDir()
+			args := append([]string{filepath.Join(t.TempDir(), "overlay"), "--host", tc.host, "--self-signed", "--ca-dir", caDir, "--create-namespace", "--timeout", "60s"}, tc.args...)
+			if stdout, stderr, err := applyCmd(t, c, tc.ns, args...); err != nil {
+				t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+			}
+			served := "kestra-behind-" + tc.ns
+			kestraPod(t, tc.ns, served)
+			caFile := filepath.Join(caDir, "ca.pem")
+			client := throughTraefik(t, rootsFrom(t, caFile))
+			getUntil(t, client, "https://"+tc.host+"/", served, tr)
+			checkEventsStream(t, client, "https://"+tc.host+"/api/v1/events")
+			checkInBrowser(t, "https://"+tc.host+"/", caFile, tc.host, served)
+		})
 	}
-	kestraPod(t, ns, "kestra-behind-traefik-ingress")
-	client := throughTraefik(t, rootsFrom(t, filepath.Join(caDir, "ca.pem")))
-	getUntil(t, client, "https://"+host+"/", "kestra-behind-traefik-ingress", tr)
-	checkEventsStream(t, client, "https://"+host+"/api/v1/events")
-	checkInBrowser(t, "https://"+host+"/", filepath.Join(caDir, "ca.pem"), host, "kestra-behind-traefik-ingress")
-}
-
-// TestGatewayModeServesKestraThroughTraefik applies gateway mode with Traefik's GatewayClass: Traefik
-// accepts the Gateway and the HTTPRoute, serves the certificate cert-manager's gateway-shim issued, and
-// routes to Kestra.
-func TestGatewayModeServesKestraThroughTraefik(t *testing.T) {
-	c := testCluster(t)
-	tr := testTraefik(t)
-	ns, host := "traffic-gateway", "kestra.gw.traffic.test"
-	caDir := t.TempDir()
-	out := filepath.Join(t.TempDir(), "overlay")
-	stdout, stderr, err := applyCmd(t, c, ns, out, "--mode", "gateway", "--gateway-class", traefik.ClassName, "--host", host, "--self-signed", "--ca-dir", caDir, "--create-namespace", "--timeout", "60s")
-	if err != nil {
-		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
-	}
-	kestraPod(t, ns, "kestra-behind-traefik-gateway")
-	client := throughTraefik(t, rootsFrom(t, filepath.Join(caDir, "ca.pem")))
-	getUntil(t, client, "https://"+host+"/", "kestra-behind-traefik-gateway", tr)
-	checkEventsStream(t, client, "https://"+host+"/api/v1/events")
-	checkInBrowser(t, "https://"+host+"/", filepath.Join(caDir, "ca.pem"), host, "kestra-behind-traefik-gateway")
 }
 
 // TestBackendTLSIsEnforcedByTraefik applies gateway mode with --backend-tls for Traefik's GatewayClass:

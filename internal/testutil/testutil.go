@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // RepoRoot is the repository's top folder.
@@ -142,4 +143,20 @@ func DockerCompose(t testing.TB) string {
 		t.Fatal("bin/docker-compose not found: run `make tools` (builds docker compose v5 from the Go module proxy)")
 	}
 	return path
+}
+
+// Stop ends a process the test started, by its PID: SIGINT, then SIGKILL once grace has passed.
+func Stop(cmd *exec.Cmd, grace time.Duration) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		cmd.Process.Kill()
+		<-done
+	}
 }

@@ -235,27 +235,9 @@ func (c *Cluster) findAPIServer() (int, []string, error) {
 func (c *Cluster) Stop() {
 	if c.certManager != nil {
 		c.stdin.Close()
-		_ = c.certManager.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { c.certManager.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			c.certManager.Process.Kill()
-			<-done
-		}
+		testutil.Stop(c.certManager, 10*time.Second)
 	}
-	if cmd := c.restartedAPIServer; cmd != nil {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
+	testutil.Stop(c.restartedAPIServer, 20*time.Second)
 	if c.env != nil {
 		_ = c.env.Stop()
 	}

@@ -38,14 +38,4 @@ func (c *Cluster) StartWorkloadControllers() (*WorkloadControllers, error) {
 }
 
 // Stop ends the controller manager it started.
-func (w *WorkloadControllers) Stop() {
-	_ = w.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { w.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		w.cmd.Process.Kill()
-		<-done
-	}
-}
+func (w *WorkloadControllers) Stop() { testutil.Stop(w.cmd, 10*time.Second) }

@@ -107,17 +107,7 @@ func Start(kubeconfig string, client kubernetes.Interface, dyn dynamic.Interface
 }
 
 // Stop ends the process it started.
-func (t *Traefik) Stop() {
-	_ = t.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { t.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.cmd.Process.Kill()
-		<-done
-	}
-}
+func (t *Traefik) Stop() { testutil.Stop(t.cmd, 10*time.Second) }
 
 func freePort() (int, error) {
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
