@@ -264,7 +264,12 @@ func TestBackendTLSIsEnforcedByTraefik(t *testing.T) {
 			t.Fatalf("Traefik routed to a Kestra whose certificate our CA did not sign (%s)", response.Status)
 		}
 		if response.StatusCode >= 500 {
-			// The refusal is Traefik's certificate check, not a connection that failed otherwise.
+			// The refusal is Traefik's certificate check, not a connection that failed otherwise. Its log line
+			// comes through a pipe, a moment after the response may.
+			logged := time.Now().Add(10 * time.Second)
+			for !strings.Contains(tr.Logs.String(), "certificate signed by unknown authority") && time.Now().Before(logged) {
+				time.Sleep(100 * time.Millisecond)
+			}
 			if !strings.Contains(tr.Logs.String(), "certificate signed by unknown authority") {
 				t.Errorf("Traefik answers %s, but its log does not say it refused the certificate:\n%s", response.Status, tr.Logs.Tail(20))
 			}
