@@ -35,7 +35,7 @@ func Path() (string, error) {
 	if found, err := exec.LookPath(EngineName()); err == nil {
 		return found, nil
 	}
-	return "", fmt.Errorf("%s is missing beside %s: kubectl-kestra_tls installs as two files, both from the same archive (krew installs both: kubectl krew reinstall kestra-tls)", EngineName(), self)
+	return "", fmt.Errorf("%s is missing beside %s: kubectl-kestra_tls installs as two files, both from the same archive (krew installs both: kubectl krew reinstall kestra-tls; in a clone: make build, or go run ./cmd/kestra-tls-engine with the same arguments)", EngineName(), self)
 }
 
 // Engine runs the engine with args and does not return when it can replace the process; otherwise it
