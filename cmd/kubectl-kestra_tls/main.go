@@ -38,8 +38,11 @@ func main() {
 	}
 }
 
+// handOver runs the engine and ends with its exit code; the engine has printed its own error.
 func handOver() {
 	err := launch.Engine(os.Args[1:])
-	fmt.Fprintf(os.Stderr, "error: %s\n", err)
+	if !launch.Ran(err) {
+		fmt.Fprintf(os.Stderr, "error: %s\n", err)
+	}
 	os.Exit(launch.ExitCode(err))
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // DisplayName is how users type the plugin, through kubectl.
-const DisplayName = "kubectl kestra-tls"
+const DisplayName = offline.DisplayName
 
 // NewCmdKestraTLS is the root command; every subcommand shares one set of kubeconfig flags.
 func NewCmdKestraTLS(streams genericiooptions.IOStreams) *cobra.Command {

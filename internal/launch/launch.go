@@ -48,6 +48,12 @@ func Engine(args []string) error {
 	return run(path, args)
 }
 
+// Ran tells an error the engine returned by exiting (it said why itself) from one that kept it from running.
+func Ran(err error) bool {
+	var exit *exec.ExitError
+	return errors.As(err, &exit)
+}
+
 // ExitCode is the engine's exit code, or 1.
 func ExitCode(err error) int {
 	var exit *exec.ExitError

@@ -34,7 +34,7 @@ func (a *Applier) settleIngressClasses(ctx context.Context, infos []*resource.In
 	listed := false
 	for i, info := range infos {
 		body := actions[i].body
-		if info.Mapping.GroupVersionKind.Kind != "Ingress" || actions[i].skip || body == nil || !ours(body) {
+		if info.Mapping.GroupVersionKind.Kind != "Ingress" || actions[i].skip || body == nil || !model.Marked(body.GetLabels(), body.GetAnnotations()) {
 			continue
 		}
 		if !listed {
@@ -94,10 +94,6 @@ func (a *Applier) ingressClasses(ctx context.Context) ([]ingressClass, error) {
 	}
 	sort.Slice(classes, func(i, j int) bool { return classes[i].name < classes[j].name })
 	return classes, nil
-}
-
-func ours(object *unstructured.Unstructured) bool {
-	return object.GetLabels()[model.ManagedByLabel] == model.ManagedByValue || object.GetAnnotations()[model.ManagedByAnnotation] == model.ManagedByValue
 }
 
 // addMissing sets the annotations the object lacks, and names them.

@@ -18,3 +18,9 @@ const (
 	// CARotationAnnotation is on our CA issuer while rotate-ca is under way: its step, trust or issue.
 	CARotationAnnotation = "kestra-tls.io/ca-rotation"
 )
+
+// Marked tells whether an object carries our marker, as a label or (where a chart owns the labels) as an
+// annotation.
+func Marked(labels, annotations map[string]string) bool {
+	return labels[ManagedByLabel] == ManagedByValue || annotations[ManagedByAnnotation] == ManagedByValue
+}

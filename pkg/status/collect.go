@@ -92,7 +92,7 @@ func read(ctx context.Context, client dynamic.Interface, namespace string) (*sna
 		}
 	}
 	s.ingresses = slices.DeleteFunc(s.ingresses, func(i unstructured.Unstructured) bool {
-		return i.GetLabels()[model.ManagedByLabel] != model.ManagedByValue && i.GetAnnotations()[model.ManagedByAnnotation] != model.ManagedByValue
+		return !model.Marked(i.GetLabels(), i.GetAnnotations())
 	})
 	for _, items := range [][]unstructured.Unstructured{s.ingresses, s.routes, s.ourSecrets} {
 		sort.Slice(items, func(a, b int) bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,21 +35,41 @@ var referrers = []struct {
 // secretUsers names the objects in the Secret's namespace that refer to it, other than those the
 // overlay itself holds (their references are ours, and go with this uninstall).
 func (r *Remover) secretUsers(ctx context.Context, namespace, name string, overlay map[string]bool) ([]string, error) {
-	var users []string
+	users, err := r.usersIn(ctx, namespace, overlay)
+	return users[name], err
+}
+
+// usersIn maps each Secret name of the namespace to the objects outside the overlay that refer to it. The
+// referrers are listed once per namespace and run: what uninstall deletes meanwhile is the overlay's own.
+func (r *Remover) usersIn(ctx context.Context, namespace string, overlay map[string]bool) (map[string][]string, error) {
+	if users, listed := r.users[namespace]; listed {
+		return users, nil
+	}
+	users := map[string][]string{}
 	for _, referrer := range referrers {
 		list, err := r.Client.Resource(referrer.resource).Namespace(namespace).List(ctx, metav1.ListOptions{})
 		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
 			continue // the kind is not served (no Gateway API)
 		} else if err != nil {
-			return nil, fmt.Errorf("listing %ss in %s to see who uses secret %s: %v", referrer.kind, namespace, name, err)
+			return nil, fmt.Errorf("listing %ss in %s to see who uses our Secrets: %v", referrer.kind, namespace, err)
 		}
 		for _, item := range list.Items {
-			if overlay[referrer.kind+"/"+namespace+"/"+item.GetName()] || !slices.Contains(referrer.refs(item.Object), name) {
+			if overlay[referrer.kind+"/"+namespace+"/"+item.GetName()] {
 				continue
 			}
-			users = append(users, referrer.kind+" "+item.GetName())
+			seen := map[string]bool{}
+			for _, secret := range referrer.refs(item.Object) {
+				if !seen[secret] {
+					seen[secret] = true
+					users[secret] = append(users[secret], referrer.kind+" "+item.GetName())
+				}
+			}
 		}
 	}
+	if r.users == nil {
+		r.users = map[string]map[string][]string{}
+	}
+	r.users[namespace] = users
 	return users, nil
 }
 

@@ -36,6 +36,9 @@ type Remover struct {
 	// Wait bounds the wait for the workloads' controllers to observe the generation we gave back; 0 does
 	// not wait.
 	Wait time.Duration
+
+	// users caches, per namespace, who refers to which Secret during one Run (usersIn).
+	users map[string]map[string][]string
 }
 
 // Input is the overlay as built, and for each object of the base (by "Kind/name") its own content.
@@ -48,6 +51,7 @@ type Input struct {
 // Base objects come first (our fields taken back, so that nothing refers to our Secrets any more), then
 // our own objects, then what cert-manager made for them.
 func (r *Remover) Run(ctx context.Context, in Input) ([]string, error) {
+	r.users = nil
 	var lines []string
 	var ours []*unstructured.Unstructured
 	var rollouts []rollout
@@ -221,7 +225,7 @@ func (r *Remover) remove(ctx context.Context, object *unstructured.Unstructured,
 	if live == nil || err != nil {
 		return label + " not found", err
 	}
-	if live.GetLabels()[model.ManagedByLabel] != model.ManagedByValue && live.GetAnnotations()[model.ManagedByAnnotation] != model.ManagedByValue {
+	if !model.Marked(live.GetLabels(), live.GetAnnotations()) {
 		return fmt.Sprintf("left: %s (it does not carry our marker %s=%s)", label, model.ManagedByLabel, model.ManagedByValue), nil
 	}
 	if kind := object.GetKind(); kind == "Issuer" || kind == "ClusterIssuer" {

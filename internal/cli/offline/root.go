@@ -7,6 +7,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
+// DisplayName is how users type the plugin, through kubectl.
+const DisplayName = "kubectl kestra-tls"
+
 // ErrNotOffline says the command line needs the full plugin (a flag only it defines).
 var ErrNotOffline = errors.New("not a command line the light plugin runs")
 
@@ -25,7 +28,7 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:           "kestra-tls",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl kestra-tls"},
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: DisplayName},
 	}
 	cmd.CompletionOptions.DisableDefaultCmd = true
 	// The full plugin's global flags (--kubeconfig, -v ...) are not known here: such a line goes to the engine.

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"fmt"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,15 +202,8 @@ func launch(cmd *exec.Cmd, what string) (int, func(), error) {
 		return 0, nil, err
 	}
 	stop := func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
+		stdin.Close() // the server's own way out; the signal covers one that hangs
+		testutil.Stop(cmd, 10*time.Second)
 	}
 	lines := make(chan string, 1)
 	go func() {
