@@ -20,6 +20,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kustomize"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 	"github.com/kestra-tls/kubectl-kestra-tls/templates"
@@ -410,6 +411,9 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 		}
 		_, err = o.Out.Write(data)
 		return err
+	}
+	if o.resolved.Target == "kustomize" {
+		kustomize.Prepare() // read while the lock is taken and the values are checked
 	}
 	if !o.DryRun {
 		release, err := offline.LockOutputs(o.ErrOut, o.OutputDir, 0o755, o.resolved.Certificates.CADir)

@@ -13,6 +13,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kustomize"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/yamlguard"
 )
 
@@ -50,7 +51,7 @@ func loadBase(opts Options, sel kestra.Selection) (*base, error) {
 	if err := yamlguard.CheckTree("--base "+opts.Base, os.DirFS(absBase)); err != nil {
 		return nil, err
 	}
-	built, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), absBase)
+	built, err := kustomize.Run(filesys.MakeFsOnDisk(), absBase, krusty.MakeDefaultOptions())
 	if err != nil {
 		return nil, fmt.Errorf("--base %s does not build with kustomize: %v", opts.Base, err)
 	}
@@ -95,7 +96,7 @@ func useCopiedBase(files []fileset.File, sel kestra.Selection, baseName string) 
 			return nil, err
 		}
 	}
-	built, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(memory, "/"+embeddedBaseDir)
+	built, err := kustomize.Run(memory, "/"+embeddedBaseDir, krusty.MakeDefaultOptions())
 	if err != nil {
 		return nil, fmt.Errorf("--base %s is not a manifest file kustomize can read: %v", baseName, err)
 	}

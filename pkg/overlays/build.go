@@ -6,12 +6,12 @@ import (
 	"os"
 	"path/filepath"
 
-	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kustomize"
 )
 
 // Build runs kustomize in-process on an overlay folder, with the defaults `kubectl kustomize` uses.
@@ -20,19 +20,11 @@ func Build(dir string) (resmap.ResMap, error) {
 	if err != nil {
 		return nil, err
 	}
-	built, err := krusty.MakeKustomizer(kubectlOptions()).Run(filesys.MakeFsOnDisk(), abs)
+	built, err := kustomize.Run(filesys.MakeFsOnDisk(), abs, kustomize.Options())
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %v", dir, err)
 	}
 	return built, nil
-}
-
-// kubectlOptions are the options `kubectl kustomize` builds with, so both give the same stream: namespaces
-// and other dependencies first (legacy order), then the rest.
-func kubectlOptions() *krusty.Options {
-	options := krusty.MakeDefaultOptions()
-	options.Reorder = krusty.ReorderOptionLegacy
-	return options
 }
 
 // MaskedYAML renders the objects as a YAML stream, each Secret's data replaced by its length unless

@@ -7,11 +7,11 @@ import (
 	"sort"
 	"strings"
 
-	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kustomize"
 )
 
 // BuildAt builds the overlay as it will be once written into dir, without writing anything: its files are
@@ -33,7 +33,7 @@ func (o *Overlay) BuildAt(dir string) (resmap.ResMap, error) {
 	}
 	put(CertsDir, o.CertsFiles)
 	put("", o.Files)
-	return krusty.MakeKustomizer(kubectlOptions()).Run(overlayFS{FileSystem: filesys.MakeFsOnDisk(), files: memory, root: root}, root)
+	return kustomize.Run(overlayFS{FileSystem: filesys.MakeFsOnDisk(), files: memory, root: root}, root, kustomize.Options())
 }
 
 // overlayFS reads the overlay folder from memory and the rest of the machine from disk. Its own map rather
