@@ -19,8 +19,8 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kustomize"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 	"github.com/kestra-tls/kubectl-kestra-tls/templates"
