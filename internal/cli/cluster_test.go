@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -24,7 +25,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	removeComposeReader, err := testutil.ComposeReaderOnPath()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
+	removeComposeReader()
 	stopTraefik()
 	testutil.RemovePlugin()
 	stopACME()

@@ -12,30 +12,45 @@ import (
 )
 
 // EngineName is the engine's file name, beside kubectl-kestra_tls.
-func EngineName() string {
+func EngineName() string { return Executable("kestra-tls-engine") }
+
+// ComposeReaderName is the file name of the binary that reads Compose projects (cmd/kestra-tls-compose),
+// beside the engine: only `generate --target compose` runs it, so no other command initializes compose-go
+// and its JSON Schema compiler.
+func ComposeReaderName() string { return Executable("kestra-tls-compose") }
+
+// Executable is name as the platform spells an executable.
+func Executable(name string) string {
 	if runtime.GOOS == "windows" {
-		return "kestra-tls-engine.exe"
+		return name + ".exe"
 	}
-	return "kestra-tls-engine"
+	return name
 }
 
-// Path is the engine beside the running plugin (symbolic links resolved, as krew links the plugin into its
-// bin folder), else on PATH.
-func Path() (string, error) {
+// Path is the engine beside the running plugin, else on PATH.
+func Path() (string, error) { return Beside(EngineName()) }
+
+// Beside is the executable name in the running binary's folder (symbolic links resolved, as krew links the
+// plugin into its bin folder), else on PATH.
+func Beside(name string) (string, error) {
 	self, err := os.Executable()
 	if err == nil {
 		if resolved, err := filepath.EvalSymlinks(self); err == nil {
 			self = resolved
 		}
-		beside := filepath.Join(filepath.Dir(self), EngineName())
+		beside := filepath.Join(filepath.Dir(self), name)
 		if _, err := os.Stat(beside); err == nil {
 			return beside, nil
 		}
 	}
-	if found, err := exec.LookPath(EngineName()); err == nil {
+	if found, err := exec.LookPath(name); err == nil {
 		return found, nil
 	}
-	return "", fmt.Errorf("%s is missing beside %s: kubectl-kestra_tls installs as two files, both from the same archive (krew installs both: kubectl krew reinstall kestra-tls; in a clone: make build, or go run ./cmd/kestra-tls-engine with the same arguments)", EngineName(), self)
+	inClone := "make build, which puts them in bin/"
+	if name == EngineName() {
+		inClone += ", or go run ./cmd/kestra-tls-engine with the same arguments"
+	}
+	return "", fmt.Errorf("%s is missing beside %s: kubectl-kestra_tls installs as three files (kubectl-kestra_tls, %s, %s), all from the same archive (krew installs them: kubectl krew reinstall kestra-tls; in a clone: %s)", name, self, EngineName(), ComposeReaderName(), inClone)
 }
 
 // Engine runs the engine with args and does not return when it can replace the process; otherwise it

@@ -109,9 +109,10 @@ func Plugin(t testing.TB) string {
 			pluginErr = err
 			return
 		}
-		// The plugin and, beside it, the engine it hands every command but certs and version to.
+		// The plugin and, beside it, the engine it hands every command but certs and version to, and the
+		// Compose reader the engine runs.
 		pluginPath = filepath.Join(dir, "kubectl-kestra_tls")
-		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/kubectl-kestra_tls", "./cmd/kestra-tls-engine")
+		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/kubectl-kestra_tls", "./cmd/kestra-tls-engine", "./cmd/kestra-tls-compose")
 		cmd.Dir = RepoRoot()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -159,4 +160,24 @@ func Stop(cmd *exec.Cmd, grace time.Duration) {
 		cmd.Process.Kill()
 		<-done
 	}
+}
+
+// ComposeReaderOnPath builds kestra-tls-compose into a temporary folder and puts it first on PATH, where
+// the engine's code, run in-process by a test binary (which has no reader beside it), finds it: the Compose
+// tests go through the same process boundary as the installed plugin. TestMain calls it and the returned
+// cleanup.
+func ComposeReaderOnPath() (cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "kestra-tls-compose-reader-")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/kestra-tls-compose")
+	cmd.Dir = RepoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("go build ./cmd/kestra-tls-compose: %v\n%s", err, out)
+	}
+	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return func() { os.RemoveAll(dir) }, nil
 }

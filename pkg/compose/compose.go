@@ -1,250 +1,93 @@
-// Package compose reads a Docker Compose project the way docker compose does (compose-go, its own loader:
-// include, extends, profiles, .env and ${VAR} interpolation) and finds the service that runs Kestra.
+// Package compose gives generate the service that runs Kestra in a Docker Compose project, as docker compose
+// reads it. The reading itself (compose-go, its own loader: include, extends, profiles, .env and ${VAR}
+// interpolation) is done by the kestra-tls-compose binary installed beside the engine (pkg/compose/reader),
+// so that compose-go and the JSON Schema compiler it initializes at start-up weigh only on
+// `generate --target compose`.
 package compose
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"regexp"
-	"slices"
-	"sort"
-	"strconv"
-	"strings"
+	"os/exec"
 
-	"github.com/compose-spec/compose-go/v2/cli"
-	"github.com/compose-spec/compose-go/v2/loader"
-	"github.com/compose-spec/compose-go/v2/template"
-	"github.com/compose-spec/compose-go/v2/types"
-	"github.com/sirupsen/logrus"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/launch"
 )
+
+// Request names the project and the service, as generate's flags do.
+type Request struct {
+	// Files are --compose-file, in order; EnvFiles --env-file (empty: the project's .env).
+	Files    []string `json:"files"`
+	EnvFiles []string `json:"envFiles,omitempty"`
+	// Service is --service: empty picks the only one that runs Kestra.
+	Service string `json:"service,omitempty"`
+}
 
 // Service is Kestra's service as the project defines it.
 type Service struct {
 	// ProjectDir is where docker compose resolves the relative paths of every file of the project: the
 	// folder of the first compose file.
-	ProjectDir string
-	Name       string
+	ProjectDir string `json:"projectDir"`
+	Name       string `json:"name"`
 	// RawEnvironment is the service's environment before interpolation, so that what we write back keeps
 	// the user's ${VAR} references (and never bakes in a value from .env).
-	RawEnvironment map[string]string
-	// RawPorts are the service's ports as written (short strings or long-syntax maps), ${VAR} kept.
-	RawPorts []any
-	// Volumes are as docker compose resolves them.
-	Volumes []types.ServiceVolumeConfig
-	// Variables are the values docker compose interpolates ${VAR} with (environment, .env, --env-file).
-	Variables map[string]string
+	RawEnvironment map[string]string `json:"rawEnvironment"`
+	// Ports are the service's ports as written, each with the container ports it publishes.
+	Ports []Port `json:"ports"`
+	// VolumeTargets are where the service's volumes are mounted in the container, as docker compose
+	// resolves them.
+	VolumeTargets []string `json:"volumeTargets"`
 	// User is the service's user: (empty for the image's own).
-	User string
+	User string `json:"user,omitempty"`
 	// Warnings are what docker compose's loader noticed (an unset variable, an obsolete key).
-	Warnings []string
+	Warnings []string `json:"warnings,omitempty"`
 }
 
-// Load reads the project of files and returns the Kestra service: the one named service, or the only one
-// that runs Kestra's image (or is named kestra). envFiles are docker compose's --env-file files (empty:
-// the project's .env).
-func Load(ctx context.Context, files, envFiles []string, service string) (*Service, error) {
-	if len(files) == 0 {
+// Port is one entry of the service's ports.
+type Port struct {
+	// Raw is the entry as written (a short string or a long-syntax mapping), ${VAR} kept.
+	Raw any `json:"raw"`
+	// Targets are the container ports it publishes, its ${VAR} replaced as docker compose replaces them.
+	Targets []uint32 `json:"targets"`
+}
+
+// Reply is what the reader writes: the service, or why there is none.
+type Reply struct {
+	Service *Service `json:"service,omitempty"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// Load runs the reader beside this binary on the request. Its errors name the flag and say what to fix.
+func Load(ctx context.Context, request Request) (*Service, error) {
+	if len(request.Files) == 0 {
 		return nil, fmt.Errorf("--compose-file is required with --target compose: pass your docker-compose.yml")
 	}
-	flag := "--compose-file " + strings.Join(files, ",")
-	for _, file := range envFiles {
-		if _, err := os.Stat(file); err != nil {
-			return nil, fmt.Errorf("--env-file %s: %v (pass the file docker compose reads ${VAR} values from)", file, errors.Unwrap(err))
-		}
-	}
-	// compose-go says what it notices (an unset variable, an obsolete key) through logrus: those become
-	// our warnings instead of log lines on the terminal.
-	notes := &warningHook{}
-	logger := logrus.StandardLogger()
-	out, hooks := logger.Out, logger.ReplaceHooks(logrus.LevelHooks{})
-	logger.SetOutput(io.Discard)
-	logger.AddHook(notes)
-	defer func() { logger.SetOutput(out); logger.ReplaceHooks(hooks) }()
-	options, err := projectOptions(files, envFiles)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", flag, explain(err))
-	}
-	project, err := options.LoadProject(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v (docker compose would refuse it too: fix the file)", flag, explain(err))
-	}
-	name, err := pick(project, service, flag)
+	path, err := launch.Beside(launch.ComposeReaderName())
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{ProjectDir: project.WorkingDir, Name: name, Variables: project.Environment}
-	resolved := project.Services[name]
-	s.Volumes, s.User = resolved.Volumes, resolved.User
-	raw, err := rawService(ctx, files, envFiles, name)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", flag, explain(err))
-	}
-	s.RawEnvironment, s.RawPorts = rawEnvironment(raw), list(raw["ports"])
-	s.Warnings = notes.messages
-	return s, nil
-}
-
-// warningHook keeps compose-go's warnings.
-type warningHook struct{ messages []string }
-
-func (h *warningHook) Levels() []logrus.Level { return []logrus.Level{logrus.WarnLevel} }
-
-func (h *warningHook) Fire(entry *logrus.Entry) error {
-	if !slices.Contains(h.messages, entry.Message) {
-		h.messages = append(h.messages, "docker compose: "+entry.Message)
-	}
-	return nil
-}
-
-// PortTargets are the container ports a port entry as written publishes, its ${VAR} replaced as docker
-// compose replaces them.
-func (s *Service) PortTargets(entry any) ([]uint32, error) {
-	// An unset variable is empty, as docker compose makes it; Load has already warned about it.
-	mapping := func(name string) (string, bool) {
-		return s.Variables[name], true
-	}
-	switch p := entry.(type) {
-	case string:
-		resolved, err := template.Substitute(p, mapping)
-		if err != nil {
-			return nil, err
-		}
-		configs, err := types.ParsePortConfig(resolved)
-		if err != nil {
-			return nil, fmt.Errorf("service %s, port %q (%q after interpolation): %v", s.Name, p, resolved, err)
-		}
-		var targets []uint32
-		for _, c := range configs {
-			targets = append(targets, c.Target)
-		}
-		return targets, nil
-	case map[string]any:
-		resolved, err := template.Substitute(fmt.Sprint(p["target"]), mapping)
-		if err != nil {
-			return nil, err
-		}
-		target, err := strconv.ParseUint(resolved, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("service %s, port target %v (%q after interpolation): not a port number", s.Name, p["target"], resolved)
-		}
-		return []uint32{uint32(target)}, nil
-	}
-	return nil, fmt.Errorf("service %s: a port entry %v that is neither a string nor a mapping", s.Name, entry)
-}
-
-func list(node any) []any {
-	items, _ := node.([]any)
-	return items
-}
-
-// rawService is the service as written, ${VAR} kept: the merged model of every file (include and extends
-// applied) before interpolation, which is all YAML and no types, since a field such as a port or a duration
-// only becomes one once its ${VAR} is replaced. Values from env_file are not in it.
-func rawService(ctx context.Context, files, envFiles []string, service string) (map[string]any, error) {
-	options, err := projectOptions(files, envFiles, cli.WithInterpolation(false), cli.WithLoadOptions(func(o *loader.Options) {
-		o.SkipValidation, o.SkipResolveEnvironment, o.SkipNormalization = true, true, true
-	}))
+	input, err := json.Marshal(request)
 	if err != nil {
 		return nil, err
 	}
-	model, err := options.LoadModel(ctx)
-	if err != nil {
-		return nil, err
-	}
-	services, _ := model["services"].(map[string]any)
-	definition, _ := services[service].(map[string]any)
-	return definition, nil
-}
-
-func rawEnvironment(definition map[string]any) map[string]string {
-	env := map[string]string{}
-	switch entries := definition["environment"].(type) {
-	case map[string]any:
-		for key, value := range entries {
-			if value != nil {
-				env[key] = fmt.Sprint(value)
-			}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, path)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(input), &stdout, &stderr
+	runErr := cmd.Run()
+	var reply Reply
+	if err := json.Unmarshal(stdout.Bytes(), &reply); err != nil {
+		if runErr == nil {
+			runErr = err
 		}
-	case []any:
-		for _, entry := range entries {
-			if key, value, ok := strings.Cut(fmt.Sprint(entry), "="); ok {
-				env[key] = value
-			}
-		}
+		return nil, fmt.Errorf("%s could not read the Compose project: %v %s", path, runErr, bytes.TrimSpace(stderr.Bytes()))
 	}
-	return env
-}
-
-func projectOptions(files, envFiles []string, extra ...cli.ProjectOptionsFn) (*cli.ProjectOptions, error) {
-	absolute := make([]string, len(files))
-	for i, file := range files {
-		abs, err := filepath.Abs(file)
-		if err != nil {
-			return nil, err
-		}
-		absolute[i] = abs
+	if reply.Error != "" {
+		return nil, errors.New(reply.Error)
 	}
-	base := []cli.ProjectOptionsFn{
-		cli.WithWorkingDirectory(filepath.Dir(absolute[0])),
-		cli.WithOsEnv, cli.WithEnvFiles(envFiles...), cli.WithDotEnv,
-		// Kestra's service may sit behind a profile: every profile counts when looking for it.
-		cli.WithProfiles([]string{"*"}),
-		cli.WithName("kestra-tls"),
+	if reply.Service == nil {
+		return nil, fmt.Errorf("%s answered without a service", path)
 	}
-	return cli.NewProjectOptions(absolute, append(base, extra...)...)
-}
-
-// decoderField is how compose-go's decoder names a field it could not fill.
-var decoderField = regexp.MustCompile(`'services\[([^\]]+)\]\.([^']+)' (.*)`)
-
-// explain turns a decoder's message into the service and field it is about.
-func explain(err error) error {
-	if match := decoderField.FindStringSubmatch(err.Error()); match != nil {
-		return fmt.Errorf("service %s, field %s: %s (after interpolation; check the variables it uses in .env or --env-file)", match[1], match[2], match[3])
-	}
-	return err
-}
-
-func pick(project *types.Project, service, flag string) (string, error) {
-	names := make([]string, 0, len(project.Services))
-	for name := range project.Services {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	if service != "" {
-		if !slices.Contains(names, service) {
-			return "", fmt.Errorf("%s has no service %q (--service): it has %s", flag, service, strings.Join(names, ", "))
-		}
-		return service, nil
-	}
-	var candidates []string
-	for _, name := range names {
-		if runsKestra(project.Services[name]) {
-			candidates = append(candidates, name)
-		}
-	}
-	switch len(candidates) {
-	case 0:
-		return "", fmt.Errorf("%s has no service that runs Kestra (by image kestra/kestra or registry.kestra.io, or named kestra): name it with --service (services: %s)", flag, strings.Join(names, ", "))
-	case 1:
-		return candidates[0], nil
-	}
-	return "", fmt.Errorf("%s: services %s all run Kestra: pick the one that serves the UI with --service", flag, strings.Join(candidates, ", "))
-}
-
-// runsKestra: the image's repository is kestra (kestra/kestra, registry.kestra.io/docker/kestra, a mirror
-// of it), or the service is named kestra.
-func runsKestra(s types.ServiceConfig) bool {
-	repository := strings.ToLower(s.Image)
-	if at := strings.Index(repository, "@"); at >= 0 {
-		repository = repository[:at]
-	}
-	if colon := strings.LastIndex(repository, ":"); colon > strings.LastIndex(repository, "/") {
-		repository = repository[:colon]
-	}
-	return repository[strings.LastIndex(repository, "/")+1:] == "kestra" || s.Name == "kestra"
+	return reply.Service, nil
 }

@@ -42,7 +42,7 @@ type composeData struct {
 // HTTPS itself (app mode) from stores mounted read-only, with the user's configuration kept.
 func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) {
 	v := opts.Values
-	service, err := compose.Load(context.Background(), v.Compose.Files, v.Compose.EnvFiles, v.Kestra.Service)
+	service, err := compose.Load(context.Background(), compose.Request{Files: v.Compose.Files, EnvFiles: v.Compose.EnvFiles, Service: v.Kestra.Service})
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +84,7 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 		}
 		data.Mounts = append(data.Mounts, composeMount{Source: source, Target: path.Join(mountPath, store)})
 	}
-	if data.Ports, data.ReplacePorts, err = composePorts(service, v.Values, m.DualProtocol); err != nil {
-		return nil, fmt.Errorf("--compose-file %s: %v", strings.Join(v.Compose.Files, ","), err)
-	}
+	data.Ports, data.ReplacePorts = composePorts(service, v.Values, m.DualProtocol)
 	if err := deliverComposeConfiguration(service, m, &data, fromProject, out); err != nil {
 		return nil, err
 	}
@@ -123,16 +121,13 @@ func composeFileFlags(c values.Compose) string {
 // composePorts publishes the HTTPS port. Compose appends port lists across files, so closing plain HTTP
 // (published today on 8080) means replacing the list: every other port of the user's is kept as written,
 // ${VAR} and all, so that no value from .env lands in our file.
-func composePorts(service *compose.Service, v values.Values, dualProtocol bool) ([]any, bool, error) {
+func composePorts(service *compose.Service, v values.Values, dualProtocol bool) ([]any, bool) {
 	https := strconv.Itoa(v.App.Port)
 	ports := []any{https + ":" + https}
 	replace := false
 	var kept []any
-	for _, entry := range service.RawPorts {
-		targets, err := service.PortTargets(entry)
-		if err != nil {
-			return nil, false, err
-		}
+	for _, port := range service.Ports {
+		entry, targets := port.Raw, port.Targets
 		switch {
 		case slices.Contains(targets, uint32(v.App.Port)):
 			// ours, published above
@@ -145,7 +140,7 @@ func composePorts(service *compose.Service, v values.Values, dualProtocol bool) 
 	if replace {
 		ports = append(kept, ports...)
 	}
-	return ports, replace, nil
+	return ports, replace
 }
 
 // deliverComposeConfiguration puts our configuration where Kestra's launcher will read it, as for the
@@ -190,8 +185,7 @@ func deliverComposeConfiguration(service *compose.Service, m *model.Model, data 
 // mountedConfigFiles are the YAML files the service mounts into Kestra's configuration folders, in order.
 func mountedConfigFiles(service *compose.Service) []string {
 	var files []string
-	for _, v := range service.Volumes {
-		target := v.Target
+	for _, target := range service.VolumeTargets {
 		ext := path.Ext(target)
 		if (ext == ".yml" || ext == ".yaml") && (path.Dir(target) == "/app/confs" || path.Dir(target) == "/app") && target != ConfigMountPath {
 			files = append(files, target)
