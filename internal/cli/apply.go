@@ -23,6 +23,7 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kustomize"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/renew"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
@@ -164,6 +165,10 @@ func isKustomization(dir string) bool {
 
 // Run builds, applies, and waits.
 func (o *ApplyOptions) Run(ctx context.Context) error {
+	// kustomize's schema and the cluster's kinds (discovery, from the disk cache while fresh) are read on
+	// the other core while the overlay builds; the shared flags keep the mapper for the apply.
+	kustomize.Prepare()
+	go o.configFlags.ToRESTMapper()
 	built, err := o.build()
 	if err != nil {
 		return err

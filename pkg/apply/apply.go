@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -85,10 +86,13 @@ type Result struct {
 type Applier struct {
 	Getter genericclioptions.RESTClientGetter
 
-	dynamic dynamic.Interface
+	dynamicMu sync.Mutex // the reads run concurrently
+	dynamic   dynamic.Interface
 }
 
 func (a *Applier) dynamicClient() (dynamic.Interface, error) {
+	a.dynamicMu.Lock()
+	defer a.dynamicMu.Unlock()
 	if a.dynamic == nil {
 		config, err := a.Getter.ToRESTConfig()
 		if err != nil {
@@ -118,19 +122,28 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 		return nil, a.explain(err, "reading the overlay", nil)
 	}
 	sort.SliceStable(infos, func(i, j int) bool { return rank(infos[i]) < rank(infos[j]) })
-	created, err := a.checkNamespaces(ctx, infos, opts)
-	if err != nil {
-		a.removeNamespaces(created)
-		return nil, err
+	// Three independent sets of reads, at once: the target namespaces (made with --create-namespace), the
+	// Gateways our routes attach to, and the base's live objects. The errors keep that order. A read into a
+	// namespace not made yet finds nothing, as it would after.
+	var created []string
+	var actions []action
+	var namespacesErr, parentsErr, planErr error
+	var reads sync.WaitGroup
+	reads.Add(2)
+	go func() { defer reads.Done(); parentsErr = a.checkRouteParents(ctx, infos) }()
+	go func() { defer reads.Done(); actions, planErr = a.planActions(ctx, infos, opts) }()
+	created, namespacesErr = a.checkNamespaces(ctx, infos, opts)
+	reads.Wait()
+	if namespacesErr == nil && len(created) > 0 {
+		// A namespace made now (perhaps after the old one finished terminating) holds none of what the
+		// reads may have seen: read again.
+		actions, planErr = a.planActions(ctx, infos, opts)
 	}
-	if err := a.checkRouteParents(ctx, infos); err != nil {
-		a.removeNamespaces(created)
-		return nil, err
-	}
-	actions, err := a.planActions(ctx, infos, opts)
-	if err != nil {
-		a.removeNamespaces(created)
-		return nil, err
+	for _, err := range []error{namespacesErr, parentsErr, planErr} {
+		if err != nil {
+			a.removeNamespaces(created)
+			return nil, err
+		}
 	}
 	if opts.DryRun != DryRunClient {
 		if err := a.settleIngressClasses(ctx, infos, actions, opts.Notes); err != nil {
@@ -138,15 +151,22 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 			return nil, err
 		}
 	}
+	// The store's revision before any write (for "unchanged" without clocks), read while the dry runs go.
+	var revision uint64
+	var revisionErr error
+	revisionRead := make(chan struct{})
+	go func() { defer close(revisionRead); revision, revisionErr = a.currentRevision(ctx, opts) }()
 	if opts.DryRun == DryRunNone {
 		if err := a.checkAll(ctx, infos, actions, opts); err != nil {
+			<-revisionRead
 			a.removeNamespaces(created)
 			return nil, err
 		}
 	}
-	revision, err := a.currentRevision(ctx, opts)
-	if err != nil {
-		return nil, err
+	<-revisionRead
+	if revisionErr != nil {
+		a.removeNamespaces(created)
+		return nil, revisionErr
 	}
 	results := make([]Result, len(infos))
 	done := make([]bool, len(infos))

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/resource"
 )
 
@@ -59,17 +61,36 @@ func (a *Applier) planActions(ctx context.Context, infos []*resource.Info, opts 
 	actions := make([]action, len(infos))
 	var refused []string
 	release := ""
+	// The base's objects as they are in the cluster, read at once.
+	lives, errs := make([]runtime.Object, len(infos)), make([]error, len(infos))
+	origins := make([]Origin, len(infos))
+	var reads sync.WaitGroup
+	slots := make(chan struct{}, requestsInFlight)
 	for i, info := range infos {
 		object := info.Object.(*unstructured.Unstructured)
-		actions[i] = action{body: object, force: opts.ForceConflicts}
 		if opts.Origin == nil || opts.DryRun == DryRunClient {
 			continue
 		}
-		origin := opts.Origin(object.GetKind(), object.GetName())
+		if origins[i] = opts.Origin(object.GetKind(), object.GetName()); !origins[i].FromBase {
+			continue
+		}
+		reads.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer reads.Done()
+			defer func() { <-slots }()
+			lives[i], errs[i] = resource.NewHelper(info.Client, info.Mapping).Get(info.Namespace, info.Name)
+		}()
+	}
+	reads.Wait()
+	for i, info := range infos {
+		object := info.Object.(*unstructured.Unstructured)
+		actions[i] = action{body: object, force: opts.ForceConflicts}
+		origin := origins[i]
 		if !origin.FromBase {
 			continue
 		}
-		live, err := resource.NewHelper(info.Client, info.Mapping).Get(info.Namespace, info.Name)
+		live, err := lives[i], errs[i]
 		if apierrors.IsNotFound(err) {
 			continue
 		}

@@ -12,23 +12,20 @@ import (
 const requestsInFlight = 8
 
 // Phases of the writes: what an object needs is written in an earlier phase. Namespaces, then CRDs; then
-// the built-in kinds (Secrets, Services, workloads), which nothing here needs at admission; then the issuers,
-// which read their Secret; then the Ingress, Gateway API routes and Certificates, whose issuance needs the
-// issuer (cert-manager retries without it, but reports a transient failure and takes longer).
+// the Secrets, ConfigMaps and ServiceAccounts with the issuers (an issuer reads its Secret when it is
+// there: cert-manager looks again when the Secret comes); then everything else at once: the Ingress, Gateway
+// API routes and Certificates, whose issuance needs the issuer to exist (cert-manager retries without it,
+// but reports a transient failure and takes longer), beside the Services and workloads, which nothing here
+// needs at admission. Issuance, the longest part of apply and wait, starts one phase earlier than when the
+// workloads had a phase of their own.
 func writePhase(info *resource.Info) int {
 	switch r := rank(info); {
 	case r <= 1:
 		return r
-	case r == 3:
-		return 3
-	case r == 6 || r == 7:
-		return 4
-	}
-	switch info.Mapping.GroupVersionKind.Group {
-	case "", "apps", "batch", "policy", "rbac.authorization.k8s.io", "autoscaling":
+	case r == 2 || r == 3:
 		return 2
 	}
-	return 4
+	return 3
 }
 
 // checkPhase groups the dry runs: one persists nothing, so only namespaces and CRDs must exist first; all

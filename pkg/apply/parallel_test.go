@@ -30,9 +30,9 @@ func TestPhasesKeepWhatMatters(t *testing.T) {
 		phase func(*resource.Info) int
 		want  [][]string
 	}{
-		"writes: the namespace, then built-in kinds together, then the issuer, then what issuance needs it for": {
+		"writes: the namespace, then the Secret with the issuer, then everything else at once": {
 			phase: writePhase,
-			want:  [][]string{{"Namespace"}, {"Secret", "Service", "Deployment"}, {"Issuer"}, {"Ingress", "HTTPRoute", "Certificate"}},
+			want:  [][]string{{"Namespace"}, {"Secret", "Issuer"}, {"Service", "Deployment", "Ingress", "HTTPRoute", "Certificate"}},
 		},
 		"dry runs: the namespace, then every other object at once": {
 			phase: checkPhase,

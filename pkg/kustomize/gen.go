@@ -1,7 +1,7 @@
 //go:build ignore
 
-// gen.go writes kubernetes-schema.json: kustomize's built-in Kubernetes schema (from the kyaml module that
-// go.mod names) as a swagger document without descriptions, the form kustomize reads through SetSchema.
+// gen.go writes kubernetes-schema.json: the definitions of kustomize's built-in Kubernetes schema (from the
+// kyaml module that go.mod names) without descriptions.
 // Run by `go generate ./pkg/kustomize` after kustomize is upgraded; TestTheEmbeddedSchemaIsKustomizes fails
 // until then.
 package main

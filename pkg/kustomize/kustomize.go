@@ -1,23 +1,28 @@
 // Package kustomize runs kustomize in-process with the Kubernetes schema it merges with, less its
-// descriptions, read while the command does other work.
+// descriptions, decoded in a few milliseconds.
 //
-// kustomize reads its built-in schema (every kind of Kubernetes 1.21, 0.9 MB of JSON, two thirds of it
-// descriptions) the first time a build needs a merge key or a kind's scope: 60-90 ms on the project's
-// machines, more than the rest of `generate`. The schema here is the same one with descriptions removed
-// (made by gen.go from the kustomize module in go.mod, checked by a test), parsed in about a third of that,
-// and started in the background by Prepare so that it is mostly done when the first build asks for it.
+// kustomize decodes its built-in schema (every kind of Kubernetes 1.21, 0.9 MB of JSON, two thirds of it
+// descriptions) the first time a build merges a patch: 60-90 ms on the project's machines, more than the
+// rest of `generate` or of `apply` before its first request, and most of it in kube-openapi's decoder, which
+// reads each schema object several times over. The schema here is the same one without descriptions (made
+// by gen.go from the kustomize module in go.mod, checked by a test), decoded once with encoding/json and
+// handed to kustomize as definitions; kustomize's table of built-in kinds' scopes answers the rest, as it
+// does with its own schema.
 package kustomize
 
 import (
+	"bytes"
 	_ "embed"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
+	"k8s.io/kube-openapi/pkg/validation/spec"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 //go:generate go run gen.go
@@ -27,16 +32,127 @@ var schema []byte
 
 var prepare sync.Once
 
-// Prepare makes kustomize use the schema without descriptions and starts reading it in the background. A
-// kustomization's own `openapi:` field still wins: kustomize sets it on each build.
+// Prepare gives kustomize the schema; Run calls it, and a command may call it earlier. A kustomization's own
+// `openapi:` field still wins: kustomize reads it on each build.
 func Prepare() {
 	prepare.Do(func() {
-		if err := openapi.SetSchema(nil, schema, true); err != nil {
+		if err := useSchema(schema); err != nil {
 			panic(fmt.Sprintf("the embedded Kubernetes schema: %v", err)) // gen.go's output, checked by tests
 		}
-		// Any lookup parses the whole schema, under kyaml's lock; builds wait for it there.
-		go openapi.IsCertainlyClusterScoped(yaml.TypeMeta{APIVersion: "v1", Kind: "Namespace"})
 	})
+}
+
+// useSchema must come before any build: kyaml's definitions are not guarded by its lock.
+func useSchema(data []byte) error {
+	var document struct {
+		Definitions map[string]map[string]any `json:"definitions"`
+	}
+	decoder := json.NewDecoder(bytes.NewReader(data))
+	decoder.UseNumber()
+	if err := decoder.Decode(&document); err != nil {
+		return err
+	}
+	definitions := make(spec.Definitions, len(document.Definitions))
+	for name, definition := range document.Definitions {
+		converted, err := toSchema(definition)
+		if err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+		definitions[name] = converted
+	}
+	openapi.SuppressBuiltInSchemaUse()
+	openapi.AddDefinitions(definitions)
+	return nil
+}
+
+// toSchema builds what kube-openapi's decoder would, for the keys Kubernetes' schema uses; another key is
+// an error, so that a kustomize upgrade that brings one fails the tests instead of merging differently.
+func toSchema(object map[string]any) (spec.Schema, error) {
+	var s spec.Schema
+	for key, value := range object {
+		var err error
+		switch key {
+		case "type":
+			s.Type, err = stringOrArray(value)
+		case "format":
+			s.Format, err = text(value)
+		case "$ref":
+			var ref string
+			if ref, err = text(value); err == nil {
+				s.Ref, err = spec.NewRef(ref)
+			}
+		case "required":
+			s.Required, err = texts(value)
+		case "properties":
+			properties, ok := value.(map[string]any)
+			if !ok {
+				return s, fmt.Errorf("properties is %T", value)
+			}
+			s.Properties = make(map[string]spec.Schema, len(properties))
+			for name, property := range properties {
+				if s.Properties[name], err = subSchema(property); err != nil {
+					return s, fmt.Errorf("%s: %v", name, err)
+				}
+			}
+		case "items":
+			var item spec.Schema
+			if item, err = subSchema(value); err == nil {
+				s.Items = &spec.SchemaOrArray{Schema: &item}
+			}
+		case "additionalProperties":
+			var additional spec.Schema
+			if additional, err = subSchema(value); err == nil {
+				s.AdditionalProperties = &spec.SchemaOrBool{Allows: true, Schema: &additional}
+			}
+		default:
+			if !strings.HasPrefix(key, "x-") {
+				return s, fmt.Errorf("a key kustomize's schema did not have: %q", key)
+			}
+			s.AddExtension(key, value)
+		}
+		if err != nil {
+			return s, fmt.Errorf("%s: %v", key, err)
+		}
+	}
+	return s, nil
+}
+
+func subSchema(value any) (spec.Schema, error) {
+	object, ok := value.(map[string]any)
+	if !ok {
+		return spec.Schema{}, fmt.Errorf("a schema that is a %T", value)
+	}
+	return toSchema(object)
+}
+
+func text(value any) (string, error) {
+	s, ok := value.(string)
+	if !ok {
+		return "", fmt.Errorf("%v is not a string", value)
+	}
+	return s, nil
+}
+
+func texts(value any) ([]string, error) {
+	list, ok := value.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%v is not a list", value)
+	}
+	out := make([]string, len(list))
+	for i, item := range list {
+		var err error
+		if out[i], err = text(item); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func stringOrArray(value any) (spec.StringOrArray, error) {
+	if s, ok := value.(string); ok {
+		return spec.StringOrArray{s}, nil
+	}
+	return texts(value)
 }
 
 // Options are the options `kubectl kustomize` builds with, so both give the same stream: namespaces and
@@ -47,7 +163,7 @@ func Options() *krusty.Options {
 	return options
 }
 
-// Run builds the kustomization at path, as krusty does, with the prepared schema.
+// Run builds the kustomization at path, as krusty does, with the schema.
 func Run(fSys filesys.FileSystem, path string, options *krusty.Options) (resmap.ResMap, error) {
 	Prepare()
 	return krusty.MakeKustomizer(options).Run(fSys, path)

@@ -31,17 +31,8 @@ func FromModule() ([]byte, error) {
 	return Convert(compressed)
 }
 
-type bundle struct {
-	Definitions map[string]any `json:"definitions"`
-	Resources   []struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-		Scope      string `json:"scope"`
-	} `json:"resources"`
-}
-
-// Convert keeps every definition without its descriptions, and gives each resource whose scope the bundle
-// knows a GET path, which is where kustomize reads a kind's scope from in a swagger document.
+// Convert keeps every definition with only what kustomize reads (Prune). Scopes are not needed: kustomize
+// answers those for built-in kinds from a table of its own.
 func Convert(compressed []byte) ([]byte, error) {
 	reader, err := gzip.NewReader(bytes.NewReader(compressed))
 	if err != nil {
@@ -51,43 +42,78 @@ func Convert(compressed []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b bundle
+	var b struct {
+		Definitions map[string]any `json:"definitions"`
+	}
 	if err := json.Unmarshal(raw, &b); err != nil {
 		return nil, err
 	}
-	if len(b.Definitions) == 0 || len(b.Resources) == 0 {
-		return nil, fmt.Errorf("the bundle has %d definitions and %d resources: its format changed", len(b.Definitions), len(b.Resources))
+	if len(b.Definitions) == 0 {
+		return nil, fmt.Errorf("the bundle has no definitions: its format changed")
 	}
-	WithoutDescriptions(b.Definitions)
-	paths := map[string]any{}
-	for _, r := range b.Resources {
-		group, version, found := strings.Cut(r.APIVersion, "/")
-		if !found {
-			group, version = "", r.APIVersion
-		}
-		var path string
-		switch r.Scope {
-		case "Namespaced":
-			path = "/" + r.APIVersion + "/namespaces/{namespace}/" + r.Kind
-		case "Cluster":
-			path = "/" + r.APIVersion + "/" + r.Kind
-		case "":
-			continue // kustomize leaves these unknown too
-		default:
-			return nil, fmt.Errorf("%s %s: unknown scope %q", r.APIVersion, r.Kind, r.Scope)
-		}
-		paths[path] = map[string]any{"get": map[string]any{"x-kubernetes-group-version-kind": map[string]any{"group": group, "version": version, "kind": r.Kind}}}
-	}
+	Prune(b.Definitions)
 	var out bytes.Buffer
 	encoder := json.NewEncoder(&out)
 	encoder.SetEscapeHTML(false)
-	err = encoder.Encode(map[string]any{
-		"swagger":     "2.0",
-		"info":        map[string]any{"title": "Kubernetes, as kustomize's built-in schema, without descriptions", "version": "unversioned"},
-		"definitions": b.Definitions,
-		"paths":       paths,
-	})
+	err = encoder.Encode(map[string]any{"definitions": b.Definitions})
 	return out.Bytes(), err
+}
+
+// Prune removes from decoded definitions what kustomize never reads when it merges (kyaml's walk and merge2):
+// descriptions, "required" lists, and the schemas of scalar fields (a property or map value of type string,
+// integer, number or boolean with nothing else that could matter: no $ref, properties, items or x-kubernetes
+// extension). kyaml merges a scalar by taking the patch's value whatever its schema says, and a field
+// without a schema has no children to look up; what decides a merge (list strategies and merge keys, and
+// the objects and lists that lead to them) is all kept, with each schema's type, which tells lists apart.
+func Prune(definitions map[string]any) {
+	WithoutDescriptions(definitions)
+	for _, definition := range definitions {
+		pruneSchema(definition)
+	}
+}
+
+func pruneSchema(node any) {
+	schema, ok := node.(map[string]any)
+	if !ok {
+		return
+	}
+	delete(schema, "required")
+	if properties, ok := schema["properties"].(map[string]any); ok {
+		for name, property := range properties {
+			if isScalarLeaf(property) {
+				delete(properties, name)
+			} else {
+				pruneSchema(property)
+			}
+		}
+		if len(properties) == 0 {
+			delete(schema, "properties")
+		}
+	}
+	if isScalarLeaf(schema["additionalProperties"]) {
+		delete(schema, "additionalProperties")
+	} else {
+		pruneSchema(schema["additionalProperties"])
+	}
+	pruneSchema(schema["items"])
+}
+
+func isScalarLeaf(node any) bool {
+	schema, ok := node.(map[string]any)
+	if !ok {
+		return false
+	}
+	switch schema["type"] {
+	case "string", "integer", "number", "boolean":
+	default:
+		return false
+	}
+	for key := range schema {
+		if key != "type" && key != "format" {
+			return false
+		}
+	}
+	return true
 }
 
 // WithoutDescriptions removes every description text from a decoded JSON document.
