@@ -44,7 +44,35 @@ var (
 	quick  = flag.Bool("quick", false, "run every benchmark once, small (a check, not a measurement)")
 	sizes  = flag.String("scale", "1,10,50", "numbers of installs for the scale benchmark")
 	output = flag.String("o", "", "also write the report to this file")
+	before = flag.String("before", "", "a folder holding an earlier build (kubectl-kestra_tls and the files beside it): sections 1, 2, 2b, 3 and 3c time it and this one interleaved, side by side")
+	only   = flag.String("sections", "", "run only these sections, comma-separated (1, 2, 2b, 3, 3b, 3c, 4, 5); empty: all")
 )
+
+// build is one set of the plugin's binaries under test: this tree's (bin/), or -before's.
+type build struct {
+	label  string // "" without -before
+	plugin string
+}
+
+func (b build) name(command string) string {
+	if b.label == "" {
+		return command
+	}
+	return command + " (" + b.label + ")"
+}
+
+// section tells whether -sections includes name.
+func section(name string) bool {
+	if *only == "" {
+		return true
+	}
+	for _, s := range strings.Split(*only, ",") {
+		if strings.TrimSpace(s) == name {
+			return true
+		}
+	}
+	return false
+}
 
 var report bytes.Buffer
 
@@ -84,65 +112,113 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(work)
+	builds := []build{{plugin: plugin}}
+	if *before != "" {
+		earlier := filepath.Join(*before, "kubectl-kestra_tls")
+		if _, err := os.Stat(earlier); err != nil {
+			return fmt.Errorf("-before %s: no kubectl-kestra_tls there (build the earlier commit with make build and pass its bin/)", *before)
+		}
+		// Before first in each pair of runs, after second, then the other way round: see interleave.
+		builds = []build{{"before", earlier}, {"after", plugin}}
+	}
 	say("Machine: %s/%s, %d cores, %s. Runs per timing: %d.\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), *runs)
-	if err := certificates(plugin, work); err != nil {
-		return err
+	if section("1") {
+		if err := certificates(builds, work); err != nil {
+			return err
+		}
 	}
-	if err := coldStart(plugin, kubectl); err != nil {
-		return err
+	if section("2") {
+		if err := coldStart(builds, kubectl); err != nil {
+			return err
+		}
 	}
-	if err := chartBase(plugin, work); err != nil {
-		return err
+	if section("2b") {
+		if err := chartBase(builds, work); err != nil {
+			return err
+		}
 	}
-	return onCluster(plugin, kubectl, work)
+	return onCluster(builds, kubectl, work)
+}
+
+// interleave runs each build once per run, alternating which goes first, so that a slow moment of the
+// machine hits both alike.
+func interleave(builds []build, run int, do func(b build, index int) error) error {
+	for k := range builds {
+		i := k
+		if run%2 == 1 {
+			i = len(builds) - 1 - k
+		}
+		if err := do(builds[i], i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // --- 1. certificates -------------------------------------------------------------------------------
 
-func certificates(plugin, work string) error {
+func certificates(builds []build, work string) error {
 	guide := filepath.Join(testutil.RepoRoot(), "hack", "guide-pipeline.sh")
-	var pipeline, ecdsa, rsa durations
-	var ecdsaRatio, rsaRatio []float64
+	var pipeline durations
+	ecdsa, rsa := make([]durations, len(builds)), make([]durations, len(builds))
+	ecdsaRatio, rsaRatio := make([][]float64, len(builds)), make([][]float64, len(builds))
 	for i := 0; i < *runs; i++ {
-		// Interleaved, so a busy moment of the machine hits all three alike.
+		// Interleaved, so a busy moment of the machine hits all alike.
 		g, err := timeProcess(nil, guide, filepath.Join(work, fmt.Sprintf("guide-%d", i)))
 		if err != nil {
 			return err
 		}
-		e, err := timeProcess(nil, plugin, "certs", "--host", "kestra.example.com", "-o", filepath.Join(work, fmt.Sprintf("ecdsa-%d", i)))
+		pipeline = append(pipeline, g)
+		err = interleave(builds, i, func(b build, k int) error {
+			e, err := timeProcess(nil, b.plugin, "certs", "--host", "kestra.example.com", "-o", filepath.Join(work, fmt.Sprintf("ecdsa-%d-%d", k, i)))
+			if err != nil {
+				return err
+			}
+			r, err := timeProcess(nil, b.plugin, "certs", "--host", "kestra.example.com", "--key-algorithm", "rsa-4096", "-o", filepath.Join(work, fmt.Sprintf("rsa-%d-%d", k, i)))
+			if err != nil {
+				return err
+			}
+			ecdsa[k], rsa[k] = append(ecdsa[k], e), append(rsa[k], r)
+			ecdsaRatio[k] = append(ecdsaRatio[k], float64(g)/float64(e))
+			rsaRatio[k] = append(rsaRatio[k], float64(g)/float64(r))
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		r, err := timeProcess(nil, plugin, "certs", "--host", "kestra.example.com", "--key-algorithm", "rsa-4096", "-o", filepath.Join(work, fmt.Sprintf("rsa-%d", i)))
-		if err != nil {
-			return err
-		}
-		pipeline, ecdsa, rsa = append(pipeline, g), append(ecdsa, e), append(rsa, r)
-		ecdsaRatio = append(ecdsaRatio, float64(g)/float64(e))
-		rsaRatio = append(rsaRatio, float64(g)/float64(r))
 	}
 	say("## 1. Certificates and keystores: `certs` against the guide's openssl+keytool pipeline\n\n")
 	say("| command | median | min - max | guide / ours, per pair of runs (median, min - max) |\n|---|---|---|---|\n")
 	say("| `hack/guide-pipeline.sh DIR` (RSA-4096, 5 openssl + 2 keytool) | %s | %s | 1 |\n", pipeline.median(), pipeline.span())
-	say("| `kubectl-kestra_tls certs --host kestra.example.com` (ECDSA P-256) | %s | %s | %s |\n", ecdsa.median(), ecdsa.span(), ratios(ecdsaRatio))
-	say("| `kubectl-kestra_tls certs --host kestra.example.com --key-algorithm rsa-4096` | %s | %s | %s |\n\n", rsa.median(), rsa.span(), ratios(rsaRatio))
+	for k, b := range builds {
+		say("| %s | %s | %s | %s |\n", b.name("`kubectl-kestra_tls certs --host kestra.example.com` (ECDSA P-256)"), ecdsa[k].median(), ecdsa[k].span(), ratios(ecdsaRatio[k]))
+	}
+	for k, b := range builds {
+		say("| %s | %s | %s | %s |\n", b.name("`kubectl-kestra_tls certs --host kestra.example.com --key-algorithm rsa-4096`"), rsa[k].median(), rsa[k].span(), ratios(rsaRatio[k]))
+	}
+	say("\n")
 	return nil
 }
 
 // --- 2. cold start and size ------------------------------------------------------------------------
 
-func coldStart(plugin, kubectl string) error {
+func coldStart(builds []build, kubectl string) error {
 	say("## 2. Start-up and size\n\n| command | median | min - max |\n|---|---|---|\n")
-	for _, args := range [][]string{{"--help"}, {"version"}} {
-		var d durations
+	for _, args := range [][]string{{"--help"}, {"version"}, {"certs", "--help"}, {"generate", "--help"}} {
+		d := make([]durations, len(builds))
 		for i := 0; i < *runs*3; i++ {
-			t, err := timeProcess(nil, plugin, args...)
+			err := interleave(builds, i, func(b build, k int) error {
+				t, err := timeProcess(nil, b.plugin, args...)
+				d[k] = append(d[k], t)
+				return err
+			})
 			if err != nil {
 				return err
 			}
-			d = append(d, t)
 		}
-		say("| `kubectl-kestra_tls %s` | %s | %s |\n", strings.Join(args, " "), d.median(), d.span())
+		for k, b := range builds {
+			say("| %s | %s | %s |\n", b.name("`kubectl-kestra_tls "+strings.Join(args, " ")+"`"), d[k].median(), d[k].span())
+		}
 	}
 	var d durations
 	for i := 0; i < *runs*3; i++ {
@@ -153,18 +229,82 @@ func coldStart(plugin, kubectl string) error {
 		d = append(d, t)
 	}
 	say("| `kubectl version --client` (v1.37.2, for scale) | %s | %s |\n\n", d.median(), d.span())
-	ours, _ := os.Stat(plugin)
+
+	say("Package initialization (`GODEBUG=inittrace=1`, the sum of every package's init clock; %d runs, min / median):\n\n| command | init |\n|---|---|\n", *runs*3)
+	for _, c := range []struct {
+		binary string
+		args   []string
+	}{
+		{"kubectl-kestra_tls", []string{"version"}},
+		{"kubectl-kestra_tls", []string{"certs", "--help"}},
+		{"kestra-tls-engine", []string{"version"}},
+	} {
+		sums := make([]durations, len(builds))
+		for i := 0; i < *runs*3; i++ {
+			err := interleave(builds, i, func(b build, k int) error {
+				sum, err := initTrace(filepath.Join(filepath.Dir(b.plugin), c.binary), c.args...)
+				sums[k] = append(sums[k], sum)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		for k, b := range builds {
+			say("| %s | %s / %s |\n", b.name("`"+c.binary+" "+strings.Join(c.args, " ")+"`"), sums[k].sorted()[0], sums[k].median())
+		}
+	}
 	theirs, _ := os.Stat(kubectl)
-	say("Binary size: kubectl-kestra_tls %.1f MB, kubectl v1.37.2 %.1f MB (both stripped, -trimpath).\n\n",
-		float64(ours.Size())/1e6, float64(theirs.Size())/1e6)
+	say("\nBinary sizes (stripped, -trimpath; kubectl v1.37.2: %.1f MB):\n\n| build | files | total |\n|---|---|---|\n", float64(theirs.Size())/1e6)
+	for _, b := range builds {
+		files, total := binarySizes(filepath.Dir(b.plugin))
+		say("| %s | %s | %.1f MB |\n", b.name("this"), files, total)
+	}
+	say("\n")
 	return nil
+}
+
+// initTrace is the sum of the init clock the Go runtime reports for every package of one run.
+func initTrace(binary string, args ...string) (time.Duration, error) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%s %v: %v", binary, args, err)
+	}
+	var sum float64
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		// init internal/bytealg @0.007 ms, 0 ms clock, 0 bytes, 0 allocs
+		fields := strings.Fields(line)
+		if len(fields) >= 7 && fields[0] == "init" && fields[6] == "clock," {
+			var ms float64
+			fmt.Sscan(fields[4], &ms)
+			sum += ms
+		}
+	}
+	return time.Duration(sum * float64(time.Millisecond)), nil
+}
+
+// binarySizes lists the plugin's binaries in dir and their total size in MB.
+func binarySizes(dir string) (string, float64) {
+	var parts []string
+	var total float64
+	for _, name := range []string{"kubectl-kestra_tls", "kestra-tls-engine", "kestra-tls-compose"} {
+		if info, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			mb := float64(info.Size()) / 1e6
+			parts = append(parts, fmt.Sprintf("%s %.1f MB", name, mb))
+			total += mb
+		}
+	}
+	return strings.Join(parts, ", "), total
 }
 
 // --- 2b. over the official chart --------------------------------------------------------------------
 
 // chartBase times generate over the official chart in distributed mode, rendered by the real helm, as a
 // chart user runs it: the overlay over `helm template` output, and the helm values.
-func chartBase(plugin, work string) error {
+func chartBase(builds []build, work string) error {
 	chart := filepath.Join(testutil.RepoRoot(), "..", "shared", "fixtures", "kestra-chart", "kestra")
 	if _, err := os.Stat(filepath.Join(chart, "Chart.yaml")); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -198,25 +338,30 @@ func chartBase(plugin, work string) error {
 		{"`generate --target helm --mode app --chart-values chart-values.yaml` (re-run)", []string{"generate", "--target", "helm", "--mode", "app", "--host", "kestra.example.com", "--chart-values", values}},
 	}
 	for i, c := range cases {
-		var d durations
+		d := make([]durations, len(builds))
 		for run := 0; run < *runs; run++ {
-			args := c.args
-			dir := filepath.Join(work, fmt.Sprintf("chart-%d-%d", i, run))
-			if args == nil { // the first case again, into its own finished output
-				args, dir = cases[0].args, filepath.Join(work, fmt.Sprintf("chart-0-%d", run))
-			} else if i > 1 {
-				// Re-runs: the first run made the material; time the second.
-				if _, err := timeProcess(nil, plugin, append(args, "-o", dir)...); err != nil {
-					return err
+			err := interleave(builds, run, func(b build, k int) error {
+				args := c.args
+				dir := filepath.Join(work, fmt.Sprintf("chart-%d-%d-%d", k, i, run))
+				if args == nil { // the first case again, into its own finished output
+					args, dir = cases[0].args, filepath.Join(work, fmt.Sprintf("chart-%d-0-%d", k, run))
+				} else if i > 1 {
+					// Re-runs: the first run made the material; time the second.
+					if _, err := timeProcess(nil, b.plugin, append(args, "-o", dir)...); err != nil {
+						return err
+					}
 				}
-			}
-			t, err := timeProcess(nil, plugin, append(args, "-o", dir)...)
+				t, err := timeProcess(nil, b.plugin, append(args, "-o", dir)...)
+				d[k] = append(d[k], t)
+				return err
+			})
 			if err != nil {
 				return err
 			}
-			d = append(d, t)
 		}
-		say("| %s | %s | %s |\n", c.label, d.median(), d.span())
+		for k, b := range builds {
+			say("| %s | %s | %s |\n", b.name(c.label), d[k].median(), d[k].span())
+		}
 	}
 	say("\n")
 	return nil
@@ -226,7 +371,11 @@ func chartBase(plugin, work string) error {
 
 var certificatesGVR = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
 
-func onCluster(plugin, kubectl, work string) error {
+func onCluster(builds []build, kubectl, work string) error {
+	if !section("3") && !section("3b") && !section("3c") && !section("4") && !section("5") {
+		return nil
+	}
+	plugin := builds[len(builds)-1].plugin // this tree's
 	c, err := cluster.Start(true)
 	if err != nil {
 		return err
@@ -262,52 +411,124 @@ func onCluster(plugin, kubectl, work string) error {
 		_, err := runInProcess(nil, "generate", "-o", dir, "--host", "kestra.example.com", "--self-signed", "--ca-dir", caDir, "-n", ns)
 		return dir, err
 	}
-	var ours, theirs durations
-	var latencyOurs, latencyTheirs durations
-	for i := 0; i < *runs; i++ {
-		ns := fmt.Sprintf("ours-%d", i)
+	applyIn := func(b build, ns string, extraObjects int) (time.Duration, time.Time, error) {
 		dir, err := overlayFor(ns)
 		if err != nil {
-			return err
+			return 0, time.Time{}, err
+		}
+		if err := addConfigMaps(dir, extraObjects); err != nil {
+			return 0, time.Time{}, err
 		}
 		c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		started := time.Now()
-		if _, err := timeProcess(nil, plugin, append([]string{"apply", dir, "--timeout", "60s"}, kube...)...); err != nil {
-			return err
+		if _, err := timeProcess(nil, b.plugin, append([]string{"apply", dir, "--timeout", "60s"}, kube...)...); err != nil {
+			return 0, time.Time{}, err
 		}
 		ended := time.Now()
-		ours = append(ours, ended.Sub(started))
-		latencyOurs = append(latencyOurs, ended.Sub(seen.wait(ns)))
-
-		ns = fmt.Sprintf("theirs-%d", i)
-		if dir, err = overlayFor(ns); err != nil {
+		return ended.Sub(started), ended, nil
+	}
+	if section("3") {
+		ours, latencyOurs := make([]durations, len(builds)), make([]durations, len(builds))
+		var theirs, latencyTheirs durations
+		for i := 0; i < *runs; i++ {
+			err := interleave(builds, i, func(b build, k int) error {
+				ns := fmt.Sprintf("ours-%d-%d", k, i)
+				took, ended, err := applyIn(b, ns, 0)
+				ours[k] = append(ours[k], took)
+				latencyOurs[k] = append(latencyOurs[k], ended.Sub(seen.wait(ns)))
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			ns := fmt.Sprintf("theirs-%d", i)
+			dir, err := overlayFor(ns)
+			if err != nil {
+				return err
+			}
+			c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+			started := time.Now()
+			if err := kubectlApplyAndWait(kubectl, c.Kubeconfig, cache, dir, ns, "60s"); err != nil {
+				return err
+			}
+			ended := time.Now()
+			theirs = append(theirs, ended.Sub(started))
+			latencyTheirs = append(latencyTheirs, ended.Sub(seen.wait(ns)))
+		}
+		say("## 3. Apply and wait, on a real kube-apiserver with the real cert-manager (ingress mode, our CA as a namespaced Issuer)\n\n")
+		say("| command | median | min - max |\n|---|---|---|\n")
+		for k, b := range builds {
+			say("| %s | %s | %s |\n", b.name("`kubectl-kestra_tls apply DIR` (apply, then watch until Ready)"), ours[k].median(), ours[k].span())
+		}
+		say("| `kubectl apply -k DIR && kubectl wait --for=create certificate/kestra-tls -n NS && kubectl wait --for=condition=Ready certificate/kestra-tls -n NS` | %s | %s |\n", theirs.median(), theirs.span())
+		for k, b := range builds {
+			say("| %s | %.2f | |\n", b.name("ours / theirs"), float64(ours[k].median())/float64(theirs.median()))
+		}
+		say("\nReadiness latency, from the moment an independent watch in the benchmark sees the Certificate Ready to the command's exit:\n\n")
+		say("| command | median | min - max |\n|---|---|---|\n")
+		for k, b := range builds {
+			say("| %s | %s | %s |\n", b.name("kubectl-kestra_tls apply"), latencyOurs[k].median(), latencyOurs[k].span())
+		}
+		say("| kubectl wait --for=condition=Ready | %s | %s |\n\n", latencyTheirs.median(), latencyTheirs.span())
+	}
+	if section("3c") {
+		five, ten := make([]durations, len(builds)), make([]durations, len(builds))
+		for i := 0; i < *runs; i++ {
+			err := interleave(builds, i, func(b build, k int) error {
+				took, _, err := applyIn(b, fmt.Sprintf("five-%d-%d", k, i), 0)
+				five[k] = append(five[k], took)
+				if err != nil {
+					return err
+				}
+				took, _, err = applyIn(b, fmt.Sprintf("ten-%d-%d", k, i), 5)
+				ten[k] = append(ten[k], took)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		say("## 3c. Apply and wait: the benchmark's 5 objects, and the same with 5 ConfigMaps added to the overlay (10 objects)\n\n")
+		say("| apply | 5 objects | 10 objects | 10 / 5 |\n|---|---|---|---|\n")
+		for k, b := range builds {
+			say("| %s | %s | %s | %.2f |\n", b.name("`kubectl-kestra_tls apply DIR`"), five[k].median(), ten[k].median(), float64(ten[k].median())/float64(five[k].median()))
+		}
+		say("\n")
+	}
+	if section("3b") {
+		if err := throughACME(plugin, kubectl, work, c, dns, seen); err != nil {
 			return err
 		}
-		c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-		started = time.Now()
-		if err := kubectlApplyAndWait(kubectl, c.Kubeconfig, cache, dir, ns, "60s"); err != nil {
+	}
+	if section("4") {
+		if err := roundTrips(c, overlay, work); err != nil {
 			return err
 		}
-		ended = time.Now()
-		theirs = append(theirs, ended.Sub(started))
-		latencyTheirs = append(latencyTheirs, ended.Sub(seen.wait(ns)))
 	}
-	say("## 3. Apply and wait, on a real kube-apiserver with the real cert-manager (ingress mode, our CA as a namespaced Issuer)\n\n")
-	say("| command | median | min - max |\n|---|---|---|\n")
-	say("| `kubectl-kestra_tls apply DIR` (apply, then watch until Ready) | %s | %s |\n", ours.median(), ours.span())
-	say("| `kubectl apply -k DIR && kubectl wait --for=create certificate/kestra-tls -n NS && kubectl wait --for=condition=Ready certificate/kestra-tls -n NS` | %s | %s |\n", theirs.median(), theirs.span())
-	say("| ours / theirs | %.2f | |\n\n", float64(ours.median())/float64(theirs.median()))
-	say("Readiness latency, from the moment an independent watch in the benchmark sees the Certificate Ready to the command's exit:\n\n")
-	say("| command | median | min - max |\n|---|---|---|\n| kubectl-kestra_tls apply | %s | %s |\n| kubectl wait --for=condition=Ready | %s | %s |\n\n",
-		latencyOurs.median(), latencyOurs.span(), latencyTheirs.median(), latencyTheirs.span())
+	if section("5") {
+		return scale(c, overlay, work)
+	}
+	return nil
+}
 
-	if err := throughACME(plugin, kubectl, work, c, dns, seen); err != nil {
+// addConfigMaps adds n ConfigMaps to an overlay, as a user adds resources of their own.
+func addConfigMaps(dir string, n int) error {
+	if n == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra-%d\ndata:\n  key: value-%d\n", i, i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "extra.yaml"), []byte(b.String()), 0o644); err != nil {
 		return err
 	}
-	if err := roundTrips(c, overlay, work); err != nil {
+	kustomization := filepath.Join(dir, "kustomization.yaml")
+	data, err := os.ReadFile(kustomization)
+	if err != nil {
 		return err
 	}
-	return scale(c, overlay, work)
+	return os.WriteFile(kustomization, []byte(strings.Replace(string(data), "resources:\n", "resources:\n  - extra.yaml\n", 1)), 0o644)
 }
 
 // roundTrips counts the HTTP requests of one apply (in-process, through a counting transport): into a new
