@@ -125,18 +125,17 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 	// Three independent sets of reads, at once: the target namespaces (made with --create-namespace), the
 	// Gateways our routes attach to, and the base's live objects. The errors keep that order. A read into a
 	// namespace not made yet finds nothing, as it would after.
-	var created []string
 	var actions []action
-	var namespacesErr, parentsErr, planErr error
+	var parentsErr, planErr error
 	var reads sync.WaitGroup
 	reads.Add(2)
 	go func() { defer reads.Done(); parentsErr = a.checkRouteParents(ctx, infos) }()
 	go func() { defer reads.Done(); actions, planErr = a.planActions(ctx, infos, opts) }()
-	created, namespacesErr = a.checkNamespaces(ctx, infos, opts)
+	created, waited, namespacesErr := a.checkNamespaces(ctx, infos, opts)
 	reads.Wait()
-	if namespacesErr == nil && len(created) > 0 {
-		// A namespace made now (perhaps after the old one finished terminating) holds none of what the
-		// reads may have seen: read again.
+	if namespacesErr == nil && waited {
+		// A namespace made again after the old one finished terminating holds none of what the reads may
+		// have seen there: read again.
 		actions, planErr = a.planActions(ctx, infos, opts)
 	}
 	for _, err := range []error{namespacesErr, parentsErr, planErr} {
@@ -254,8 +253,8 @@ func (a *Applier) removeNamespaces(names []string) {
 }
 
 // checkNamespaces makes sure every target namespace exists, creating it with --create-namespace; it
-// returns the namespaces it created.
-func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, opts Options) ([]string, error) {
+// returns the namespaces it created, and whether it waited for one being deleted to be gone first.
+func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, opts Options) (created []string, waited bool, err error) {
 	declared := map[string]bool{}
 	needed := map[string]bool{}
 	for _, info := range infos {
@@ -267,13 +266,12 @@ func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, o
 		}
 	}
 	if opts.DryRun == DryRunClient {
-		return nil, nil
+		return nil, false, nil
 	}
 	dyn, err := a.dynamicClient()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var created []string
 	namespaces := dyn.Resource(resources.Namespaces)
 	for _, name := range sortedKeys(needed) {
 		if declared[name] {
@@ -284,22 +282,23 @@ func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, o
 			// Still being deleted (an uninstall, a kubectl delete a moment ago): nothing can be created in
 			// it, and only once it is gone can --create-namespace make it again.
 			if !opts.CreateNamespace {
-				return created, fmt.Errorf("namespace %q is being deleted (Terminating): wait until it is gone (kubectl get namespace %s), then apply with --create-namespace", name, name)
+				return created, waited, fmt.Errorf("namespace %q is being deleted (Terminating): wait until it is gone (kubectl get namespace %s), then apply with --create-namespace", name, name)
 			}
+			waited = true
 			if err = a.waitNamespaceGone(ctx, name, opts.NamespaceWait); !apierrors.IsNotFound(err) {
-				return created, err
+				return created, waited, err
 			}
 		}
 		switch {
 		case err == nil:
 			continue
 		case !apierrors.IsNotFound(err):
-			return created, a.explain(err, "checking namespace "+name, nil)
+			return created, waited, a.explain(err, "checking namespace "+name, nil)
 		case !opts.CreateNamespace:
-			return created, fmt.Errorf("namespace %q does not exist: create it (kubectl create namespace %s) or pass --create-namespace", name, name)
+			return created, waited, fmt.Errorf("namespace %q does not exist: create it (kubectl create namespace %s) or pass --create-namespace", name, name)
 		case opts.DryRun == DryRunServer:
 			// The API server checks each object against its namespace, and a dry run persists none.
-			return created, fmt.Errorf("namespace %q does not exist, and --dry-run=server cannot check objects in a namespace that only a real apply would create: create it first (kubectl create namespace %s), or use --dry-run=client", name, name)
+			return created, waited, fmt.Errorf("namespace %q does not exist, and --dry-run=server cannot check objects in a namespace that only a real apply would create: create it first (kubectl create namespace %s), or use --dry-run=client", name, name)
 		}
 		// Our marker tells uninstall that apply made it (an apply entry with no field but the name would
 		// leave no managed fields to tell by).
@@ -308,11 +307,11 @@ func (a *Applier) checkNamespaces(ctx context.Context, infos []*resource.Info, o
 		data, _ := ns.MarshalJSON()
 		_, err = namespaces.Patch(ctx, name, types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, DryRun: serverDryRun(opts)})
 		if err != nil {
-			return created, a.explain(err, "creating namespace "+name, nil)
+			return created, waited, a.explain(err, "creating namespace "+name, nil)
 		}
 		created = append(created, name)
 	}
-	return created, nil
+	return created, waited, nil
 }
 
 // waitNamespaceGone waits, within limit, until the namespace being deleted is gone, and returns the

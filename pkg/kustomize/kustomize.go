@@ -5,9 +5,11 @@
 // descriptions) the first time a build merges a patch: 60-90 ms on the project's machines, more than the
 // rest of `generate` or of `apply` before its first request, and most of it in kube-openapi's decoder, which
 // reads each schema object several times over. The schema here is the same one without descriptions (made
-// by gen.go from the kustomize module in go.mod, checked by a test), decoded once with encoding/json and
-// handed to kustomize as definitions; kustomize's table of built-in kinds' scopes answers the rest, as it
-// does with its own schema.
+// by gen.go from the kustomize module in go.mod, checked by a test) and pruned to what kustomize's merges
+// read, decoded with encoding/json on the other core from the moment a command calls Prepare, and handed
+// to kustomize as definitions before the first build that may merge; kustomize's table of built-in kinds'
+// scopes answers the rest, as it does with its own schema. Builds of kustomizations we write ourselves,
+// with resources only, merge nothing and need no schema (RunWithoutMerges).
 package kustomize
 
 import (
@@ -30,39 +32,64 @@ import (
 //go:embed kubernetes-schema.json
 var schema []byte
 
-var prepare sync.Once
+var (
+	prepare  sync.Once
+	decoded  = make(chan struct{})
+	install  sync.Once
+	schemaOf spec.Definitions
+	errOf    error
+)
 
-// Prepare gives kustomize the schema; Run calls it, and a command may call it earlier. A kustomization's own
-// `openapi:` field still wins: kustomize reads it on each build.
+// Prepare starts decoding the schema in the background; Run waits for it. Commands call it first, so that
+// the decoding overlaps their other work.
 func Prepare() {
 	prepare.Do(func() {
-		if err := useSchema(schema); err != nil {
-			panic(fmt.Sprintf("the embedded Kubernetes schema: %v", err)) // gen.go's output, checked by tests
-		}
+		go func() {
+			defer close(decoded)
+			schemaOf, errOf = decodeSchema(schema)
+		}()
 	})
 }
 
-// useSchema must come before any build: kyaml's definitions are not guarded by its lock.
-func useSchema(data []byte) error {
+// use hands kustomize the decoded schema, once, before the first build that may merge. A kustomization's
+// own `openapi:` field still wins: kustomize reads it on each build.
+func use() {
+	Prepare()
+	install.Do(func() {
+		<-decoded
+		if errOf != nil {
+			panic(fmt.Sprintf("the embedded Kubernetes schema: %v", errOf)) // gen.go's output, checked by tests
+		}
+		installSchema(schemaOf)
+	})
+}
+
+// decodeSchema turns the embedded document into kube-openapi's definitions.
+func decodeSchema(data []byte) (spec.Definitions, error) {
 	var document struct {
 		Definitions map[string]map[string]any `json:"definitions"`
 	}
 	decoder := json.NewDecoder(bytes.NewReader(data))
 	decoder.UseNumber()
 	if err := decoder.Decode(&document); err != nil {
-		return err
+		return nil, err
 	}
 	definitions := make(spec.Definitions, len(document.Definitions))
 	for name, definition := range document.Definitions {
 		converted, err := toSchema(definition)
 		if err != nil {
-			return fmt.Errorf("%s: %v", name, err)
+			return nil, fmt.Errorf("%s: %v", name, err)
 		}
 		definitions[name] = converted
 	}
+	return definitions, nil
+}
+
+// installSchema must come before any build that may merge, and not during one: kyaml's definitions are not
+// guarded by its lock.
+func installSchema(definitions spec.Definitions) {
 	openapi.SuppressBuiltInSchemaUse()
 	openapi.AddDefinitions(definitions)
-	return nil
 }
 
 // toSchema builds what kube-openapi's decoder would, for the keys Kubernetes' schema uses; another key is
@@ -165,6 +192,13 @@ func Options() *krusty.Options {
 
 // Run builds the kustomization at path, as krusty does, with the schema.
 func Run(fSys filesys.FileSystem, path string, options *krusty.Options) (resmap.ResMap, error) {
-	Prepare()
+	use()
+	return krusty.MakeKustomizer(options).Run(fSys, path)
+}
+
+// RunWithoutMerges builds a kustomization that lists resources and nothing else (one we write around a
+// manifest file or our embedded base): kustomize merges nothing there, and needs no schema to do it. Were
+// it to need one, it would read its own, slowly but the same.
+func RunWithoutMerges(fSys filesys.FileSystem, path string, options *krusty.Options) (resmap.ResMap, error) {
 	return krusty.MakeKustomizer(options).Run(fSys, path)
 }

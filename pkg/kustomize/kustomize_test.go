@@ -34,9 +34,11 @@ func TestKustomizeReadsTheSameSchemaAsItsBuiltIn(t *testing.T) {
 		t.Fatalf("the built-in schema has %d definitions", len(builtinDefinitions))
 	}
 	openapi.ResetOpenAPI()
-	if err := useSchema(schema); err != nil {
+	definitions, err := decodeSchema(schema)
+	if err != nil {
 		t.Fatal(err)
 	}
+	installSchema(definitions)
 	oursDefinitions, oursScopes := readSchema(t)
 	if diff := cmp.Diff(builtinDefinitions, oursDefinitions); diff != "" {
 		t.Errorf("definitions (-built-in +ours):\n%s", diff)

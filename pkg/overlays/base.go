@@ -88,7 +88,8 @@ func loadBaseFile(path string, sel kestra.Selection) (*base, error) {
 	}, sel, path)
 }
 
-// useCopiedBase builds a base that the overlay carries in its base/ folder and finds Kestra in it.
+// useCopiedBase builds a base that the overlay carries in its base/ folder and finds Kestra in it. Its
+// kustomization lists resources only (ours, around a manifest file or the embedded base): it merges nothing.
 func useCopiedBase(files []fileset.File, sel kestra.Selection, baseName string) (*base, error) {
 	memory := filesys.MakeFsInMemory()
 	for _, file := range files {
@@ -96,7 +97,7 @@ func useCopiedBase(files []fileset.File, sel kestra.Selection, baseName string) 
 			return nil, err
 		}
 	}
-	built, err := kustomize.Run(memory, "/"+embeddedBaseDir, krusty.MakeDefaultOptions())
+	built, err := kustomize.RunWithoutMerges(memory, "/"+embeddedBaseDir, krusty.MakeDefaultOptions())
 	if err != nil {
 		return nil, fmt.Errorf("--base %s is not a manifest file kustomize can read: %v", baseName, err)
 	}
