@@ -21,6 +21,23 @@ import (
 // client-side-apply upgrade (csaupgrade) does. Nil, nil when no manager owns at least half of what we hold
 // (the base was applied by us: those fields stay ours).
 func (r *Remover) handOver(ctx context.Context, resource dynamic.ResourceInterface, object *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	for attempt := 1; ; attempt++ {
+		handed, err := handOverAt(ctx, resource, object)
+		if err == nil || attempt == 5 {
+			return handed, err
+		}
+		// A controller wrote the object (the Deployment's status, as it rolls out the base's pod template)
+		// between our read and our patch, and the resourceVersion test refused it: read it again.
+		latest, getErr := resource.Get(ctx, object.GetName(), metav1.GetOptions{})
+		if getErr != nil || latest.GetResourceVersion() == object.GetResourceVersion() {
+			return nil, err
+		}
+		object = latest
+	}
+}
+
+// handOverAt rewrites the managed fields of object as it is at its resourceVersion.
+func handOverAt(ctx context.Context, resource dynamic.ResourceInterface, object *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	entries := object.GetManagedFields()
 	ourIndex, ownerIndex := -1, -1
 	var ours, owner *fieldpath.Set
