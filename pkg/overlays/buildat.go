@@ -33,7 +33,12 @@ func (o *Overlay) BuildAt(dir string) (resmap.ResMap, error) {
 	}
 	put(CertsDir, o.CertsFiles)
 	put("", o.Files)
-	return kustomize.Run(overlayFS{FileSystem: filesys.MakeFsOnDisk(), files: memory, root: root}, root, kustomize.Options())
+	fSys := overlayFS{FileSystem: filesys.MakeFsOnDisk(), files: memory, root: root}
+	if o.Install == nil {
+		// The helm target's folder: our generators and resources, no base and no patch.
+		return kustomize.RunWithoutMerges(fSys, root, kustomize.Options())
+	}
+	return kustomize.Run(fSys, root, kustomize.Options())
 }
 
 // overlayFS reads the overlay folder from memory and the rest of the machine from disk. Its own map rather
