@@ -7,8 +7,8 @@ import (
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/resource"
 )
 
@@ -61,8 +61,13 @@ func (a *Applier) planActions(ctx context.Context, infos []*resource.Info, opts 
 	actions := make([]action, len(infos))
 	var refused []string
 	release := ""
-	// The base's objects as they are in the cluster, read at once.
-	lives, errs := make([]runtime.Object, len(infos)), make([]error, len(infos))
+	dyn, err := a.dynamicClient()
+	if err != nil {
+		return nil, err
+	}
+	// The base's objects as they are in the cluster, read at once, each request ended with ctx (an
+	// interrupt, or apply giving up on another read).
+	lives, errs := make([]*unstructured.Unstructured, len(infos)), make([]error, len(infos))
 	origins := make([]Origin, len(infos))
 	var reads sync.WaitGroup
 	slots := make(chan struct{}, requestsInFlight)
@@ -79,7 +84,7 @@ func (a *Applier) planActions(ctx context.Context, infos []*resource.Info, opts 
 		go func() {
 			defer reads.Done()
 			defer func() { <-slots }()
-			lives[i], errs[i] = resource.NewHelper(info.Client, info.Mapping).Get(info.Namespace, info.Name)
+			lives[i], errs[i] = dyn.Resource(info.Mapping.Resource).Namespace(info.Namespace).Get(ctx, info.Name, metav1.GetOptions{})
 		}()
 	}
 	reads.Wait()
@@ -97,13 +102,13 @@ func (a *Applier) planActions(ctx context.Context, infos []*resource.Info, opts 
 		if err != nil {
 			return nil, a.explain(err, fmt.Sprintf("reading %s %s", object.GetKind(), qualifiedName(info.Namespace, info.Name)), info)
 		}
-		owner := helmRelease(live.(*unstructured.Unstructured))
+		owner := helmRelease(live)
 		if owner == "" {
 			continue
 		}
 		switch {
 		case origin.Patch == nil:
-			actions[i] = action{skip: true, release: owner, body: live.(*unstructured.Unstructured)}
+			actions[i] = action{skip: true, release: owner, body: live}
 		case isWorkload(object.GetKind()) && !opts.AllowHelmOwned:
 			refused = append(refused, object.GetKind()+" "+qualifiedName(info.Namespace, info.Name))
 			release = owner
