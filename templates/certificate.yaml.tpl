@@ -40,6 +40,9 @@ spec:
     - key encipherment
     - server auth
   privateKey:
+    # certificates.keyAlgorithm, as for the certificates generate makes.
+    algorithm: {{ $c.KeyAlgorithm }}
+    size: {{ $c.KeySize }}
     rotationPolicy: Always
   issuerRef:
     group: cert-manager.io

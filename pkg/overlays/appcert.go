@@ -16,6 +16,9 @@ type appCertificateData struct {
 	IssuerKind, IssuerName string
 	// Hosts is the stores Secret's hosts annotation, for status.
 	Hosts string
+	// KeyAlgorithm and KeySize are certificates.keyAlgorithm in cert-manager's words.
+	KeyAlgorithm string
+	KeySize      int
 }
 
 // serviceDNSNames are the names in-cluster clients reach Kestra's Service by; they need the namespace.
@@ -31,6 +34,7 @@ func appCertificate(v values.Values, serviceHosts []string) *appCertificateData 
 		return nil
 	}
 	c := &appCertificateData{Name: v.App.SSLSecretName}
+	c.KeyAlgorithm, c.KeySize = privateKey(v)
 	all := append(append([]string{}, v.Hosts...), serviceHosts...)
 	for _, host := range all {
 		if net.ParseIP(host) != nil {

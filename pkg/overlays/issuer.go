@@ -1,6 +1,11 @@
 package overlays
 
-import "github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
+)
 
 // issuerRef is the cert-manager issuer the values name, Issuer or ClusterIssuer; no kind with
 // --no-cert-manager, where the Secret is ours and nobody issues.
@@ -20,15 +25,35 @@ func issuerRef(v values.Values) (kind, name string) {
 	return "Issuer", v.CertManager.CAIssuerName
 }
 
-// issuerAnnotations is the cert-manager annotation that makes ingress-shim (on the Ingress) or gateway-shim
-// (on the Gateway) issue the kestra-tls certificate: one decision for both modes.
+// issuerAnnotations are the cert-manager annotations that make ingress-shim (on the Ingress) or gateway-shim
+// (on the Gateway) issue the kestra-tls certificate, with the key type of certificates.keyAlgorithm: one
+// decision for both modes.
 func issuerAnnotations(v values.Values) map[string]string {
-	switch kind, name := issuerRef(v); kind {
-	case "":
+	kind, name := issuerRef(v)
+	if kind == "" {
 		return map[string]string{}
-	case "Issuer":
-		return map[string]string{"cert-manager.io/issuer": name}
-	default:
-		return map[string]string{"cert-manager.io/cluster-issuer": name}
 	}
+	algorithm, size := privateKey(v)
+	annotations := map[string]string{
+		"cert-manager.io/private-key-algorithm": algorithm,
+		"cert-manager.io/private-key-size":      strconv.Itoa(size),
+	}
+	if kind == "Issuer" {
+		annotations["cert-manager.io/issuer"] = name
+	} else {
+		annotations["cert-manager.io/cluster-issuer"] = name
+	}
+	return annotations
+}
+
+// privateKey is certificates.keyAlgorithm (ecdsa-p256, rsa-4096: validated with the values) in
+// cert-manager's words, so that the certificates cert-manager issues have the key type of those generate
+// makes, ECDSA P-256 by default, rather than cert-manager's own default of RSA-2048.
+func privateKey(v values.Values) (algorithm string, size int) {
+	family, bits, _ := strings.Cut(strings.ToLower(v.Certificates.KeyAlgorithm), "-")
+	size, _ = strconv.Atoi(strings.TrimPrefix(bits, "p"))
+	if family == "rsa" {
+		return "RSA", size
+	}
+	return "ECDSA", size
 }
