@@ -1,5 +1,5 @@
-// Package kustomize runs kustomize in-process with the Kubernetes schema it merges with, less its
-// descriptions, decoded in a few milliseconds.
+// Package kustomize runs kustomize in-process with the Kubernetes schema it merges with, pruned to what its
+// merges read and decoded on the other core.
 //
 // kustomize decodes its built-in schema (every kind of Kubernetes 1.21, 0.9 MB of JSON, two thirds of it
 // descriptions) the first time a build merges a patch: 60-90 ms on the project's machines, more than the
@@ -36,8 +36,8 @@ var (
 	prepare  sync.Once
 	decoded  = make(chan struct{})
 	install  sync.Once
-	schemaOf spec.Definitions
-	errOf    error
+	decodedDefinitions spec.Definitions
+	decodeErr    error
 )
 
 // Prepare starts decoding the schema in the background; Run waits for it. Commands call it first, so that
@@ -46,7 +46,7 @@ func Prepare() {
 	prepare.Do(func() {
 		go func() {
 			defer close(decoded)
-			schemaOf, errOf = decodeSchema(schema)
+			decodedDefinitions, decodeErr = decodeSchema(schema)
 		}()
 	})
 }
@@ -57,10 +57,10 @@ func use() {
 	Prepare()
 	install.Do(func() {
 		<-decoded
-		if errOf != nil {
-			panic(fmt.Sprintf("the embedded Kubernetes schema: %v", errOf)) // gen.go's output, checked by tests
+		if decodeErr != nil {
+			panic(fmt.Sprintf("the embedded Kubernetes schema: %v", decodeErr)) // gen.go's output, checked by tests
 		}
-		installSchema(schemaOf)
+		installSchema(decodedDefinitions)
 	})
 }
 
