@@ -33,11 +33,11 @@ import (
 var schema []byte
 
 var (
-	prepare  sync.Once
-	decoded  = make(chan struct{})
-	install  sync.Once
+	prepare            sync.Once
+	decoded            = make(chan struct{})
+	install            sync.Once
 	decodedDefinitions spec.Definitions
-	decodeErr    error
+	decodeErr          error
 )
 
 // Prepare starts decoding the schema in the background; Run waits for it. Commands call it first, so that
