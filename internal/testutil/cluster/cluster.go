@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 )
@@ -71,6 +73,9 @@ func Start(withCRDs bool) (*Cluster, error) {
 	env.ControlPlane.GetAPIServer().Configure().
 		Set("advertise-address", "127.0.0.1").
 		Set("endpoint-reconciler-type", "none")
+	// envtest logs through controller-runtime's logger; unset, it prints a stack trace on every start,
+	// which buried the real output of CI runs.
+	ctrllog.SetLogger(logr.Discard())
 	config, err := env.Start()
 	if err != nil {
 		os.RemoveAll(certDir)
