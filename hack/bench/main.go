@@ -258,7 +258,11 @@ func coldStart(builds []build, kubectl string) error {
 	say("\nBinary sizes (stripped, -trimpath; kubectl v1.37.2: %.1f MB):\n\n| build | files | total |\n|---|---|---|\n", float64(theirs.Size())/1e6)
 	for _, b := range builds {
 		files, total := binarySizes(filepath.Dir(b.plugin))
-		say("| %s | %s | %.1f MB |\n", b.name("this"), files, total)
+		label := b.label
+		if label == "" {
+			label = "this tree"
+		}
+		say("| %s | %s | %.1f MB |\n", label, files, total)
 	}
 	say("\n")
 	return nil

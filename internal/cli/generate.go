@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
-
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kustomize"

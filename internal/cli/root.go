@@ -3,8 +3,6 @@
 package cli
 
 import (
-	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
-
 	"context"
 	"errors"
 	"flag"
@@ -15,6 +13,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
 )
 
 // DisplayName is how users type the plugin, through kubectl.

@@ -112,12 +112,7 @@ func Plugin(t testing.TB) string {
 		// The plugin and, beside it, the engine it hands every command but certs and version to, and the
 		// Compose reader the engine runs.
 		pluginPath = filepath.Join(dir, "kubectl-kestra_tls")
-		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/kubectl-kestra_tls", "./cmd/kestra-tls-engine", "./cmd/kestra-tls-compose")
-		cmd.Dir = RepoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			pluginErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		pluginErr = buildInto(dir, "./cmd/kubectl-kestra_tls", "./cmd/kestra-tls-engine", "./cmd/kestra-tls-compose")
 	})
 	if pluginErr != nil {
 		t.Fatal(pluginErr)
@@ -171,13 +166,21 @@ func ComposeReaderOnPath() (cleanup func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/kestra-tls-compose")
-	cmd.Dir = RepoRoot()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if err := buildInto(dir, "./cmd/kestra-tls-compose"); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("go build ./cmd/kestra-tls-compose: %v\n%s", err, out)
+		return nil, err
 	}
 	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return func() { os.RemoveAll(dir) }, nil
+}
+
+// buildInto builds the repository's commands into dir, as `make build` does (static, no cgo).
+func buildInto(dir string, packages ...string) error {
+	cmd := exec.Command("go", append([]string{"build", "-o", dir + string(filepath.Separator)}, packages...)...)
+	cmd.Dir = RepoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", strings.Join(packages, " "), err, out)
+	}
+	return nil
 }

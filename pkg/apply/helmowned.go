@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -69,25 +68,19 @@ func (a *Applier) planActions(ctx context.Context, infos []*resource.Info, opts 
 	// interrupt, or apply giving up on another read).
 	lives, errs := make([]*unstructured.Unstructured, len(infos)), make([]error, len(infos))
 	origins := make([]Origin, len(infos))
-	var reads sync.WaitGroup
-	slots := make(chan struct{}, requestsInFlight)
-	for i, info := range infos {
-		object := info.Object.(*unstructured.Unstructured)
-		if opts.Origin == nil || opts.DryRun == DryRunClient {
-			continue
+	var fromBase []int
+	if opts.Origin != nil && opts.DryRun != DryRunClient {
+		for i, info := range infos {
+			object := info.Object.(*unstructured.Unstructured)
+			if origins[i] = opts.Origin(object.GetKind(), object.GetName()); origins[i].FromBase {
+				fromBase = append(fromBase, i)
+			}
 		}
-		if origins[i] = opts.Origin(object.GetKind(), object.GetName()); !origins[i].FromBase {
-			continue
-		}
-		reads.Add(1)
-		slots <- struct{}{}
-		go func() {
-			defer reads.Done()
-			defer func() { <-slots }()
-			lives[i], errs[i] = dyn.Resource(info.Mapping.Resource).Namespace(info.Namespace).Get(ctx, info.Name, metav1.GetOptions{})
-		}()
 	}
-	reads.Wait()
+	atOnce(fromBase, func(i int) {
+		info := infos[i]
+		lives[i], errs[i] = dyn.Resource(info.Mapping.Resource).Namespace(info.Namespace).Get(ctx, info.Name, metav1.GetOptions{})
+	})
 	for i, info := range infos {
 		object := info.Object.(*unstructured.Unstructured)
 		actions[i] = action{body: object, force: opts.ForceConflicts}

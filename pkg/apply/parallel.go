@@ -53,18 +53,7 @@ func inPhases(infos []*resource.Info, phase func(*resource.Info) int, do func(i 
 	sort.Ints(phases)
 	errs := make([]error, len(infos))
 	for _, p := range phases {
-		var wg sync.WaitGroup
-		slots := make(chan struct{}, requestsInFlight)
-		for _, i := range byPhase[p] {
-			wg.Add(1)
-			slots <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-slots }()
-				errs[i] = do(i)
-			}()
-		}
-		wg.Wait()
+		atOnce(byPhase[p], func(i int) { errs[i] = do(i) })
 		for _, i := range byPhase[p] {
 			if errs[i] != nil {
 				return errs[i]
@@ -72,4 +61,20 @@ func inPhases(infos []*resource.Info, phase func(*resource.Info) int, do func(i 
 		}
 	}
 	return nil
+}
+
+// atOnce calls do for every index, at most requestsInFlight at a time, and returns when all are done.
+func atOnce(indexes []int, do func(i int)) {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, requestsInFlight)
+	for _, i := range indexes {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			do(i)
+		}()
+	}
+	wg.Wait()
 }

@@ -39,8 +39,6 @@ type Service struct {
 	// VolumeTargets are where the service's volumes are mounted in the container, as docker compose
 	// resolves them.
 	VolumeTargets []string `json:"volumeTargets"`
-	// User is the service's user: (empty for the image's own).
-	User string `json:"user,omitempty"`
 	// Warnings are what docker compose's loader noticed (an unset variable, an obsolete key).
 	Warnings []string `json:"warnings,omitempty"`
 }

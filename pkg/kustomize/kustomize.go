@@ -32,37 +32,22 @@ import (
 //go:embed kubernetes-schema.json
 var schema []byte
 
-var (
-	prepare            sync.Once
-	decoded            = make(chan struct{})
-	install            sync.Once
-	decodedDefinitions spec.Definitions
-	decodeErr          error
-)
+// decoded decodes the embedded schema once; callers while it runs wait for it.
+var decoded = sync.OnceValues(func() (spec.Definitions, error) { return decodeSchema(schema) })
 
 // Prepare starts decoding the schema in the background; Run waits for it. Commands call it first, so that
 // the decoding overlaps their other work.
-func Prepare() {
-	prepare.Do(func() {
-		go func() {
-			defer close(decoded)
-			decodedDefinitions, decodeErr = decodeSchema(schema)
-		}()
-	})
-}
+func Prepare() { go decoded() }
 
 // use hands kustomize the decoded schema, once, before the first build that may merge. A kustomization's
 // own `openapi:` field still wins: kustomize reads it on each build.
-func use() {
-	Prepare()
-	install.Do(func() {
-		<-decoded
-		if decodeErr != nil {
-			panic(fmt.Sprintf("the embedded Kubernetes schema: %v", decodeErr)) // gen.go's output, checked by tests
-		}
-		installSchema(decodedDefinitions)
-	})
-}
+var use = sync.OnceFunc(func() {
+	definitions, err := decoded()
+	if err != nil {
+		panic(fmt.Sprintf("the embedded Kubernetes schema: %v", err)) // gen.go's output, checked by tests
+	}
+	installSchema(definitions)
+})
 
 // decodeSchema turns the embedded document into kube-openapi's definitions.
 func decodeSchema(data []byte) (spec.Definitions, error) {

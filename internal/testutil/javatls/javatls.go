@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"fmt"
-	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 )
 
 //go:embed TLSServer.java TLSClient.java KestraStandIn.java

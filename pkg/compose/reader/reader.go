@@ -78,7 +78,6 @@ func Read(ctx context.Context, request compose.Request) (*compose.Service, error
 	}
 	s := &compose.Service{ProjectDir: project.WorkingDir, Name: name}
 	resolved := project.Services[name]
-	s.User = resolved.User
 	for _, volume := range resolved.Volumes {
 		s.VolumeTargets = append(s.VolumeTargets, volume.Target)
 	}
