@@ -165,23 +165,34 @@ func isKustomization(dir string) bool {
 
 // Run builds, applies, and waits.
 func (o *ApplyOptions) Run(ctx context.Context) error {
-	// kustomize's schema and the cluster's kinds (discovery, from the disk cache while fresh) are read on
-	// the other core while the overlay builds; the shared flags keep the mapper for the apply.
+	// kustomize's schema, the cluster's kinds and what the overlay takes from its base are read on the other
+	// core while the overlay builds.
 	kustomize.Prepare()
-	go o.configFlags.ToRESTMapper()
+	applier := &apply.Applier{Getter: o.configFlags}
+	go applier.ReadKinds()
+	var layout *overlays.Layout
+	var layoutErr error
+	layoutRead := make(chan struct{})
+	if o.generateFirst {
+		close(layoutRead) // the folder is written by the build: read it after
+	} else {
+		go func() { defer close(layoutRead); layout, layoutErr = o.layout() }()
+	}
 	built, err := o.build()
+	<-layoutRead
 	if err != nil {
 		return err
+	}
+	if o.generateFirst {
+		layout, layoutErr = o.layout()
+	}
+	if layoutErr != nil {
+		return layoutErr
 	}
 	manifests, err := built.AsYaml()
 	if err != nil {
 		return err
 	}
-	layout, err := o.layout()
-	if err != nil {
-		return err
-	}
-	applier := &apply.Applier{Getter: o.configFlags}
 	dryRun := apply.DryRun(o.DryRun)
 	results, err := applier.Apply(ctx, manifests, apply.Options{
 		DryRun: dryRun, ForceConflicts: o.ForceConflicts, CreateNamespace: o.CreateNamespace, Namespace: o.namespace, NamespaceWait: o.Timeout, Notes: o.ErrOut,

@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
@@ -88,6 +89,9 @@ type Applier struct {
 
 	dynamicMu sync.Mutex // the reads run concurrently
 	dynamic   dynamic.Interface
+
+	kindsRead sync.Once
+	kindsErr  error
 }
 
 func (a *Applier) dynamicClient() (dynamic.Interface, error) {
@@ -192,8 +196,28 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 	return written, err
 }
 
+// ReadKinds reads the cluster's kinds (discovery: from the disk cache while it is fresh, else from the API
+// server) into the mapper the getter keeps, once; a caller while it runs waits for it. Apply calls it
+// first; a command calls it earlier, on the other core, to have them read by then. The mapper itself reads
+// nothing until it is first asked, so it is asked for one kind.
+func (a *Applier) ReadKinds() error {
+	a.kindsRead.Do(func() {
+		mapper, err := a.Getter.ToRESTMapper()
+		if err == nil {
+			_, err = mapper.RESTMapping(schema.GroupKind{Kind: "Namespace"}, "v1")
+		}
+		if err != nil {
+			a.kindsErr = a.explain(err, "reading the cluster's kinds", nil)
+		}
+	})
+	return a.kindsErr
+}
+
 // checkKinds maps every kind first, so a missing cert-manager is reported before anything is written.
 func (a *Applier) checkKinds(manifests []byte) error {
+	if err := a.ReadKinds(); err != nil {
+		return err
+	}
 	mapper, err := a.Getter.ToRESTMapper()
 	if err != nil {
 		return err

@@ -92,3 +92,44 @@ func BenchmarkBuild(b *testing.B) {
 		}
 	}
 }
+
+// apply reads the overlay's layout (a build of its base) while it builds the overlay: two kustomize runs at
+// once. Both must give what they give one after the other (run with -race, this also checks that they
+// share nothing unguarded).
+func TestBuildAndInspectAtOnceGiveWhatTheyGiveInTurn(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "overlay")
+	overlay, err := Generate(Options{Dir: dir, Templates: templates.FS, Values: resolved(t, "mode=app", "hosts={kestra.example.com}"), Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := overlay.Write(dir, true); err != nil {
+		t.Fatal(err)
+	}
+	wantBuilt, err := Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLayout, err := Inspect(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := wantBuilt.AsYaml()
+	for range 4 {
+		var layout *Layout
+		var layoutErr error
+		done := make(chan struct{})
+		go func() { defer close(done); layout, layoutErr = Inspect(dir) }()
+		built, err := Build(dir)
+		<-done
+		if err != nil || layoutErr != nil {
+			t.Fatal(err, layoutErr)
+		}
+		got, _ := built.AsYaml()
+		if diff := cmp.Diff(string(want), string(got)); diff != "" {
+			t.Errorf("built (-in turn +at once):\n%s", diff)
+		}
+		if diff := cmp.Diff(wantLayout, layout); diff != "" {
+			t.Errorf("layout (-in turn +at once):\n%s", diff)
+		}
+	}
+}
