@@ -126,13 +126,17 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 		return nil, a.explain(err, "reading the overlay", nil)
 	}
 	sort.SliceStable(infos, func(i, j int) bool { return rank(infos[i]) < rank(infos[j]) })
-	// Three independent sets of reads, at once: the target namespaces (made with --create-namespace), the
-	// Gateways our routes attach to, and the base's live objects. The errors keep that order. A read into a
-	// namespace not made yet finds nothing, as it would after.
+	// Independent reads, at once: the target namespaces (made with --create-namespace), the Gateways our
+	// routes attach to, the base's live objects, and the cluster's IngressClasses when there is an Ingress.
+	// The errors keep that order. A read into a namespace not made yet finds nothing, as it would after.
 	var actions []action
 	var parentsErr, planErr error
 	var reads sync.WaitGroup
 	reads.Add(2)
+	classes := &ingressClassList{}
+	if opts.DryRun != DryRunClient && hasIngress(infos) {
+		go classes.get(ctx, a) // waited for where the classes are checked
+	}
 	go func() { defer reads.Done(); parentsErr = a.checkRouteParents(ctx, infos) }()
 	go func() { defer reads.Done(); actions, planErr = a.planActions(ctx, infos, opts) }()
 	created, waited, namespacesErr := a.checkNamespaces(ctx, infos, opts)
@@ -149,7 +153,7 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 		}
 	}
 	if opts.DryRun != DryRunClient {
-		if err := a.settleIngressClasses(ctx, infos, actions, opts.Notes); err != nil {
+		if err := a.settleIngressClasses(ctx, infos, actions, classes, opts.Notes); err != nil {
 			a.removeNamespaces(created)
 			return nil, err
 		}

@@ -70,6 +70,9 @@ func TestThePluginHandsOtherCommandsToTheEngine(t *testing.T) {
 		t.Errorf("version without the engine: %v\n%s", err, out)
 	}
 	t.Setenv("PATH", filepath.Dir(alone)+string(os.PathListSeparator)+"/usr/bin:/bin")
+	if out, err := run(alone); err != nil || !strings.Contains(out, "kubectl kestra-tls [command]") || !strings.Contains(out, "rotate-ca") {
+		t.Errorf("the root's help without the engine (the plugin keeps a copy of the engine's): %v\n%s", err, out)
+	}
 	out, err := run(alone, "generate", "--host", "kestra.example.com")
 	if err == nil || !strings.Contains(out, "kestra-tls-engine is missing beside "+alone) || !strings.Contains(out, "kubectl krew reinstall kestra-tls") {
 		t.Errorf("generate without the engine = %v:\n%s", err, out)
