@@ -1,6 +1,6 @@
 // Command kubectl-kestra_tls is the kubectl plugin `kubectl kestra-tls`. It runs certs and version itself,
-// linking none of the cluster, manifest or Compose code, so they start at once; every other command is
-// run by kestra-tls-engine, installed beside it.
+// and prints the root's help, linking none of the cluster, manifest or Compose code, so they start at
+// once; every other command is run by kestra-tls-engine, installed beside it.
 package main
 
 import (
