@@ -131,6 +131,9 @@ func run() error {
 		if err := coldStart(builds, kubectl); err != nil {
 			return err
 		}
+		if err := machineFloor(work); err != nil {
+			return err
+		}
 	}
 	if section("2b") {
 		if err := chartBase(builds, work); err != nil {
