@@ -107,6 +107,7 @@ func run() error {
 			return fmt.Errorf("%s is missing: run make build tools", path)
 		}
 	}
+	testutil.KillOrphans() // what an interrupted run of the bench or the tests left holding ports
 	work, err := os.MkdirTemp("", "kestra-tls-bench-")
 	if err != nil {
 		return err
