@@ -52,3 +52,38 @@ func TestNoLibraryLogLineAndAMissingKubeconfigIsNamed(t *testing.T) {
 		})
 	}
 }
+
+// At -v 4, apply says each of its steps as it ends, in order, under klog's time stamps: a timeline of where
+// an apply spends its time, without a profiler.
+func TestApplyAtV4SaysItsStepsInOrder(t *testing.T) {
+	c := testCluster(t)
+	plugin := testutil.Plugin(t)
+	overlay := filepath.Join(t.TempDir(), "overlay")
+	if _, stderr, err := runCmd(t, "generate", "-o", overlay, "--host", "kestra.example.com", "--self-signed", "--ca-dir", sharedCADir, "-n", "steps"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	out, err := exec.Command(plugin, append([]string{"apply", overlay, "--create-namespace", "--timeout", "60s", "-v", "4"}, clusterArgs(c, "", "steps")...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	at := 0
+	for _, step := range []string{
+		"apply: overlay " + overlay + " built (",
+		"apply: namespaces, route parents and the base's live objects read",
+		"apply: the server-side dry run of every object passed",
+		" objects applied",
+		"wait: Certificate steps/kestra-tls Ready",
+	} {
+		i := strings.Index(string(out[at:]), step)
+		if i < 0 {
+			t.Fatalf("no %q after the steps before it:\n%s", step, out)
+		}
+		at += i + len(step)
+	}
+	if kinds, read := strings.Index(string(out), "apply: the cluster's kinds read"), strings.Index(string(out), "apply: namespaces, route parents"); kinds < 0 || kinds > read {
+		t.Errorf("the cluster's kinds are not said to be read before the reads that need them:\n%s", out)
+	}
+	if !klogLine.MatchString(string(out)) {
+		t.Errorf("the steps are not klog lines (time stamps):\n%s", out)
+	}
+}

@@ -99,7 +99,7 @@ func addVerbosityFlag(cmd *cobra.Command) {
 	}
 	klog.SetOutput(io.Discard)
 	verbosity := klogFlags.Lookup("v")
-	verbosity.Usage = "client-go's log level, as kubectl's -v (6 shows each request, 8 their bodies); 0 prints no library log line"
+	verbosity.Usage = "log level, as kubectl's -v (4 shows apply's steps as they end, 6 each request, 8 their bodies); 0 prints no log line"
 	cmd.PersistentFlags().AddGoFlag(verbosity)
 	previous := cmd.PersistentPreRunE
 	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {

@@ -30,6 +30,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/klog/v2"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
@@ -152,6 +153,7 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 			return nil, err
 		}
 	}
+	klog.V(4).Info("apply: namespaces, route parents and the base's live objects read")
 	if opts.DryRun != DryRunClient {
 		if err := a.settleIngressClasses(ctx, infos, actions, classes, opts.Notes); err != nil {
 			a.removeNamespaces(created)
@@ -169,6 +171,7 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 			a.removeNamespaces(created)
 			return nil, err
 		}
+		klog.V(4).Info("apply: the server-side dry run of every object passed")
 	}
 	<-revisionRead
 	if revisionErr != nil {
@@ -197,6 +200,7 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 			written = append(written, result)
 		}
 	}
+	klog.V(4).Infof("apply: %d of %d objects applied", len(written), len(infos))
 	return written, err
 }
 
@@ -212,7 +216,9 @@ func (a *Applier) ReadKinds() error {
 		}
 		if err != nil {
 			a.kindsErr = a.explain(err, "reading the cluster's kinds", nil)
+			return
 		}
+		klog.V(4).Info("apply: the cluster's kinds read")
 	})
 	return a.kindsErr
 }

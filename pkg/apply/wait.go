@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/klog/v2"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/conditions"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
@@ -150,6 +151,7 @@ func (w *Waiter) Wait(ctx context.Context, refs []CertificateRef, timeout time.D
 			}
 			return ready, err
 		}
+		klog.V(4).Infof("wait: %s Ready", ref)
 		ready = append(ready, ReadyCertificate{Ref: ref, Object: object, TransitionTime: readyTransition(object)})
 	}
 	return ready, nil
