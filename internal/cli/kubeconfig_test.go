@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,5 +86,35 @@ func TestApplyAtV4SaysItsStepsInOrder(t *testing.T) {
 	}
 	if !klogLine.MatchString(string(out)) {
 		t.Errorf("the steps are not klog lines (time stamps):\n%s", out)
+	}
+}
+
+// client-go logs request and response bodies from -v 8 on, and ours hold the issuer's key, the store
+// password and keystores: -v above 7 logs at 7, says so, and no body (nor the key) is printed.
+func TestApplyNeverLogsRequestBodies(t *testing.T) {
+	c := testCluster(t)
+	plugin := testutil.Plugin(t)
+	overlay := filepath.Join(t.TempDir(), "overlay")
+	if _, stderr, err := runCmd(t, "generate", "-o", overlay, "--host", "kestra.example.com", "--self-signed", "--ca-dir", sharedCADir, "-n", "no-bodies"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	key, err := os.ReadFile(filepath.Join(overlay, "certs", "issuer.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(plugin, append([]string{"apply", overlay, "--create-namespace", "--timeout", "60s", "-v", "9"}, clusterArgs(c, "", "no-bodies")...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "-v 9 would print the requests' bodies, which hold keys and passwords: logging at -v 7") {
+		t.Errorf("no word of the lowered level:\n%s", out)
+	}
+	if !strings.Contains(string(out), `verb="PATCH"`) {
+		t.Errorf("the requests are not logged at all:\n%s", out)
+	}
+	for _, secret := range []string{"Body", base64.StdEncoding.EncodeToString(key), strings.Split(string(key), "\n")[1]} {
+		if strings.Contains(string(out), secret) {
+			t.Errorf("the log holds %.40q...:\n%s", secret, out)
+		}
 	}
 }

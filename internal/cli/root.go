@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -88,6 +90,9 @@ func ExitCode(err error) int {
 	return 1
 }
 
+// maxVerbosity is the highest -v that logs no request body.
+const maxVerbosity = 7
+
 // addVerbosityFlag routes client-go's klog lines to -v, as kubectl does: none by default, so that a
 // library's "E1130 memcache.go:..." never stands before our own error; -v 6 shows the requests.
 func addVerbosityFlag(cmd *cobra.Command) {
@@ -99,10 +104,16 @@ func addVerbosityFlag(cmd *cobra.Command) {
 	}
 	klog.SetOutput(io.Discard)
 	verbosity := klogFlags.Lookup("v")
-	verbosity.Usage = "log level, as kubectl's -v (4 shows apply's steps as they end, 6 each request, 8 their bodies); 0 prints no log line"
+	verbosity.Usage = fmt.Sprintf("log level, as kubectl's -v (4 shows apply's steps as they end, 6 each request, 7 their headers; at most %d: the bodies hold keys); 0 prints no log line", maxVerbosity)
 	cmd.PersistentFlags().AddGoFlag(verbosity)
 	previous := cmd.PersistentPreRunE
 	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		// client-go logs request and response bodies from 8 on: our Secrets' keys, store passwords and
+		// keystores would be printed.
+		if level, err := strconv.Atoi(verbosity.Value.String()); err == nil && level > maxVerbosity {
+			verbosity.Value.Set(strconv.Itoa(maxVerbosity))
+			fmt.Fprintf(c.ErrOrStderr(), "-v %d would print the requests' bodies, which hold keys and passwords: logging at -v %d (each request and its headers)\n", level, maxVerbosity)
+		}
 		if verbosity.Value.String() != "0" {
 			klogFlags.Set("stderrthreshold", "INFO")
 			klog.LogToStderr(true)
