@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -171,25 +172,18 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	kustomize.Prepare()
 	applier := &apply.Applier{Getter: o.configFlags}
 	go applier.ReadKinds()
-	var layout *overlays.Layout
-	var layoutErr error
-	layoutRead := make(chan struct{})
-	if o.generateFirst {
-		close(layoutRead) // the folder is written by the build: read it after
-	} else {
-		go func() { defer close(layoutRead); layout, layoutErr = o.layout() }()
+	readLayout := sync.OnceValues(o.layout)
+	if !o.generateFirst { // a folder generate writes first is read once written
+		go readLayout()
 	}
 	built, err := o.build()
-	<-layoutRead
 	if err != nil {
 		return err
 	}
 	klog.V(4).Infof("apply: overlay %s built (%d objects)", o.Dir, built.Size())
-	if o.generateFirst {
-		layout, layoutErr = o.layout()
-	}
-	if layoutErr != nil {
-		return layoutErr
+	layout, err := readLayout()
+	if err != nil {
+		return err
 	}
 	manifests, err := built.AsYaml()
 	if err != nil {

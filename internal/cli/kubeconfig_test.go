@@ -57,16 +57,7 @@ func TestNoLibraryLogLineAndAMissingKubeconfigIsNamed(t *testing.T) {
 // At -v 4, apply says each of its steps as it ends, in order, under klog's time stamps: a timeline of where
 // an apply spends its time, without a profiler.
 func TestApplyAtV4SaysItsStepsInOrder(t *testing.T) {
-	c := testCluster(t)
-	plugin := testutil.Plugin(t)
-	overlay := filepath.Join(t.TempDir(), "overlay")
-	if _, stderr, err := runCmd(t, "generate", "-o", overlay, "--host", "kestra.example.com", "--self-signed", "--ca-dir", sharedCADir, "-n", "steps"); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	out, err := exec.Command(plugin, append([]string{"apply", overlay, "--create-namespace", "--timeout", "60s", "-v", "4"}, clusterArgs(c, "", "steps")...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	overlay, out := applyLogged(t, "steps", "4")
 	at := 0
 	for _, step := range []string{
 		"apply: overlay " + overlay + " built (",
@@ -92,19 +83,10 @@ func TestApplyAtV4SaysItsStepsInOrder(t *testing.T) {
 // client-go logs request and response bodies from -v 8 on, and ours hold the issuer's key, the store
 // password and keystores: -v above 7 logs at 7, says so, and no body (nor the key) is printed.
 func TestApplyNeverLogsRequestBodies(t *testing.T) {
-	c := testCluster(t)
-	plugin := testutil.Plugin(t)
-	overlay := filepath.Join(t.TempDir(), "overlay")
-	if _, stderr, err := runCmd(t, "generate", "-o", overlay, "--host", "kestra.example.com", "--self-signed", "--ca-dir", sharedCADir, "-n", "no-bodies"); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
+	overlay, out := applyLogged(t, "no-bodies", "9")
 	key, err := os.ReadFile(filepath.Join(overlay, "certs", "issuer.key"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	out, err := exec.Command(plugin, append([]string{"apply", overlay, "--create-namespace", "--timeout", "60s", "-v", "9"}, clusterArgs(c, "", "no-bodies")...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
 	}
 	if !strings.Contains(string(out), "-v 9 would print the requests' bodies, which hold keys and passwords: logging at -v 7") {
 		t.Errorf("no word of the lowered level:\n%s", out)
@@ -117,4 +99,21 @@ func TestApplyNeverLogsRequestBodies(t *testing.T) {
 			t.Errorf("the log holds %.40q...:\n%s", secret, out)
 		}
 	}
+}
+
+// applyLogged generates an ingress-mode overlay for namespace and applies it with the built plugin at -v
+// level, against the shared cluster; it returns the overlay's folder and everything the plugin printed.
+func applyLogged(t *testing.T, namespace, level string) (string, []byte) {
+	t.Helper()
+	c := testCluster(t)
+	plugin := testutil.Plugin(t)
+	overlay := filepath.Join(t.TempDir(), "overlay")
+	if _, stderr, err := runCmd(t, "generate", "-o", overlay, "--host", "kestra.example.com", "--self-signed", "--ca-dir", sharedCADir, "-n", namespace); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	out, err := exec.Command(plugin, append([]string{"apply", overlay, "--create-namespace", "--timeout", "60s", "-v", level}, clusterArgs(c, "", namespace)...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return overlay, out
 }

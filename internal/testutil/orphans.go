@@ -38,23 +38,28 @@ func KillOrphansFrom(dir string) (killed []string) {
 	return killed
 }
 
-// parentOf reads a process's parent from /proc/PID/stat ("pid (comm) state ppid ..."; comm may hold
-// spaces and parentheses, so the fields are counted after its last one).
+// parentOf is a process's parent, 0 when it cannot be read.
 func parentOf(pid int) int {
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0
-	}
-	end := strings.LastIndexByte(string(stat), ')')
-	if end < 0 {
-		return 0
-	}
-	fields := strings.Fields(string(stat[end+1:]))
+	fields := statFields(pid)
 	if len(fields) < 2 {
 		return 0
 	}
 	ppid, _ := strconv.Atoi(fields[1])
 	return ppid
+}
+
+// statFields are the fields of /proc/PID/stat after the command's name ("pid (comm) state ppid ...";
+// comm may hold spaces and parentheses, so they are counted after its last one): state first, then ppid.
+func statFields(pid int) []string {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return nil
+	}
+	end := strings.LastIndexByte(string(stat), ')')
+	if end < 0 {
+		return nil
+	}
+	return strings.Fields(string(stat[end+1:]))
 }
 
 // KillOrphans is KillOrphansFrom(bin/), saying on stderr what it killed.

@@ -64,10 +64,6 @@ func TestKillOrphansFromKillsOnlyTheAdopted(t *testing.T) {
 
 // running is true while the process exists and is not a zombie waiting for its parent.
 func running(pid int) bool {
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return false
-	}
-	end := strings.LastIndexByte(string(stat), ')')
-	return end >= 0 && !strings.HasPrefix(strings.TrimSpace(string(stat[end+1:])), "Z")
+	fields := statFields(pid)
+	return len(fields) > 0 && fields[0] != "Z"
 }

@@ -134,9 +134,9 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 	var parentsErr, planErr error
 	var reads sync.WaitGroup
 	reads.Add(2)
-	classes := &ingressClassList{}
+	listClasses := sync.OnceValues(func() ([]ingressClass, error) { return a.ingressClasses(ctx) })
 	if opts.DryRun != DryRunClient && hasIngress(infos) {
-		go classes.get(ctx, a) // waited for where the classes are checked
+		go listClasses() // waited for where the classes are checked
 	}
 	go func() { defer reads.Done(); parentsErr = a.checkRouteParents(ctx, infos) }()
 	go func() { defer reads.Done(); actions, planErr = a.planActions(ctx, infos, opts) }()
@@ -155,7 +155,7 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 	}
 	klog.V(4).Info("apply: namespaces, route parents and the base's live objects read")
 	if opts.DryRun != DryRunClient {
-		if err := a.settleIngressClasses(ctx, infos, actions, classes, opts.Notes); err != nil {
+		if err := a.settleIngressClasses(ctx, infos, actions, listClasses, opts.Notes); err != nil {
 			a.removeNamespaces(created)
 			return nil, err
 		}

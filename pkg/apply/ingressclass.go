@@ -6,7 +6,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,7 +29,7 @@ type ingressClass struct {
 // whose controller generate could not know (the default, or a name of the cluster's own) gets that
 // controller's settings (model.IngressControllerSettings), where the overlay does not set them already. An
 // Ingress no controller would serve is refused when the cluster has classes, and noted when it has none yet.
-func (a *Applier) settleIngressClasses(ctx context.Context, infos []*resource.Info, actions []action, classList *ingressClassList, notes io.Writer) error {
+func (a *Applier) settleIngressClasses(ctx context.Context, infos []*resource.Info, actions []action, listClasses func() ([]ingressClass, error), notes io.Writer) error {
 	var classes []ingressClass
 	listed := false
 	for i, info := range infos {
@@ -41,7 +40,7 @@ func (a *Applier) settleIngressClasses(ctx context.Context, infos []*resource.In
 		if !listed {
 			listed = true
 			var err error
-			if classes, err = classList.get(ctx, a); err != nil {
+			if classes, err = listClasses(); err != nil {
 				if apierrors.IsForbidden(err) {
 					note(notes, "cannot list IngressClasses (%v): the Ingress's class is not checked", err)
 					return nil
@@ -77,19 +76,6 @@ func (a *Applier) settleIngressClasses(ctx context.Context, infos []*resource.In
 		}
 	}
 	return nil
-}
-
-// ingressClassList is the cluster's IngressClasses, listed once: Apply starts the list with its other reads
-// when the overlay holds an Ingress, and settleIngressClasses waits for it.
-type ingressClassList struct {
-	listed  sync.Once
-	classes []ingressClass
-	err     error
-}
-
-func (l *ingressClassList) get(ctx context.Context, a *Applier) ([]ingressClass, error) {
-	l.listed.Do(func() { l.classes, l.err = a.ingressClasses(ctx) })
-	return l.classes, l.err
 }
 
 // hasIngress tells whether the overlay holds an Ingress, whose class settleIngressClasses checks.

@@ -76,7 +76,7 @@ func TestSettleIngressClasses(t *testing.T) {
 			}
 			info := &resource.Info{Name: "kestra", Namespace: "kestra", Mapping: &meta.RESTMapping{GroupVersionKind: ingress.GroupVersionKind()}}
 			var notes strings.Builder
-			err := a.settleIngressClasses(context.Background(), []*resource.Info{info}, []action{{body: ingress}}, &ingressClassList{}, &notes)
+			err := a.settleIngressClasses(context.Background(), []*resource.Info{info}, []action{{body: ingress}}, func() ([]ingressClass, error) { return a.ingressClasses(context.Background()) }, &notes)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)

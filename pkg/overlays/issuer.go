@@ -2,8 +2,8 @@ package overlays
 
 import (
 	"strconv"
-	"strings"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
 
@@ -46,14 +46,10 @@ func issuerAnnotations(v values.Values) map[string]string {
 	return annotations
 }
 
-// privateKey is certificates.keyAlgorithm (ecdsa-p256, rsa-4096: validated with the values) in
-// cert-manager's words, so that the certificates cert-manager issues have the key type of those generate
-// makes, ECDSA P-256 by default, rather than cert-manager's own default of RSA-2048.
+// privateKey is certificates.keyAlgorithm (validated with the values) in cert-manager's words, so that the
+// certificates cert-manager issues have the key type of those generate makes, ECDSA P-256 by default, rather
+// than cert-manager's own default of RSA-2048.
 func privateKey(v values.Values) (algorithm string, size int) {
-	family, bits, _ := strings.Cut(strings.ToLower(v.Certificates.KeyAlgorithm), "-")
-	size, _ = strconv.Atoi(strings.TrimPrefix(bits, "p"))
-	if family == "rsa" {
-		return "RSA", size
-	}
-	return "ECDSA", size
+	keyAlgorithm, _ := pki.ParseKeyAlgorithm(v.Certificates.KeyAlgorithm)
+	return keyAlgorithm.CertManager()
 }

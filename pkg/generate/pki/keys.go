@@ -55,6 +55,22 @@ func (a KeyAlgorithm) GenerateKey() (crypto.Signer, error) {
 	return nil, fmt.Errorf("unknown key algorithm %q", a)
 }
 
+// CertManager is the algorithm in the words of cert-manager's Certificate privateKey (and its
+// cert-manager.io/private-key-* annotations): ECDSA or RSA, and the curve's or modulus's size.
+func (a KeyAlgorithm) CertManager() (algorithm string, size int) {
+	switch a {
+	case ECDSAP384:
+		return "ECDSA", 384
+	case RSA2048:
+		return "RSA", 2048
+	case RSA3072:
+		return "RSA", 3072
+	case RSA4096:
+		return "RSA", 4096
+	}
+	return "ECDSA", 256
+}
+
 // AlgorithmOf tells which KeyAlgorithm a public key is, or "" for anything else.
 func AlgorithmOf(public crypto.PublicKey) KeyAlgorithm {
 	switch key := public.(type) {

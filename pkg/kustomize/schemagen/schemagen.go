@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"go/format"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,14 +47,10 @@ func Definitions(compressed []byte) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := io.ReadAll(reader)
-	if err != nil {
-		return nil, err
-	}
 	var b struct {
 		Definitions map[string]any `json:"definitions"`
 	}
-	decoder := json.NewDecoder(bytes.NewReader(raw))
+	decoder := json.NewDecoder(reader)
 	decoder.UseNumber() // as kube-openapi's decoder keeps extension values
 	if err := decoder.Decode(&b); err != nil {
 		return nil, err
