@@ -7,19 +7,18 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/interrupt"
 )
 
 func main() {
 	// A short-lived CLI: collecting garbage 4x less often saves a few ms of start-up and costs little memory.
 	debug.SetGCPercent(400)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interrupt.Context(context.Background(), os.Stderr)
 	defer stop()
 	root := cli.NewCmdKestraTLS(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	if err := root.ExecuteContext(ctx); err != nil {
@@ -27,6 +26,10 @@ func main() {
 			fmt.Fprintf(os.Stderr, "error: %s\n", message)
 		}
 		stop()
-		os.Exit(cli.ExitCode(err))
+		code := cli.ExitCode(err)
+		if signalled, ok := interrupt.ExitCode(ctx); ok {
+			code = signalled
+		}
+		os.Exit(code)
 	}
 }

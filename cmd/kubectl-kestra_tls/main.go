@@ -8,13 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/interrupt"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/launch"
 )
 
@@ -23,7 +22,7 @@ func main() {
 		handOver()
 	}
 	debug.SetGCPercent(400)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interrupt.Context(context.Background(), os.Stderr)
 	defer stop()
 	root := offline.NewCmdRoot(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	err := root.ExecuteContext(ctx)
@@ -34,7 +33,11 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: %s\n", err)
 		stop()
-		os.Exit(1)
+		code := 1
+		if signalled, ok := interrupt.ExitCode(ctx); ok {
+			code = signalled
+		}
+		os.Exit(code)
 	}
 }
 

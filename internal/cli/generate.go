@@ -440,6 +440,9 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 			return overlays.ExplainBuildError(o.resolved.Base, err)
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: nothing written", context.Cause(ctx))
+	}
 	result, err := overlay.Write(o.OutputDir, true)
 	if err != nil {
 		return err

@@ -62,6 +62,7 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 		for _, s := range pending {
 			if s.temp != "" {
 				os.Remove(s.temp)
+				unstaged(s.temp)
 			}
 		}
 	}
@@ -97,6 +98,13 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 			return Result{}, fmt.Errorf("cannot write into %s: %w (choose another output directory with -o, or fix its permissions)", filepath.Dir(pending[i].target), Cause(err))
 		}
 	}
+	// From the journal on, a signal waits for the renames: the files change together or not at all.
+	end, err := Section()
+	if err != nil {
+		cleanup()
+		return Result{}, err
+	}
+	defer end()
 	journaled := len(pending) > 1
 	if journaled {
 		entries := make([]journalEntry, len(pending))
@@ -117,6 +125,7 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 			}
 			return Result{}, fmt.Errorf("cannot replace %s: %w (%d of %d files already replaced)", s.target, Cause(err), i, len(pending))
 		}
+		unstaged(s.temp)
 		result.Written = append(result.Written, s.file.Name)
 	}
 	if journaled {
@@ -131,7 +140,7 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 }
 
 func writeTemp(dir, base string, file File) (string, error) {
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := createStaged(dir, base)
 	if err != nil {
 		return "", err
 	}
@@ -139,6 +148,7 @@ func writeTemp(dir, base string, file File) (string, error) {
 	fail := func(err error) (string, error) {
 		f.Close()
 		os.Remove(name)
+		unstaged(name)
 		return "", err
 	}
 	// Chmod before any byte lands, so a key is never readable by others, not even for a moment.
@@ -153,6 +163,7 @@ func writeTemp(dir, base string, file File) (string, error) {
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(name)
+		unstaged(name)
 		return "", err
 	}
 	return name, nil

@@ -125,6 +125,7 @@ func writeJournal(dir string, entries []journalEntry) error {
 	if err != nil {
 		return err
 	}
+	defer unstaged(temp)
 	if err := os.Rename(temp, filepath.Join(dir, JournalFile)); err != nil {
 		os.Remove(temp)
 		return err

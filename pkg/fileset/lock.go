@@ -17,6 +17,7 @@ func Lock(dir string, mode os.FileMode, waiting func()) (*Held, error) {
 		return nil, fmt.Errorf("cannot create %s: %w (choose another output directory with -o)", dir, Cause(err))
 	}
 	held := &Held{dir: dir, created: created}
+	track(held, true)
 	if err := held.lock(waiting); err != nil {
 		held.Release()
 		return nil, fmt.Errorf("cannot lock %s for writing: %w", dir, Cause(err))
@@ -41,6 +42,11 @@ func (h *Held) Release() {
 	if h == nil {
 		return
 	}
+	track(h, false)
+	h.release()
+}
+
+func (h *Held) release() {
 	h.unlock()
 	if h.created {
 		os.Remove(h.dir) // fails, as it should, unless empty

@@ -612,6 +612,11 @@ func readIf(path string, keep func([]byte) bool) []byte {
 // without the CA that signed it.
 func (b *Bundle) Write(req Request) (fileset.Result, error) {
 	var all fileset.Result
+	end, err := fileset.Section()
+	if err != nil {
+		return all, err
+	}
+	defer end()
 	if len(b.CAFiles) > 0 {
 		result, err := fileset.Write(req.CADir, 0o700, b.CAFiles)
 		if err != nil {

@@ -321,6 +321,12 @@ func (o *Overlay) addValues(v *values.Resolved) error {
 // there; then it removes the files of ours an earlier run wrote that this one doesn't.
 func (o *Overlay) Write(dir string, writeSharedCA bool) (fileset.Result, error) {
 	var all fileset.Result
+	// A signal lets the folder be written whole: certs/ alone would not match the manifests beside it.
+	end, err := fileset.Section()
+	if err != nil {
+		return all, err
+	}
+	defer end()
 	result, err := o.Material.Write(dir, writeSharedCA)
 	if err != nil {
 		return all, err
