@@ -73,6 +73,7 @@ type GenerateOptions struct {
 	ShowValues   bool
 	DryRun       bool
 	ShowSecrets  bool
+	Overwrite    bool
 
 	// Dedicated flags; only the ones given override the values.
 	Mode, Target, IngressClass, Issuer, IssuerRef, Email, ACMEServer, CABundle string
@@ -199,6 +200,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.Container, "container", "", "Kestra's container in that workload (default: the one running Kestra, never a sidecar)")
 	fs.StringVar(&o.Service, "service", "", "Kestra's Service in the base (with --target compose: Kestra's service in the Compose file)")
 	fs.BoolVar(&o.ShowSecrets, "show-secrets", false, "print Secret data in dry-run output instead of masking it")
+	fs.BoolVar(&o.Overwrite, "overwrite", false, "replace files in the output folder that kestra-tls did not write, or that were edited since (default: refuse, naming them)")
 	_ = cmd.MarkFlagDirname("base")
 	_ = cmd.MarkFlagDirname("templates")
 	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
@@ -235,6 +237,8 @@ func (o *GenerateOptions) Complete(cmd *cobra.Command) error {
 	if !o.ResetValues {
 		previous, err := os.ReadFile(filepath.Join(o.OutputDir, overlays.ValuesFile))
 		switch {
+		case err == nil && !overlays.IsEarlierRun(previous):
+			// A values file of the user's that happens to sit there: writing names it, and refuses.
 		case err == nil:
 			layers = append(layers, values.Layer{Source: filepath.Join(o.OutputDir, overlays.ValuesFile) + " (from an earlier run; --reset-values ignores it)", Data: previous})
 		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
@@ -456,6 +460,9 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 	for _, name := range result.Removed {
 		fmt.Fprintf(o.Out, "removed %s (not used in this mode)\n", filepath.Join(o.OutputDir, name))
 	}
+	for _, name := range result.Kept {
+		fmt.Fprintf(o.ErrOut, "Warning: kept %s: not used in this mode, but edited since kestra-tls wrote it (delete it yourself if it is no longer needed)\n", filepath.Join(o.OutputDir, name))
+	}
 	if len(result.Written) == 0 && len(result.Removed) == 0 {
 		fmt.Fprintf(o.Out, "%s is up to date (%d files unchanged)\n", o.OutputDir, len(result.Unchanged))
 	}
@@ -493,7 +500,7 @@ func (o *GenerateOptions) render() (*overlays.Overlay, error) {
 	return overlays.Generate(overlays.Options{
 		Dir: o.OutputDir, Base: o.resolved.Base, Templates: templates.FS, TemplatesDir: o.resolved.Templates,
 		Values: o.resolved, StorePassword: os.Getenv(offline.StorePasswordEnv), Force: o.TLS.Force,
-		RenewServer: o.renewServer, Now: time.Now(),
+		RenewServer: o.renewServer, Now: time.Now(), Overwrite: o.Overwrite,
 	})
 }
 

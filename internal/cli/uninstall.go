@@ -77,7 +77,7 @@ The folder stays unless --delete-local. On a terminal it asks first, unless --ye
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "say what would be removed; the API server checks each request, nothing changes")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation on a terminal")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for the workloads' controllers to see the pod template given back, before our Secrets go; 0 does not wait")
-	cmd.Flags().BoolVar(&o.DeleteLocal, "delete-local", false, "also delete the overlay folder (and its certs/, which holds the CA key)")
+	cmd.Flags().BoolVar(&o.DeleteLocal, "delete-local", false, "also delete the files generate wrote in the folder (its certs/ holds the CA key), and the folder if that leaves it empty; files of yours there stay")
 	return cmd
 }
 
@@ -202,15 +202,16 @@ func (o *UninstallOptions) uninstallCompose() error {
 func (o *UninstallOptions) deleteLocal() error {
 	if !o.DeleteLocal || o.DryRun {
 		if !o.DryRun {
-			fmt.Fprintf(o.Out, "%s is kept (its certs/ holds the CA key); --delete-local removes it\n", o.Dir)
+			fmt.Fprintf(o.Out, "%s is kept (its certs/ holds the CA key); --delete-local removes the files kestra-tls wrote there\n", o.Dir)
 		}
 		return nil
 	}
-	if err := os.RemoveAll(o.Dir); err != nil {
-		return err
+	removed, kept, err := overlays.RemoveLocal(o.Dir)
+	fmt.Fprintf(o.Out, "removed %d files kestra-tls wrote in %s\n", len(removed), o.Dir)
+	if len(kept) > 0 {
+		fmt.Fprintf(o.Out, "kept %s: %s (not written by kestra-tls, or edited since)\n", o.Dir, strings.Join(kept, ", "))
 	}
-	fmt.Fprintf(o.Out, "removed %s\n", o.Dir)
-	return nil
+	return err
 }
 
 // confirm asks on a terminal; elsewhere (scripts, CI) it goes ahead, as kubectl delete does.

@@ -286,7 +286,7 @@ func TestUninstallOfAComposeOverlay(t *testing.T) {
 	if !strings.Contains(stdout, "restart Kestra without TLS: docker compose --env-file config/prod.env -f docker-compose.yml up -d") {
 		t.Errorf("uninstall does not say how to restart:\n%s", stdout)
 	}
-	if stdout, _, err := runCmd(t, "uninstall", "kestra-tls", "--yes", "--delete-local"); err != nil || !strings.Contains(stdout, "removed kestra-tls") {
+	if stdout, _, err := runCmd(t, "uninstall", "kestra-tls", "--yes", "--delete-local"); err != nil || !strings.Contains(stdout, "files kestra-tls wrote in kestra-tls") {
 		t.Errorf("uninstall --delete-local: %v\n%s", err, stdout)
 	}
 	if _, err := os.Stat("kestra-tls"); err == nil {

@@ -37,6 +37,8 @@ type Result struct {
 	Written   []string
 	Unchanged []string
 	Removed   []string
+	// Kept are files of an earlier run that this one would have removed, had they not been edited since.
+	Kept []string
 }
 
 // Write puts files into dir, creating it (and subdirectories) with dirMode. Files that already hold the
