@@ -58,7 +58,7 @@ type Options struct {
 	RenewServer bool
 	// Overwrite lets Write replace files in the folder that generate did not write, or that were edited.
 	Overwrite bool
-	Now         time.Time
+	Now       time.Time
 }
 
 // Overlay is the rendered output folder, not yet written: a kustomization (over the base, or with only the
