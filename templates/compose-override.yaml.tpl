@@ -5,10 +5,12 @@ interpolates ${...} in this file: our placeholders are escaped ($$), the user's 
 # files: docker compose{{ .ComposeFlags }} -f {{ .Override }} up -d
 services:
   {{ .Service }}:
-    ports:{{ if .ReplacePorts }} !override{{ end }}
+    {{- if or .Ports .ReplacePorts }}
+    ports:{{ if .ReplacePorts }} !override{{ end }}{{ if not .Ports }} []{{ end }}
       {{- range .Ports }}
       - {{ if kindIs "string" . }}{{ . | quote }}{{ else }}{{ toJson . }}{{ end }}
       {{- end }}
+    {{- end }}
     volumes:
       {{- range .Mounts }}
       - type: bind

@@ -37,11 +37,14 @@ var composeCases = []struct {
 	fromEnv []string
 	// keptPort is a port of the user's that must stay published, as written.
 	keptPort string
+	// profile is the service's profile, which the start command must name; hostIP the address Kestra's
+	// UI was published on, which HTTPS must keep.
+	profile, hostIP string
 }{
 	{name: "compose-guide", dir: "testdata/compose/guide", service: "kestra", user: "root", userKeys: []string{"datasources.postgres.url", "kestra.queue.type", "kestra.server.basic-auth.enabled"}, delivery: "KESTRA_CONFIGURATION"},
 	{name: "compose-extends-include", dir: "testdata/compose/extends-include", service: "kestra", user: "0", userKeys: []string{"datasources.postgres.url", "kestra.repository.type"}, delivery: "KESTRA_CONFIGURATION"},
 	{name: "compose-mounted-config", dir: "testdata/compose/mounted-config", service: "kestra", user: "root", userKeys: []string{"datasources.h2.url", "kestra.queue.type"}, delivery: "MICRONAUT_CONFIG_FILES"},
-	{name: "compose-config-files", dir: "testdata/compose/config-files", service: "kestra", userKeys: []string{"datasources.h2.url", "kestra.encryption.secret-key", "kestra.storage.local.base-path"}, delivery: "MICRONAUT_CONFIG_FILES"},
+	{name: "compose-config-files", dir: "testdata/compose/config-files", service: "kestra", userKeys: []string{"datasources.h2.url", "kestra.encryption.secret-key", "kestra.storage.local.base-path"}, delivery: "MICRONAUT_CONFIG_FILES", profile: "app", hostIP: "127.0.0.1"},
 	{name: "compose-interpolated", dir: "testdata/compose/interpolated", service: "orchestrator", user: "1000", userKeys: []string{"datasources.postgres.password", "kestra.repository.type"}, delivery: "KESTRA_CONFIGURATION",
 		fromEnv: []string{"s3cret-from-dotenv", "18081", "30s", "2g"}, keptPort: `"${MANAGEMENT_PORT}:8081"`},
 	{name: "compose-env-file", dir: "testdata/compose/env-file", service: "kestra", envFiles: []string{"config/prod.env"}, userKeys: []string{"datasources.h2.password", "kestra.queue.type"}, delivery: "KESTRA_CONFIGURATION",
@@ -81,7 +84,11 @@ func TestComposeTarget(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, stderr)
 			}
-			if !strings.Contains(stdout, "docker compose"+strings.Join(append([]string{""}, envFlags...), " ")+" -f docker-compose.yml -f kestra-tls/compose.kestra-tls.yaml up -d") {
+			profile := ""
+			if tc.profile != "" {
+				profile = " --profile " + tc.profile
+			}
+			if !strings.Contains(stdout, "docker compose"+profile+strings.Join(append([]string{""}, envFlags...), " ")+" -f docker-compose.yml -f kestra-tls/compose.kestra-tls.yaml up -d") {
 				t.Errorf("generate does not say how to start it:\n%s", stdout)
 			}
 			if strings.Contains(stderr, "Warning") && strings.Contains(stderr, "runs as") {
@@ -111,7 +118,7 @@ func TestComposeTarget(t *testing.T) {
 			}
 
 			service := dockerComposeService(t, tc.service, envFlags, "docker-compose.yml", "kestra-tls/compose.kestra-tls.yaml")
-			checkComposePorts(t, service)
+			checkComposePorts(t, service, tc.hostIP)
 			library := effectiveService(t, project, tc.service, tc.envFiles, "docker-compose.yml", "kestra-tls/compose.kestra-tls.yaml")
 			if diff := cmp.Diff(environmentOf(service), environmentOf(library)); diff != "" {
 				t.Errorf("docker compose and compose-go disagree on the environment (-cli +compose-go):\n%s", diff)
@@ -285,11 +292,14 @@ func effectiveService(t *testing.T, dir, service string, envFiles []string, file
 	return project.Services[service]
 }
 
-func checkComposePorts(t *testing.T, service types.ServiceConfig) {
+func checkComposePorts(t *testing.T, service types.ServiceConfig, hostIP string) {
 	t.Helper()
 	var published []uint32
 	for _, p := range service.Ports {
 		published = append(published, p.Target)
+		if p.Target == 8443 && p.HostIP != hostIP {
+			t.Errorf("8443 is published on %q, want %q as Kestra's UI was: %+v", p.HostIP, hostIP, p)
+		}
 	}
 	if !slices.Contains(published, 8443) || slices.Contains(published, 8080) {
 		t.Errorf("container ports published: %v, want 8443 and not 8080", published)

@@ -39,9 +39,19 @@ type Service struct {
 	// VolumeTargets are where the service's volumes are mounted in the container, as docker compose
 	// resolves them.
 	VolumeTargets []string `json:"volumeTargets"`
+	// FromEnvFile are the variables among ReadFromEnvFile that the service gets from its env_file only,
+	// with their values: generate cannot add to them without copying them.
+	FromEnvFile map[string]string `json:"fromEnvFile,omitempty"`
+	// EnvFiles are the service's env_file paths.
+	EnvFiles []string `json:"envFiles,omitempty"`
+	// Profiles are the service's profiles: docker compose starts it only with one of them.
+	Profiles []string `json:"profiles,omitempty"`
 	// Warnings are what docker compose's loader noticed (an unset variable, an obsolete key).
 	Warnings []string `json:"warnings,omitempty"`
 }
+
+// ReadFromEnvFile are the variables generate writes or adds to: it must know when an env_file sets them.
+var ReadFromEnvFile = []string{"KESTRA_CONFIGURATION", "MICRONAUT_CONFIG_FILES", "JAVA_OPTS"}
 
 // Port is one entry of the service's ports.
 type Port struct {
@@ -49,6 +59,8 @@ type Port struct {
 	Raw any `json:"raw"`
 	// Targets are the container ports it publishes, its ${VAR} replaced as docker compose replaces them.
 	Targets []uint32 `json:"targets"`
+	// HostIP is the host address it is published on (empty: every interface), resolved likewise.
+	HostIP string `json:"hostIP,omitempty"`
 }
 
 // Reply is what the reader writes: the service, or why there is none.

@@ -84,12 +84,20 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 		}
 		data.Mounts = append(data.Mounts, composeMount{Source: source, Target: path.Join(mountPath, store)})
 	}
-	data.Ports, data.ReplacePorts = composePorts(service, v.Values, m.DualProtocol)
+	var portNotes []string
+	data.Ports, data.ReplacePorts, portNotes = composePorts(service, v.Values, m.DualProtocol)
+	out.Notes = append(out.Notes, portNotes...)
 	if err := deliverComposeConfiguration(service, m, &data, fromProject, out); err != nil {
 		return nil, err
 	}
 	if m.JavaOpts != "" {
-		data.Environment["JAVA_OPTS"] = m.AppendJavaOpts(service.RawEnvironment["JAVA_OPTS"])
+		javaOpts, fromEnvFile := service.FromEnvFile["JAVA_OPTS"]
+		if fromEnvFile {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("service %s sets JAVA_OPTS in its env_file (%s): kestra-tls copies its value into %s with the trust store's options added, since Compose would otherwise replace it; re-run generate after you change it there", service.Name, strings.Join(service.EnvFiles, ", "), ComposeOverrideFile))
+		} else {
+			javaOpts = service.RawEnvironment["JAVA_OPTS"]
+		}
+		data.Environment["JAVA_OPTS"] = m.AppendJavaOpts(javaOpts)
 	}
 	password := m.Material.Bundle.Password
 	if strings.ContainsAny(password, "'\n\r") {
@@ -102,7 +110,12 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 		return nil, err
 	}
 	out.Files = append(out.Files, fileset.File{Name: ComposeOverrideFile, Data: rendered, Mode: fileset.Public})
-	out.Next = fmt.Sprintf("docker compose%s -f %s up -d", composeFileFlags(v.Compose), data.Override)
+	profiles := ""
+	if len(service.Profiles) > 0 {
+		// Kestra's service starts only with one of its profiles: the first will do.
+		profiles = " --profile " + service.Profiles[0]
+	}
+	out.Next = fmt.Sprintf("docker compose%s%s -f %s up -d", profiles, composeFileFlags(v.Compose), data.Override)
 	return out, out.addValues(v)
 }
 
@@ -118,29 +131,65 @@ func composeFileFlags(c values.Compose) string {
 	return b.String()
 }
 
-// composePorts publishes the HTTPS port. Compose appends port lists across files, so closing plain HTTP
-// (published today on 8080) means replacing the list: every other port of the user's is kept as written,
-// ${VAR} and all, so that no value from .env lands in our file.
-func composePorts(service *compose.Service, v values.Values, dualProtocol bool) ([]any, bool) {
+// composePorts publishes the HTTPS port where the user published Kestra's HTTP port, on the same host
+// addresses: never wider (a port bound to 127.0.0.1 stays on 127.0.0.1; a Kestra published nowhere is not
+// published now). Compose appends port lists across files, so closing plain HTTP (8080) means replacing the
+// list: every other port of the user's is kept as written, ${VAR} and all, so that no value from .env lands
+// in our file. A port the user already publishes HTTPS on is theirs, and kept.
+func composePorts(service *compose.Service, v values.Values, dualProtocol bool) (ports []any, replace bool, notes []string) {
 	https := strconv.Itoa(v.App.Port)
-	ports := []any{https + ":" + https}
-	replace := false
-	var kept []any
-	for _, port := range service.Ports {
-		entry, targets := port.Raw, port.Targets
+	var kept, theirs []any
+	var hostIPs []string
+	published := false
+	for i, port := range service.Ports {
+		// A range entry ("8080-8081:8080-8081") comes once per port: keep the entry once.
+		first := i == 0 || !sameEntry(service.Ports[i-1].Raw, port.Raw)
 		switch {
-		case slices.Contains(targets, uint32(v.App.Port)):
-			// ours, published above
-		case slices.Contains(targets, 8080) && !dualProtocol:
-			replace = true
+		case slices.Contains(port.Targets, uint32(v.App.Port)):
+			published = true
+			if first {
+				theirs = append(theirs, port.Raw)
+			}
+		case slices.Contains(port.Targets, 8080):
+			if !slices.Contains(hostIPs, port.HostIP) {
+				hostIPs = append(hostIPs, port.HostIP)
+			}
+			replace = replace || !dualProtocol
+			if dualProtocol && first {
+				kept = append(kept, port.Raw)
+			}
 		default:
-			kept = append(kept, entry)
+			if first {
+				kept = append(kept, port.Raw)
+			}
 		}
 	}
-	if replace {
-		ports = append(kept, ports...)
+	var ours []any
+	if !published {
+		for _, ip := range hostIPs {
+			ours = append(ours, hostPort(ip, https))
+		}
 	}
-	return ports, replace
+	if len(hostIPs) == 0 && !published {
+		notes = append(notes, fmt.Sprintf("service %s publishes no port for Kestra's UI (8080): kestra-tls publishes none for HTTPS either, so Kestra serves https://%s:%s to the Compose network only; add a ports entry to reach it from the host", service.Name, service.Name, https))
+	}
+	if replace {
+		return append(append(kept, theirs...), ours...), true, notes
+	}
+	return ours, false, notes
+}
+
+func sameEntry(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
+
+// hostPort is a short-syntax port publishing port on ip (every interface when empty).
+func hostPort(ip, port string) string {
+	switch {
+	case ip == "":
+		return port + ":" + port
+	case strings.Contains(ip, ":"):
+		return "[" + ip + "]:" + port + ":" + port
+	}
+	return ip + ":" + port + ":" + port
 }
 
 // deliverComposeConfiguration puts our configuration where Kestra's launcher will read it, as for the
@@ -148,8 +197,17 @@ func composePorts(service *compose.Service, v values.Values, dualProtocol bool) 
 // MICRONAUT_CONFIG_FILES when the service lists its configuration files there.
 func deliverComposeConfiguration(service *compose.Service, m *model.Model, data *composeData, fromProject func(string) (string, error), out *Overlay) error {
 	env := service.RawEnvironment
+	if _, ok := service.FromEnvFile["KESTRA_CONFIGURATION"]; ok {
+		// Ours in `environment` would replace theirs whole (the datasource gone), and merging means
+		// copying theirs, secrets and all, into our files, where it would silently go stale.
+		return fmt.Errorf("service %s takes KESTRA_CONFIGURATION from its env_file (%s), which kestra-tls cannot add to without copying your whole configuration, secrets included, into its own files: move KESTRA_CONFIGURATION into the service's environment: (its ${VAR} references can keep the secrets in .env), or give Kestra its configuration as files listed in MICRONAUT_CONFIG_FILES, then run generate again", service.Name, strings.Join(service.EnvFiles, ", "))
+	}
 	literal, hasLiteral := env["KESTRA_CONFIGURATION"]
 	files, hasFiles := env["MICRONAUT_CONFIG_FILES"]
+	if fromEnvFile, ok := service.FromEnvFile["MICRONAUT_CONFIG_FILES"]; ok {
+		files, hasFiles = fromEnvFile, true
+		out.Warnings = append(out.Warnings, fmt.Sprintf("service %s lists its configuration files in MICRONAUT_CONFIG_FILES in its env_file (%s): kestra-tls copies that list (%s) into %s with its own file last, since Compose would otherwise replace it; re-run generate after you change it there", service.Name, strings.Join(service.EnvFiles, ", "), fromEnvFile, ComposeOverrideFile))
+	}
 	if mounted := mountedConfigFiles(service); !hasLiteral && !hasFiles && len(mounted) > 0 {
 		// Configuration files mounted without being listed: Kestra's launcher would write our
 		// KESTRA_CONFIGURATION over /app/confs/application.yml. Listing them, then ours, keeps them read.

@@ -86,12 +86,32 @@ func Read(ctx context.Context, request compose.Request) (*compose.Service, error
 		return nil, fmt.Errorf("%s: %v", flag, explain(err))
 	}
 	s.RawEnvironment = rawEnvironment(raw)
+	s.Profiles = resolved.Profiles
+	for _, file := range resolved.EnvFiles {
+		s.EnvFiles = append(s.EnvFiles, file.Path)
+	}
+	// The resolved environment holds the env_file's variables too; the raw one only `environment`'s.
+	for _, key := range compose.ReadFromEnvFile {
+		if value, ok := resolved.Environment[key]; ok && value != nil {
+			if _, written := s.RawEnvironment[key]; !written {
+				if s.FromEnvFile == nil {
+					s.FromEnvFile = map[string]string{}
+				}
+				s.FromEnvFile[key] = *value
+			}
+		}
+	}
 	for _, entry := range list(raw["ports"]) {
-		targets, err := portTargets(name, entry, project.Environment)
+		configs, err := portConfigs(name, entry, project.Environment)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", flag, err)
 		}
-		s.Ports = append(s.Ports, compose.Port{Raw: entry, Targets: targets})
+		for _, c := range configs {
+			s.Ports = append(s.Ports, compose.Port{Raw: entry, Targets: []uint32{c.Target}, HostIP: c.HostIP})
+		}
+	}
+	if resolved.Image != "" && !isKestraImage(resolved.Image) {
+		notes.messages = append(notes.messages, fmt.Sprintf("service %s runs %s, not Kestra's image (kestra/kestra, registry.kestra.io/docker/kestra): kestra-tls takes it for Kestra by its name only; name Kestra's service with --service if it is another", name, resolved.Image))
 	}
 	s.Warnings = notes.messages
 	return s, nil
@@ -109,9 +129,9 @@ func (h *warningHook) Fire(entry *logrus.Entry) error {
 	return nil
 }
 
-// portTargets are the container ports a port entry as written publishes, its ${VAR} replaced with
-// variables as docker compose replaces them.
-func portTargets(service string, entry any, variables map[string]string) ([]uint32, error) {
+// portConfigs are the container ports a port entry as written publishes, and on which host address, its
+// ${VAR} replaced with variables as docker compose replaces them.
+func portConfigs(service string, entry any, variables map[string]string) ([]types.ServicePortConfig, error) {
 	// An unset variable is empty, as docker compose makes it; the loader has already warned about it.
 	mapping := func(name string) (string, bool) {
 		return variables[name], true
@@ -126,11 +146,7 @@ func portTargets(service string, entry any, variables map[string]string) ([]uint
 		if err != nil {
 			return nil, fmt.Errorf("service %s, port %q (%q after interpolation): %v", service, p, resolved, err)
 		}
-		var targets []uint32
-		for _, c := range configs {
-			targets = append(targets, c.Target)
-		}
-		return targets, nil
+		return configs, nil
 	case map[string]any:
 		resolved, err := template.Substitute(fmt.Sprint(p["target"]), mapping)
 		if err != nil {
@@ -140,7 +156,13 @@ func portTargets(service string, entry any, variables map[string]string) ([]uint
 		if err != nil {
 			return nil, fmt.Errorf("service %s, port target %v (%q after interpolation): not a port number", service, p["target"], resolved)
 		}
-		return []uint32{uint32(target)}, nil
+		hostIP := ""
+		if ip, ok := p["host_ip"]; ok && ip != nil {
+			if hostIP, err = template.Substitute(fmt.Sprint(ip), mapping); err != nil {
+				return nil, err
+			}
+		}
+		return []types.ServicePortConfig{{Target: uint32(target), HostIP: hostIP}}, nil
 	}
 	return nil, fmt.Errorf("service %s: a port entry %v that is neither a string nor a mapping", service, entry)
 }
@@ -248,12 +270,16 @@ func pick(project *types.Project, service, flag string) (string, error) {
 // runsKestra: the image's repository is kestra (kestra/kestra, registry.kestra.io/docker/kestra, a mirror
 // of it), or the service is named kestra.
 func runsKestra(s types.ServiceConfig) bool {
-	repository := strings.ToLower(s.Image)
+	return isKestraImage(s.Image) || s.Name == "kestra"
+}
+
+func isKestraImage(image string) bool {
+	repository := strings.ToLower(image)
 	if at := strings.Index(repository, "@"); at >= 0 {
 		repository = repository[:at]
 	}
 	if colon := strings.LastIndex(repository, ":"); colon > strings.LastIndex(repository, "/") {
 		repository = repository[:colon]
 	}
-	return repository[strings.LastIndex(repository, "/")+1:] == "kestra" || s.Name == "kestra"
+	return repository[strings.LastIndex(repository, "/")+1:] == "kestra"
 }
