@@ -57,6 +57,8 @@ type ApplyOptions struct {
 	generateFlags *pflag.FlagSet
 	generateFirst bool
 	namespace     string
+	// namespaceGiven: -n was on the command line, not taken from the kubeconfig.
+	namespaceGiven bool
 	genericiooptions.IOStreams
 }
 
@@ -123,6 +125,7 @@ func (o *ApplyOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.namespace, err = namespaceOf(o.configFlags); err != nil {
 		return err
 	}
+	o.namespaceGiven = cmd.Flags().Changed("namespace")
 	if o.generateFirst {
 		o.Generate.OutputDir = o.Dir
 		o.Generate.DryRun = o.DryRun != string(apply.DryRunNone)
@@ -181,6 +184,13 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 		return err
 	}
 	klog.V(4).Infof("apply: overlay %s built (%d objects)", o.Dir, built.Size())
+	installNamespace, err := overlays.InstallNamespace(built, o.Dir, o.namespace, o.namespaceGiven)
+	if err != nil {
+		return err
+	}
+	if installNamespace != "" && installNamespace != o.namespace {
+		fmt.Fprintf(o.ErrOut, "namespace %s: %s names it (the kubeconfig's is %s)\n", installNamespace, o.Dir, o.namespace)
+	}
 	layout, err := readLayout()
 	if err != nil {
 		return err

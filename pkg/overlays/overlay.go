@@ -160,6 +160,10 @@ func generateTarget(opts Options) (*Overlay, error) {
 	}
 	namespace := b.Install.Server.Namespace
 	if v.Namespace != "" {
+		if namespace != "" && namespace != v.Namespace {
+			// The namespace transformer sets only unset namespaces: ours would go to -n, Kestra stay.
+			return nil, fmt.Errorf("--namespace %s contradicts --base %s, whose %s %s is in namespace %s: the install would be split (our Secrets in %s, Kestra in %s, naming Secrets it cannot read); pass -n %s, or remove the namespace from the base's objects", v.Namespace, baseName(opts.Base), b.Install.Server.Kind, b.Install.Server.Name, namespace, v.Namespace, namespace, namespace)
+		}
 		namespace = v.Namespace
 	}
 	modelOpts := modelOptions(opts, renderer, b.Install.ServesHTTP)
@@ -265,6 +269,13 @@ func generateTarget(opts Options) (*Overlay, error) {
 		out.Files = append(out.Files, fileset.File{Name: p.File, Data: rendered, Mode: fileset.Public})
 	}
 	return out, out.addValues(v)
+}
+
+func baseName(base string) string {
+	if base == "" {
+		return "(the embedded demo)"
+	}
+	return base
 }
 
 func modelOptions(opts Options, renderer *render.Renderer, servesHTTP bool) model.Options {
