@@ -123,12 +123,7 @@ func (m *Model) FragmentYAML() ([]byte, error) {
 
 // MergeInto deep-merges the fragment over a configuration in YAML, keeping every key of it we don't set.
 func (m *Model) MergeInto(configuration, source string) (string, error) {
-	existing := map[string]any{}
-	if err := yaml.Unmarshal([]byte(configuration), &existing); err != nil {
-		return "", fmt.Errorf("%s is not valid YAML: %v (fix it in the base)", source, err)
-	}
-	merged, err := yaml.Marshal(values.MergeMaps(existing, m.Fragment))
-	return string(merged), err
+	return mergeYAML(configuration, m.Fragment, source)
 }
 
 // AppendJavaOpts adds the outbound-trust flags to what a JVM options variable already holds.
