@@ -185,3 +185,22 @@ func TestAFolderOfAnEarlierVersionIsStillOurs(t *testing.T) {
 		t.Errorf("no list of files after the re-run: %v", err)
 	}
 }
+
+// TestHelmTargetKeepsTheUsersIngressClass: chart values with ingress.className nginx keep it (an empty
+// className of ours would replace it, helm merging key by key), and the ACME solver answers through it.
+func TestHelmTargetKeepsTheUsersIngressClass(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"mine.yaml": "ingress:\n  className: nginx\n"})
+	out := filepath.Join(dir, "out")
+	if _, stderr, err := runCmd(t, "generate", "--target", "helm", "--host", "kestra.example.com", "--email", "ops@example.com", "--chart-values", filepath.Join(dir, "mine.yaml"), "-o", out); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	values, _ := os.ReadFile(filepath.Join(out, "helm-values.yaml"))
+	if strings.Contains(string(values), `className: ""`) {
+		t.Errorf("helm-values.yaml empties the user's ingress.className:\n%s", values)
+	}
+	issuer, _ := os.ReadFile(filepath.Join(out, "cluster-issuer.yaml"))
+	if !strings.Contains(string(issuer), "ingressClassName: nginx") {
+		t.Errorf("the HTTP-01 solver does not answer through the user's class:\n%s", issuer)
+	}
+}

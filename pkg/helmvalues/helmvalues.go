@@ -138,14 +138,18 @@ func ingressValues(in Input) map[string]any {
 	for key, value := range in.Ingress.Annotations {
 		annotations[key] = value
 	}
-	return map[string]any{
+	values := map[string]any{
 		"enabled":     true,
-		"className":   in.Ingress.ClassName,
 		"annotations": annotations,
 		"hosts":       hostList,
 		"tls": appendByKey(list(in.Chart, "ingress", "tls"), "secretName",
 			map[string]any{"secretName": v.Ingress.TLSSecretName, "hosts": tlsHosts}),
 	}
+	if in.Ingress.ClassName != "" {
+		// An empty one would replace the user's class: helm merges values key by key.
+		values["className"] = in.Ingress.ClassName
+	}
+	return values
 }
 
 // appendByKey returns the user's entries without the one whose key equals ours, then ours: re-running
@@ -168,6 +172,9 @@ func hasEnv(node any, name string) bool {
 		return fields["name"] == name
 	})
 }
+
+// Dig is the value at path in nested maps, nil where there is none.
+func Dig(node any, path ...string) any { return dig(node, path...) }
 
 func list(node map[string]any, path ...string) []any {
 	entries, _ := dig(node, path...).([]any)

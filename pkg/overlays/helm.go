@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"sort"
 
 	"sigs.k8s.io/yaml"
@@ -49,7 +50,7 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 	}
 	out := &Overlay{Material: m.Material, Warnings: m.Warnings, Notes: m.Notes()}
 	in := helmvalues.Input{Model: m, Chart: chart}
-	data := templateData{Values: v.Map, Kestra: kestraData{Namespace: v.Namespace}}
+	data := templateData{Values: withChartsIngressClass(v.Map, chart), Kestra: kestraData{Namespace: v.Namespace}}
 	data.Certs = certs(m)
 	data.IssuerAnnotations = issuerAnnotations(v.Values)
 	data.IngressControllerAnnotations = ingressControllerAnnotations(v.Values)
@@ -87,6 +88,21 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 		return nil, err
 	}
 	return out, out.addValues(v)
+}
+
+// withChartsIngressClass gives the templates the user's ingress.className from their chart values where
+// ours names none: the ACME solver must answer through the class that serves the Ingress. The values
+// written stay the user's own.
+func withChartsIngressClass(values map[string]any, chart map[string]any) map[string]any {
+	ingress, _ := values["ingress"].(map[string]any)
+	theirs, _ := helmvalues.Dig(chart, "ingress", "className").(string)
+	if theirs == "" || ingress == nil || ingress["className"] != "" {
+		return values
+	}
+	copied := maps.Clone(values)
+	copied["ingress"] = maps.Clone(ingress)
+	copied["ingress"].(map[string]any)["className"] = theirs
+	return copied
 }
 
 // ingressRouting renders our own Ingress template and keeps its class and annotations, so that both
