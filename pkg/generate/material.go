@@ -132,6 +132,9 @@ func (r Request) Validate() error {
 	if r.CACommonName == "" {
 		return errors.New("--ca-common-name must not be empty")
 	}
+	if limit := pki.MaxCommonName - len(issuerSuffix); len(r.CACommonName) > limit {
+		return fmt.Errorf("--ca-common-name is %d characters: a common name holds at most %d (RFC 5280), and the issuer under the CA is named after it (%q): use at most %d", len(r.CACommonName), pki.MaxCommonName, r.CACommonName[:10]+"..."+issuerSuffix, limit)
+	}
 	if r.Supplied == nil && !r.CAOnly && r.Hosts.CommonName() == r.CACommonName {
 		return fmt.Errorf("--ca-common-name %q equals the first --host: TLS clients would take the server certificate for self-signed (choose another CA name)", r.CACommonName)
 	}
@@ -140,6 +143,9 @@ func (r Request) Validate() error {
 	}
 	return nil
 }
+
+// issuerSuffix names the issuer under our CA after it.
+const issuerSuffix = " issuer"
 
 // checkOutputDir fails early when dir, or the nearest part of it that exists, is not a directory.
 func checkOutputDir(dir, flag string) error {
@@ -359,7 +365,7 @@ func (b *Bundle) planIssuer(req Request, ca pki.Pair) error {
 		if err != nil {
 			return fmt.Errorf("generating the issuer key: %w", err)
 		}
-		if issuer, err = pki.NewIssuer(ca, pki.IssuerRequest{CommonName: req.CACommonName + " issuer", Permitted: permitted, Days: pki.DefaultCADays, Key: key, Now: req.Now}); err != nil {
+		if issuer, err = pki.NewIssuer(ca, pki.IssuerRequest{CommonName: req.CACommonName + issuerSuffix, Permitted: permitted, Days: pki.DefaultCADays, Key: key, Now: req.Now}); err != nil {
 			return err
 		}
 	}

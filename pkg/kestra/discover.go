@@ -44,6 +44,8 @@ type Workload struct {
 	Ports     []corev1.ContainerPort
 	Volumes   []corev1.Volume
 	Mounts    []corev1.VolumeMount
+	// podPorts are the ports of every container of the pod: a Service's named targetPort may be any's.
+	podPorts []corev1.ContainerPort
 }
 
 // Env is what the Kestra container's environment says about configuration and JVM options.
@@ -71,6 +73,10 @@ type Install struct {
 	ServicePort ServicePort
 	// ServesHTTP is true when a Service port reaches 8080: closing plain HTTP would break it.
 	ServesHTTP bool
+	// ServicePorts are every port of the Service, as the base has them.
+	ServicePorts []ServicePort
+	// Warnings are what the user should check about the choice.
+	Warnings []string
 }
 
 // ServicePort is how an Ingress or route addresses a Service port: by name when it has one.
@@ -128,7 +134,10 @@ func Find(objects []Object, sel Selection, baseName string) (*Install, error) {
 		return nil, err
 	}
 	install.Service = service.Name
-	install.ServicePort, install.ServesHTTP, err = pickServicePort(service, server, baseName)
+	for _, p := range service.Spec.Ports {
+		install.ServicePorts = append(install.ServicePorts, servicePort(p))
+	}
+	install.ServicePort, install.ServesHTTP, install.Warnings, err = pickServicePort(service, server, baseName)
 	return install, err
 }
 
@@ -205,7 +214,16 @@ func asKestra(w podWorkload, sel Selection, baseName string) (Workload, bool, er
 	return Workload{
 		Kind: w.kind, Namespace: w.meta.Namespace, Name: w.meta.Name, Component: component, Container: c.Name,
 		Env: readEnv(c), PodLabels: w.template.Labels, Ports: c.Ports, Volumes: w.template.Spec.Volumes, Mounts: c.VolumeMounts,
+		podPorts: podPorts(containers),
 	}, true, nil
+}
+
+func podPorts(containers []corev1.Container) []corev1.ContainerPort {
+	var ports []corev1.ContainerPort
+	for _, c := range containers {
+		ports = append(ports, c.Ports...)
+	}
+	return ports
 }
 
 // runsKestra recognises Kestra's container by image (kestra/kestra, kestra-ee, any registry) or by the
@@ -338,31 +356,82 @@ func pickService(services []corev1.Service, server Workload, name, baseName stri
 }
 
 // pickServicePort finds the Service port that reaches Kestra's HTTP port (8080), not the guide's port 80.
-func pickServicePort(s *corev1.Service, server Workload, baseName string) (ServicePort, bool, error) {
+// Where none does, it takes the one port that reaches some other port of Kestra's container (Kestra may
+// listen elsewhere), never the management port (health and metrics, not the UI), never a port whose
+// targetPort names no container port: the Service would send traffic nowhere.
+func pickServicePort(s *corev1.Service, server Workload, baseName string) (ServicePort, bool, []string, error) {
 	if len(s.Spec.Ports) == 0 {
-		return ServicePort{}, false, fmt.Errorf("--base %s: Service %s has no ports (an ExternalName or headless Service?): give it a port to Kestra's 8080, or name another with --service", baseName, s.Name)
+		return ServicePort{}, false, nil, fmt.Errorf("--base %s: Service %s has no ports (an ExternalName or headless Service?): give it a port to Kestra's 8080, or name another with --service", baseName, s.Name)
 	}
 	for _, p := range s.Spec.Ports {
-		if reachesHTTP(p.TargetPort, p.Port, server.Ports) {
-			return servicePort(p), true, nil
+		if reachesHTTP(p, server.podPorts) {
+			return servicePort(p), true, nil, nil
 		}
 	}
-	return servicePort(s.Spec.Ports[0]), false, nil
+	var candidates []corev1.ServicePort
+	var described []string
+	for _, p := range s.Spec.Ports {
+		target, found := containerPort(p, server.podPorts)
+		switch {
+		case !found:
+			target := p.TargetPort.String()
+			if p.TargetPort.Type == intstr.Int && p.TargetPort.IntVal == 0 {
+				target = fmt.Sprint(p.Port)
+			}
+			described = append(described, fmt.Sprintf("%s -> %s (no container of %s %s declares that port)", portName(p), target, server.Kind, server.Name))
+		case target == ManagementPort:
+			described = append(described, fmt.Sprintf("%s -> %d (Kestra's management port: health and metrics, not the UI)", portName(p), target))
+		default:
+			described = append(described, fmt.Sprintf("%s -> %d", portName(p), target))
+			candidates = append(candidates, p)
+		}
+	}
+	if len(candidates) == 1 {
+		p := candidates[0]
+		target, _ := containerPort(p, server.podPorts)
+		return servicePort(p), false, []string{fmt.Sprintf("Service %s has no port to Kestra's HTTP port %d: kestra-tls routes to its port %s (to %d), the only one that is not the management port; that is right only if Kestra listens on %d (micronaut.server.port)", s.Name, HTTPPort, portName(p), target, target)}, nil
+	}
+	return ServicePort{}, false, nil, fmt.Errorf("--base %s: Service %s has no port that reaches Kestra's HTTP port %d (its ports: %s): add one (e.g. name: http, port: 8080, targetPort: %d), or name the Service that has it with --service", baseName, s.Name, HTTPPort, strings.Join(described, "; "), HTTPPort)
 }
 
-func reachesHTTP(target intstr.IntOrString, port int32, containerPorts []corev1.ContainerPort) bool {
+// ManagementPort is Kestra's management listener (health, metrics: endpoints.all.port).
+const ManagementPort = 8081
+
+// containerPort is the container port a Service port sends to; found is false for a targetPort name that
+// no container port has.
+func containerPort(p corev1.ServicePort, containerPorts []corev1.ContainerPort) (int32, bool) {
 	switch {
-	case target.Type == intstr.String && target.StrVal != "":
-		for _, p := range containerPorts {
-			if p.Name == target.StrVal && p.ContainerPort == HTTPPort {
-				return true
+	case p.TargetPort.Type == intstr.String && p.TargetPort.StrVal != "":
+		for _, c := range containerPorts {
+			if c.Name == p.TargetPort.StrVal {
+				return c.ContainerPort, true
 			}
 		}
-		return false
-	case target.IntVal != 0:
-		return target.IntVal == HTTPPort
+		return 0, false
+	case p.TargetPort.IntVal != 0:
+		return p.TargetPort.IntVal, declared(p.TargetPort.IntVal, containerPorts)
 	}
-	return port == HTTPPort
+	return p.Port, declared(p.Port, containerPorts)
+}
+
+// declared: a pod that declares its ports declares this one (ports need not be declared; where some are,
+// an undeclared number is most likely a mistake).
+func declared(port int32, containerPorts []corev1.ContainerPort) bool {
+	return len(containerPorts) == 0 || slices.ContainsFunc(containerPorts, func(c corev1.ContainerPort) bool { return c.ContainerPort == port })
+}
+
+func portName(p corev1.ServicePort) string {
+	if p.Name != "" {
+		return fmt.Sprintf("%s (%d)", p.Name, p.Port)
+	}
+	return fmt.Sprint(p.Port)
+}
+
+// reachesHTTP: the Service port sends to Kestra's HTTP port, resolving a named targetPort among the pod's
+// containers as Kubernetes does.
+func reachesHTTP(p corev1.ServicePort, podPorts []corev1.ContainerPort) bool {
+	target, found := containerPort(p, podPorts)
+	return found && target == HTTPPort
 }
 
 // servicePort keeps the port's name (an Ingress backend prefers it: it survives renumbering) and its

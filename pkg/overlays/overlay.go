@@ -158,6 +158,11 @@ func generateTarget(opts Options) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
+	if v.Mode == "app" {
+		if err := checkHTTPSPortName(b.Install, v.App.Port, baseName(opts.Base)); err != nil {
+			return nil, err
+		}
+	}
 	namespace := b.Install.Server.Namespace
 	if v.Namespace != "" {
 		if namespace != "" && namespace != v.Namespace {
@@ -183,7 +188,7 @@ func generateTarget(opts Options) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Overlay{Files: b.Files, Material: m.Material, Install: b.Install, Warnings: append(m.Warnings, warnings...), Notes: m.Notes()}
+	out := &Overlay{Files: b.Files, Material: m.Material, Install: b.Install, Warnings: append(append(b.Install.Warnings, m.Warnings...), warnings...), Notes: m.Notes()}
 	for _, p := range patches {
 		out.Adopted = append(out.Adopted, p.Adopted...)
 	}
@@ -269,6 +274,17 @@ func generateTarget(opts Options) (*Overlay, error) {
 		out.Files = append(out.Files, fileset.File{Name: p.File, Data: rendered, Mode: fileset.Public})
 	}
 	return out, out.addValues(v)
+}
+
+// checkHTTPSPortName refuses a Service that already has a port named https on another number: the patch
+// merges ports by number, so it would add a second port of that name, which the API server refuses.
+func checkHTTPSPortName(install *kestra.Install, port int, base string) error {
+	for _, p := range install.ServicePorts {
+		if p.Name == "https" && int(p.Number) != port {
+			return fmt.Errorf("--base %s: Service %s already has a port named https (%d), and app mode adds one on %d: two ports of one name are refused by the API server; rename yours, or serve Kestra's HTTPS on it with --port %d", base, install.Service, p.Number, port, p.Number)
+		}
+	}
+	return nil
 }
 
 func baseName(base string) string {

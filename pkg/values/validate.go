@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/mail"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Validate checks what the schema can't: allowed words and combinations. Errors name the flag (and the
@@ -51,6 +53,12 @@ func (v Values) Validate() error {
 	}
 	if len(v.Hosts) == 0 {
 		return fmt.Errorf("at least one --host is required (values key hosts), e.g. --host kestra.example.com")
+	}
+	if err := v.validateHosts(); err != nil {
+		return err
+	}
+	if err := v.validateNames(); err != nil {
+		return err
 	}
 	if v.TerminatesOutside() {
 		for _, host := range v.Hosts {
@@ -103,6 +111,9 @@ func (v Values) validateIssuer() error {
 		}
 		if !strings.HasPrefix(i.ACMEServer, "https://") {
 			return fmt.Errorf("--acme-server %q must be an https:// ACME directory URL", i.ACMEServer)
+		}
+		if (i.ACMEServer == LetsEncryptProduction || i.ACMEServer == LetsEncryptStaging) && len(v.Hosts) > letsEncryptMaxNames {
+			return fmt.Errorf("%d --host names: Let's Encrypt puts at most %d names on one certificate; split Kestra's hosts across installs, or use a wildcard (*.example.com, with --solver-file for DNS-01)", len(v.Hosts), letsEncryptMaxNames)
 		}
 		for _, host := range v.Hosts {
 			if strings.HasPrefix(host, "*.") && i.SolverFile == "" {
@@ -213,4 +224,59 @@ func (v Values) validateAppIssuer() error {
 		return fmt.Errorf("--outbound-trust builds its store from our CA in the overlay, which a keystore from cert-manager does not use: drop --outbound-trust, or use --app-issuer local")
 	}
 	return v.validateIssuer()
+}
+
+// letsEncryptMaxNames is Let's Encrypt's limit of names on one certificate.
+const letsEncryptMaxNames = 100
+
+// validateHosts refuses hosts no certificate or browser can use: the first one becomes kestra.url, which a
+// wildcard cannot be, and an unspecified address (0.0.0.0, ::) is where a server listens, not one a client
+// reaches.
+func (v Values) validateHosts() error {
+	for _, host := range v.Hosts {
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			return fmt.Errorf("--host %s is the unspecified address (listen on every interface), not one a browser reaches or a certificate can name: give Kestra's DNS name or reachable IP address", host)
+		}
+	}
+	if first := v.Hosts[0]; strings.HasPrefix(first, "*.") && v.Kestra.URL == "" {
+		return fmt.Errorf("--host %s comes first, and the first host becomes kestra.url, the address Kestra puts in its links, which cannot be a wildcard: name a concrete host first (e.g. --host kestra%s --host %s), or set kestra.url (--set kestra.url=https://kestra%s/)", first, first[1:], first, first[1:])
+	}
+	return nil
+}
+
+// validateNames checks what becomes a field of an object the API server would refuse: names as DNS
+// subdomains or labels, the Ingress's pathType and path, the variable that carries the store password.
+func (v Values) validateNames() error {
+	for _, name := range []struct{ key, value string }{
+		{"ingress.name", v.Ingress.Name}, {"ingress.tlsSecretName", v.Ingress.TLSSecretName}, {"issuer.name", v.Issuer.Name},
+		{"certManager.caIssuerName", v.CertManager.CAIssuerName}, {"app.sslSecretName", v.App.SSLSecretName},
+		{"app.passwordSecretName", v.App.PasswordSecretName}, {"gateway.name", v.Gateway.Name},
+	} {
+		if name.value == "" {
+			continue
+		}
+		if problems := validation.IsDNS1123Subdomain(name.value); len(problems) > 0 {
+			return fmt.Errorf("%s %q is not a valid object name: %s (--set %s=NAME)", name.key, name.value, strings.Join(problems, "; "), name.key)
+		}
+	}
+	for _, ns := range []struct{ flag, value string }{{"--namespace (values key namespace)", v.Namespace}, {"certManager.namespace", v.CertManager.Namespace}} {
+		if ns.value == "" {
+			continue
+		}
+		if problems := validation.IsDNS1123Label(ns.value); len(problems) > 0 {
+			return fmt.Errorf("%s %q is not a valid namespace name: %s", ns.flag, ns.value, strings.Join(problems, "; "))
+		}
+	}
+	switch v.Ingress.PathType {
+	case "Exact", "Prefix", "ImplementationSpecific":
+	default:
+		return fmt.Errorf("ingress.pathType %q is not one the API server accepts: use Prefix (the default), Exact or ImplementationSpecific", v.Ingress.PathType)
+	}
+	if !strings.HasPrefix(v.Ingress.Path, "/") {
+		return fmt.Errorf("ingress.path %q must start with / (e.g. --set ingress.path=/)", v.Ingress.Path)
+	}
+	if v.App.PasswordEnv != "" && len(validation.IsEnvVarName(v.App.PasswordEnv)) > 0 {
+		return fmt.Errorf("app.passwordEnv %q is not an environment variable name: use letters, digits and _, e.g. KESTRA_TLS_STORE_PASSWORD", v.App.PasswordEnv)
+	}
+	return nil
 }

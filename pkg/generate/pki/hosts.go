@@ -102,13 +102,16 @@ func (h Hosts) All() []string {
 // Empty reports whether no host was given.
 func (h Hosts) Empty() bool { return len(h.DNSNames) == 0 && len(h.IPs) == 0 }
 
-// CommonName is the first host given; clients ignore it when SANs exist, but humans read it.
+// MaxCommonName is RFC 5280's upper bound on a common name (ub-common-name).
+const MaxCommonName = 64
+
+// CommonName is the first host given that fits in a common name; clients ignore it when SANs exist, but
+// humans read it. Where none fits it is empty, and the certificate names its hosts in its SANs alone.
 func (h Hosts) CommonName() string {
-	if len(h.DNSNames) > 0 {
-		return h.DNSNames[0]
-	}
-	if len(h.IPs) > 0 {
-		return h.IPs[0].String()
+	for _, host := range h.All() {
+		if len(host) <= MaxCommonName {
+			return host
+		}
 	}
 	return ""
 }

@@ -1,6 +1,8 @@
 package pki
 
 import (
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
 	"time"
@@ -15,6 +17,9 @@ func CheckServerChain(key Pair, intermediates []*x509.Certificate, ca *x509.Cert
 	leaf := key.Cert
 	if !KeyMatches(key.Key, leaf.PublicKey) {
 		return nil, fmt.Errorf("the private key does not belong to the certificate (subject %q): pass the matching --key", leaf.Subject.CommonName)
+	}
+	if err := checkKeyStrength(leaf); err != nil {
+		return nil, err
 	}
 	if now.Before(leaf.NotBefore) {
 		return nil, fmt.Errorf("the certificate (subject %q) is not valid before %s: check the clock or the certificate", leaf.Subject.CommonName, leaf.NotBefore.UTC().Format(time.RFC3339))
@@ -45,6 +50,22 @@ func CheckServerChain(key Pair, intermediates []*x509.Certificate, ca *x509.Cert
 		warnings = append(warnings, fmt.Sprintf("the certificate (subject %q) expires in %d days, on %s", leaf.Subject.CommonName, int(left.Hours()/24), leaf.NotAfter.UTC().Format("2006-01-02")))
 	}
 	return warnings, nil
+}
+
+// checkKeyStrength refuses what browsers and Java refuse or deprecate: RSA under 2048 bits (Java's
+// jdk.certpath.disabledAlgorithms names RSA keySize < 1024 and CAs stop at 2048), ECDSA under P-256.
+func checkKeyStrength(cert *x509.Certificate) error {
+	switch key := cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if bits := key.N.BitLen(); bits < 2048 {
+			return fmt.Errorf("the certificate (subject %q) has an RSA key of %d bits: browsers and Java refuse or deprecate keys under 2048 bits; issue one with an RSA-2048 (or larger) or ECDSA P-256 key", cert.Subject.CommonName, bits)
+		}
+	case *ecdsa.PublicKey:
+		if bits := key.Curve.Params().BitSize; bits < 256 {
+			return fmt.Errorf("the certificate (subject %q) has an ECDSA key of %d bits: use P-256 or larger", cert.Subject.CommonName, bits)
+		}
+	}
+	return nil
 }
 
 // SANs lists a certificate's DNS and IP subject alternative names.
