@@ -3,11 +3,9 @@
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || cat VERSION)
 MODULE   := github.com/kestra-tls/kubectl-kestra-tls
-LDFLAGS  := -s -w -X $(MODULE)/internal/cli/offline.Version=$(VERSION)
+LDFLAGS  := -s -w -X $(MODULE)/internal/cli.Version=$(VERSION)
 BIN      := $(CURDIR)/bin
 PLUGIN   := $(BIN)/kubectl-kestra_tls
-ENGINE   := $(BIN)/kestra-tls-engine
-COMPOSE_READER := $(BIN)/kestra-tls-compose
 K8S_BINS := $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/kubectl $(BIN)/kube-controller-manager
 CM_BIN   := $(BIN)/cert-manager-controller $(BIN)/acmesolver
 KREW_BINS := $(BIN)/krew $(BIN)/validate-krew-manifest
@@ -23,13 +21,9 @@ all: build
 
 build: $(PLUGIN)
 
-# Three binaries from one source, installed side by side: the plugin runs certs and version itself and hands
-# every other command to the engine (see internal/launch); the engine runs the Compose reader for
-# `generate --target compose` (see pkg/compose).
-$(PLUGIN) $(ENGINE) $(COMPOSE_READER) &: $(shell find cmd internal pkg templates -name '*' -type f 2>/dev/null) go.mod go.sum
+# The one binary users install.
+$(PLUGIN): $(shell find cmd internal pkg templates -name '*' -type f 2>/dev/null) go.mod go.sum
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(PLUGIN) ./cmd/kubectl-kestra_tls
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(ENGINE) ./cmd/kestra-tls-engine
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(COMPOSE_READER) ./cmd/kestra-tls-compose
 
 # The real kube-apiserver, etcd and kubectl, and the real cert-manager controllers with their CRDs, built
 # from the Go module proxy by the tools modules under hack/tools (cold ~15 min on 2 cores, warm seconds);

@@ -207,13 +207,24 @@ func certificates(builds []build, work string) error {
 // --- 2. cold start and size ------------------------------------------------------------------------
 
 func coldStart(builds []build, kubectl string) error {
-	say("## 2. Start-up and size\n\n| command | median | min - max |\n|---|---|---|\n")
-	for _, args := range [][]string{{"--help"}, {"version"}, {"certs", "--help"}, {"generate", "--help"}} {
+	say("## 2. Start-up, beside `kubectl version --client`\n\nEach run times ours and kubectl's back to back (alternating which goes first); the ratio is ours / kubectl's per pair, median and span over %d pairs. Goal: at most 0.5.\n\n| command | median | kubectl's median | ours / kubectl's (median, min - max) |\n|---|---|---|---|\n", *runs*3)
+	for _, args := range [][]string{{"version"}, {"--help"}, {"certs", "--help"}, {"generate", "--help"}} {
 		d := make([]durations, len(builds))
+		var theirs durations
+		r := make([][]float64, len(builds))
 		for i := 0; i < *runs*3; i++ {
 			err := interleave(builds, i, func(b build, k int) error {
-				t, err := timeProcess(nil, b.plugin, args...)
-				d[k] = append(d[k], t)
+				var ours, kube time.Duration
+				var err error
+				if i%2 == 0 {
+					if ours, err = timeProcess(nil, b.plugin, args...); err == nil {
+						kube, err = timeProcess(nil, kubectl, "version", "--client")
+					}
+				} else if kube, err = timeProcess(nil, kubectl, "version", "--client"); err == nil {
+					ours, err = timeProcess(nil, b.plugin, args...)
+				}
+				d[k], theirs = append(d[k], ours), append(theirs, kube)
+				r[k] = append(r[k], float64(ours)/float64(kube))
 				return err
 			})
 			if err != nil {
@@ -221,32 +232,16 @@ func coldStart(builds []build, kubectl string) error {
 			}
 		}
 		for k, b := range builds {
-			say("| %s | %s | %s |\n", b.name("`kubectl-kestra_tls "+strings.Join(args, " ")+"`"), d[k].median(), d[k].span())
+			say("| %s | %s | %s | %s |\n", b.name("`kubectl-kestra_tls "+strings.Join(args, " ")+"`"), d[k].median(), theirs.median(), ratios(r[k]))
 		}
 	}
-	var d durations
-	for i := 0; i < *runs*3; i++ {
-		t, err := timeProcess(nil, kubectl, "version", "--client")
-		if err != nil {
-			return err
-		}
-		d = append(d, t)
-	}
-	say("| `kubectl version --client` (v1.37.2, for scale) | %s | %s |\n\n", d.median(), d.span())
 
-	say("Package initialization (`GODEBUG=inittrace=1`, the sum of every package's init clock; %d runs, min / median):\n\n| command | init |\n|---|---|\n", *runs*3)
-	for _, c := range []struct {
-		binary string
-		args   []string
-	}{
-		{"kubectl-kestra_tls", []string{"version"}},
-		{"kubectl-kestra_tls", []string{"certs", "--help"}},
-		{"kestra-tls-engine", []string{"version"}},
-	} {
+	say("\nPackage initialization (`GODEBUG=inittrace=1`, the sum of every package's init clock; %d runs, min / median):\n\n| command | init |\n|---|---|\n", *runs*3)
+	for _, args := range [][]string{{"version"}, {"certs", "--help"}} {
 		sums := make([]durations, len(builds))
 		for i := 0; i < *runs*3; i++ {
 			err := interleave(builds, i, func(b build, k int) error {
-				sum, err := initTrace(filepath.Join(filepath.Dir(b.plugin), c.binary), c.args...)
+				sum, err := initTrace(b.plugin, args...)
 				sums[k] = append(sums[k], sum)
 				return err
 			})
@@ -255,7 +250,7 @@ func coldStart(builds []build, kubectl string) error {
 			}
 		}
 		for k, b := range builds {
-			say("| %s | %s / %s |\n", b.name("`"+c.binary+" "+strings.Join(c.args, " ")+"`"), sums[k].sorted()[0], sums[k].median())
+			say("| %s | %s / %s |\n", b.name("`kubectl-kestra_tls "+strings.Join(args, " ")+"`"), sums[k].sorted()[0], sums[k].median())
 		}
 	}
 	theirs, _ := os.Stat(kubectl)
@@ -298,6 +293,7 @@ func initTrace(binary string, args ...string) (time.Duration, error) {
 func binarySizes(dir string) (string, float64) {
 	var parts []string
 	var total float64
+	// An earlier build (-before) may have shipped more than one file.
 	for _, name := range []string{"kubectl-kestra_tls", "kestra-tls-engine", "kestra-tls-compose"} {
 		if info, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			mb := float64(info.Size()) / 1e6
@@ -335,7 +331,7 @@ func chartBase(builds []build, work string) error {
 	if err := os.WriteFile(base, rendered, 0o644); err != nil {
 		return err
 	}
-	say("## 2b. Over the official chart (distributed: webserver, executor, worker, scheduler, indexer)\n\n| command | median | min - max |\n|---|---|---|\n")
+	say("## 2b. Over the official chart (distributed: webserver, executor, worker, scheduler, indexer)\n\n")
 	cases := []struct {
 		label string
 		args  []string
@@ -344,6 +340,9 @@ func chartBase(builds []build, work string) error {
 		{"the same again (re-run over its own output)", nil},
 		{"`generate --base kestra-distributed.yaml --self-signed` (ingress mode, re-run)", []string{"generate", "--host", "kestra.example.com", "--base", base, "--self-signed"}},
 		{"`generate --target helm --mode app --chart-values chart-values.yaml` (re-run)", []string{"generate", "--target", "helm", "--mode", "app", "--host", "kestra.example.com", "--chart-values", values}},
+	}
+	if err := againstHelmAndKustomize(builds, chart, values, base, work); err != nil {
+		return err
 	}
 	for i, c := range cases {
 		d := make([]durations, len(builds))
@@ -372,6 +371,53 @@ func chartBase(builds []build, work string) error {
 		}
 	}
 	say("\n")
+	return nil
+}
+
+// againstHelmAndKustomize times generate over the chart's output (ingress mode, re-run) against what a chart
+// user runs anyway to get manifests out of the same chart and our overlay: `helm template` of the chart plus
+// `kubectl kustomize` of the overlay. Goal: at most 0.5.
+func againstHelmAndKustomize(builds []build, chart, values, base, work string) error {
+	helm, kubectl := filepath.Join(testutil.BinDir(), "helm"), filepath.Join(testutil.BinDir(), "kubectl")
+	args := []string{"generate", "--host", "kestra.example.com", "--base", base, "--self-signed"}
+	d := make([]durations, len(builds))
+	var theirs durations
+	r := make([][]float64, len(builds))
+	for run := 0; run < *runs; run++ {
+		err := interleave(builds, run, func(b build, k int) error {
+			dir := filepath.Join(work, fmt.Sprintf("vs-helm-%d-%d", k, run))
+			if _, err := timeProcess(nil, b.plugin, append(args, "-o", dir)...); err != nil { // the material, outside the timing
+				return err
+			}
+			ours, err := timeProcess(nil, b.plugin, append(args, "-o", dir)...)
+			if err != nil {
+				return err
+			}
+			h, err := timeProcess(nil, helm, "template", "kestra", chart, "-n", "kestra", "-f", values)
+			if err != nil {
+				return err
+			}
+			kz, err := timeProcess(nil, kubectl, "kustomize", dir)
+			if err != nil {
+				return err
+			}
+			d[k], theirs = append(d[k], ours), append(theirs, h+kz)
+			r[k] = append(r[k], float64(ours)/float64(h+kz))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	say("`generate --base kestra-distributed.yaml --self-signed` (re-run) against `helm template` of the chart plus `kubectl kustomize` of the overlay, per run (goal: at most 0.5):\n\n| build | generate | helm template + kubectl kustomize | ours / theirs (median, min - max) |\n|---|---|---|---|\n")
+	for k, b := range builds {
+		label := b.label
+		if label == "" {
+			label = "this tree"
+		}
+		say("| %s | %s | %s | %s |\n", label, d[k].median(), theirs.median(), ratios(r[k]))
+	}
+	say("\n| command | median | min - max |\n|---|---|---|\n")
 	return nil
 }
 
@@ -779,7 +825,10 @@ func ratios(r []float64) string {
 		median = (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
 	format := "%.0fx (%.0fx - %.0fx)"
-	if s[0] < 10 {
+	switch {
+	case s[len(s)-1] < 1:
+		format = "%.2fx (%.2fx - %.2fx)"
+	case s[0] < 10:
 		format = "%.1fx (%.1fx - %.1fx)"
 	}
 	return fmt.Sprintf(format, median, s[0], s[len(s)-1])

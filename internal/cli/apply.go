@@ -22,10 +22,8 @@ import (
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kustomize"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/renew"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
@@ -170,9 +168,8 @@ func isKustomization(dir string) bool {
 
 // Run builds, applies, and waits.
 func (o *ApplyOptions) Run(ctx context.Context) error {
-	// kustomize's schema, the cluster's kinds and what the overlay takes from its base are read on the other
-	// core while the overlay builds.
-	kustomize.Prepare()
+	// The cluster's kinds and what the overlay takes from its base are read on the other core while the
+	// overlay builds.
 	applier := &apply.Applier{Getter: o.configFlags}
 	go applier.ReadKinds()
 	readLayout := sync.OnceValues(o.layout)
@@ -292,7 +289,7 @@ func (o *ApplyOptions) build() (resmap.ResMap, error) {
 		return overlays.Build(o.Dir)
 	}
 	if !o.Generate.DryRun {
-		held, err := fileset.Lock(o.Dir, 0o755, offline.WaitingFor(o.ErrOut, o.Dir))
+		held, err := fileset.Lock(o.Dir, 0o755, WaitingFor(o.ErrOut, o.Dir))
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -26,13 +25,7 @@ var (
 
 func TestMain(m *testing.M) {
 	testutil.KillOrphans() // an earlier run killed on its timeout may have left the control plane or Traefik
-	removeComposeReader, err := testutil.ComposeReaderOnPath()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	removeComposeReader()
 	stopTraefik()
 	testutil.RemovePlugin()
 	stopACME()

@@ -15,10 +15,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kustomize"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
@@ -62,7 +60,7 @@ const generateExample = `  # TLS at the Ingress, certificate from Let's Encrypt 
 // GenerateOptions renders the overlay.
 type GenerateOptions struct {
 	configFlags *genericclioptions.ConfigFlags
-	TLS         *offline.TLSFlags
+	TLS         *TLSFlags
 
 	OutputDir    string
 	Base         string
@@ -99,7 +97,7 @@ type GenerateOptions struct {
 
 // NewGenerateOptions returns the defaults.
 func NewGenerateOptions(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *GenerateOptions {
-	return &GenerateOptions{configFlags: configFlags, TLS: offline.NewTLSFlags(), OutputDir: "kestra-tls", IOStreams: streams}
+	return &GenerateOptions{configFlags: configFlags, TLS: NewTLSFlags(), OutputDir: "kestra-tls", IOStreams: streams}
 }
 
 // NewCmdGenerate renders Kestra's TLS setup as a kustomize overlay.
@@ -415,11 +413,8 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 		_, err = o.Out.Write(data)
 		return err
 	}
-	if o.resolved.Target == "kustomize" {
-		kustomize.Prepare() // read while the lock is taken and the values are checked
-	}
 	if !o.DryRun {
-		release, err := offline.LockOutputs(o.ErrOut, o.OutputDir, 0o755, o.resolved.Certificates.CADir)
+		release, err := LockOutputs(o.ErrOut, o.OutputDir, 0o755, o.resolved.Certificates.CADir)
 		if err != nil {
 			return err
 		}
@@ -499,7 +494,7 @@ func (o *GenerateOptions) printNext(overlay *overlays.Overlay) {
 func (o *GenerateOptions) render() (*overlays.Overlay, error) {
 	return overlays.Generate(overlays.Options{
 		Dir: o.OutputDir, Base: o.resolved.Base, Templates: templates.FS, TemplatesDir: o.resolved.Templates,
-		Values: o.resolved, StorePassword: os.Getenv(offline.StorePasswordEnv), Force: o.TLS.Force,
+		Values: o.resolved, StorePassword: os.Getenv(StorePasswordEnv), Force: o.TLS.Force,
 		RenewServer: o.renewServer, Now: time.Now(), Overwrite: o.Overwrite,
 	})
 }

@@ -15,12 +15,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
-
-	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
 )
 
 // DisplayName is how users type the plugin, through kubectl.
-const DisplayName = offline.DisplayName
+const DisplayName = "kubectl kestra-tls"
 
 // NewCmdKestraTLS is the root command; every subcommand shares one set of kubeconfig flags.
 func NewCmdKestraTLS(streams genericiooptions.IOStreams) *cobra.Command {
@@ -49,7 +47,7 @@ steps of Kestra's "Configure SSL for Kestra" guide.
 	configFlags.AddFlags(cmd.PersistentFlags())
 	addVerbosityFlag(cmd)
 	cmd.AddCommand(
-		offline.NewCmdCerts(streams),
+		NewCmdCerts(streams),
 		NewCmdGenerate(configFlags, streams),
 		NewCmdApply(configFlags, streams),
 		NewCmdDiff(configFlags, streams),
@@ -58,7 +56,7 @@ steps of Kestra's "Configure SSL for Kestra" guide.
 		NewCmdStatus(configFlags, streams),
 		NewCmdRenew(configFlags, streams),
 		NewCmdRotateCA(configFlags, streams),
-		offline.NewCmdVersion(streams),
+		NewCmdVersion(streams),
 	)
 	return cmd
 }

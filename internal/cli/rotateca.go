@@ -13,7 +13,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
@@ -200,7 +199,7 @@ func (o *RotateCAOptions) applyStep(ctx context.Context, sets ...string) error {
 // promote makes the next CA the CA, under the folder's lock; run again after a kill, it finds nothing left
 // to promote and the apply that follows completes the step.
 func (o *RotateCAOptions) promote(certs string) error {
-	held, err := fileset.Lock(o.Dir, 0o755, offline.WaitingFor(o.ErrOut, o.Dir))
+	held, err := fileset.Lock(o.Dir, 0o755, WaitingFor(o.ErrOut, o.Dir))
 	if err != nil {
 		return err
 	}

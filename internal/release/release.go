@@ -37,23 +37,13 @@ var Platforms = []Platform{
 const (
 	// Binary is the name kubectl's plugin discovery looks for.
 	Binary = "kubectl-kestra_tls"
-	// Engine runs every command but certs and version; it lies beside Binary (internal/launch).
-	Engine = "kestra-tls-engine"
-	// ComposeReader reads Compose projects for the engine; it lies beside the engine (pkg/compose).
-	ComposeReader = "kestra-tls-compose"
 	// CompletionScript makes kubectl (1.26+) complete `kubectl kestra-tls <TAB>`.
 	CompletionScript = "kubectl_complete-kestra_tls"
-	versionVariable  = "github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline.Version"
+	versionVariable  = "github.com/kestra-tls/kubectl-kestra-tls/internal/cli.Version"
 )
 
 // BinaryName is the binary's file name on the platform.
 func (p Platform) BinaryName() string { return p.executable(Binary) }
-
-// EngineName is the engine's file name on the platform.
-func (p Platform) EngineName() string { return p.executable(Engine) }
-
-// ComposeReaderName is the Compose reader's file name on the platform.
-func (p Platform) ComposeReaderName() string { return p.executable(ComposeReader) }
 
 func (p Platform) executable(name string) string {
 	if p.OS == "windows" {
@@ -102,15 +92,7 @@ func Dist(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
-		engine, err := build(ctx, opts, platform, "./cmd/kestra-tls-engine", platform.EngineName())
-		if err != nil {
-			return err
-		}
-		reader, err := build(ctx, opts, platform, "./cmd/kestra-tls-compose", platform.ComposeReaderName())
-		if err != nil {
-			return err
-		}
-		files := []archiveFile{{Name: platform.BinaryName(), Data: binary, Mode: 0o755}, {Name: platform.EngineName(), Data: engine, Mode: 0o755}, {Name: platform.ComposeReaderName(), Data: reader, Mode: 0o755}}
+		files := []archiveFile{{Name: platform.BinaryName(), Data: binary, Mode: 0o755}}
 		for _, name := range []string{"LICENSE", "README.md", CompletionScript} {
 			mode := int64(0o644)
 			if name == CompletionScript {

@@ -128,17 +128,15 @@ func TestEveryArchiveHoldsABinaryForItsPlatform(t *testing.T) {
 			for name := range files {
 				names = append(names, name)
 			}
-			want := []string{CompletionScript, "LICENSE", "README.md", p.BinaryName(), p.EngineName(), p.ComposeReaderName()}
+			want := []string{CompletionScript, "LICENSE", "README.md", p.BinaryName()}
 			if diff := cmp.Diff(slices.Sorted(slices.Values(want)), slices.Sorted(slices.Values(names))); diff != "" {
 				t.Errorf("archive contents (-want +got):\n%s", diff)
 			}
 			if !bytes.Contains(files["LICENSE"], []byte("Apache License")) {
 				t.Error("LICENSE is not the Apache-2.0 text")
 			}
-			for _, name := range []string{p.BinaryName(), p.EngineName(), p.ComposeReaderName()} {
-				if got := binaryPlatform(t, files[name]); got != p {
-					t.Errorf("%s is for %v, want %v", name, got, p)
-				}
+			if got := binaryPlatform(t, files[p.BinaryName()]); got != p {
+				t.Errorf("%s is for %v, want %v", p.BinaryName(), got, p)
 			}
 		})
 	}

@@ -109,10 +109,8 @@ func Plugin(t testing.TB) string {
 			pluginErr = err
 			return
 		}
-		// The plugin and, beside it, the engine it hands every command but certs and version to, and the
-		// Compose reader the engine runs.
 		pluginPath = filepath.Join(dir, "kubectl-kestra_tls")
-		pluginErr = buildInto(dir, "./cmd/kubectl-kestra_tls", "./cmd/kestra-tls-engine", "./cmd/kestra-tls-compose")
+		pluginErr = buildInto(dir, "./cmd/kubectl-kestra_tls")
 	})
 	if pluginErr != nil {
 		t.Fatal(pluginErr)
@@ -155,23 +153,6 @@ func Stop(cmd *exec.Cmd, grace time.Duration) {
 		cmd.Process.Kill()
 		<-done
 	}
-}
-
-// ComposeReaderOnPath builds kestra-tls-compose into a temporary folder and puts it first on PATH, where
-// the engine's code, run in-process by a test binary (which has no reader beside it), finds it: the Compose
-// tests go through the same process boundary as the installed plugin. TestMain calls it and the returned
-// cleanup.
-func ComposeReaderOnPath() (cleanup func(), err error) {
-	dir, err := os.MkdirTemp("", "kestra-tls-compose-reader-")
-	if err != nil {
-		return nil, err
-	}
-	if err := buildInto(dir, "./cmd/kestra-tls-compose"); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	return func() { os.RemoveAll(dir) }, nil
 }
 
 // buildInto builds the repository's commands into dir, as `make build` does (static, no cgo).

@@ -97,7 +97,7 @@ func useCopiedBase(files []fileset.File, sel kestra.Selection, baseName string) 
 			return nil, err
 		}
 	}
-	built, err := kustomize.RunWithoutMerges(memory, "/"+embeddedBaseDir, krusty.MakeDefaultOptions())
+	built, err := kustomize.Run(memory, "/"+embeddedBaseDir, krusty.MakeDefaultOptions())
 	if err != nil {
 		return nil, fmt.Errorf("--base %s is not a manifest file kustomize can read: %v", baseName, err)
 	}

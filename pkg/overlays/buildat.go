@@ -34,10 +34,6 @@ func (o *Overlay) BuildAt(dir string) (resmap.ResMap, error) {
 	put(CertsDir, o.CertsFiles)
 	put("", o.Files)
 	fSys := overlayFS{FileSystem: filesys.MakeFsOnDisk(), files: memory, root: root}
-	if o.Install == nil {
-		// The helm target's folder: our generators and resources, no base and no patch.
-		return kustomize.RunWithoutMerges(fSys, root, kustomize.Options())
-	}
 	return kustomize.Run(fSys, root, kustomize.Options())
 }
 

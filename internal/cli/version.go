@@ -1,4 +1,4 @@
-package offline
+package cli
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
-// Version is stamped at build time: -ldflags "-X github.com/kestra-tls/kubectl-kestra-tls/internal/cli/offline.Version=v1.2.3".
+// Version is stamped at build time: -ldflags "-X github.com/kestra-tls/kubectl-kestra-tls/internal/cli.Version=v1.2.3".
 var Version = "v0.0.0-dev"
 
 // VersionOptions prints the version.

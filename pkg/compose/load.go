@@ -1,11 +1,7 @@
-// Package reader reads a Docker Compose project the way docker compose does (compose-go, its own loader:
-// include, extends, profiles, .env and ${VAR} interpolation) and finds the service that runs Kestra. Only
-// the kestra-tls-compose binary links it (see pkg/compose).
-package reader
+package compose
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,33 +18,15 @@ import (
 	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/sirupsen/logrus"
-
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/compose"
 )
 
-// Serve answers one request read from in with a compose.Reply written to out: what kestra-tls-compose does.
-func Serve(ctx context.Context, in io.Reader, out io.Writer) error {
-	var request compose.Request
-	if err := json.NewDecoder(in).Decode(&request); err != nil {
-		return fmt.Errorf("reading the request: %v", err)
-	}
-	var reply compose.Reply
-	service, err := Read(ctx, request)
-	if err != nil {
-		reply.Error = err.Error()
-	} else {
-		reply.Service = service
-	}
-	return json.NewEncoder(out).Encode(reply)
-}
-
-// Read reads the project of request.Files and returns the Kestra service: the one named request.Service, or
+// Load reads the project of request.Files and returns the Kestra service: the one named request.Service, or
 // the only one that runs Kestra's image (or is named kestra). request.EnvFiles are docker compose's
 // --env-file files (empty: the project's .env).
-func Read(ctx context.Context, request compose.Request) (*compose.Service, error) {
+func Load(ctx context.Context, request Request) (*Service, error) {
 	files, envFiles, service := request.Files, request.EnvFiles, request.Service
 	if len(files) == 0 {
-		return nil, fmt.Errorf("--compose-file is required with --target compose: pass your docker-compose.yml")
+		return nil, fmt.Errorf("--compose-file is required with --target compose: pass your docker-yml")
 	}
 	flag := "--compose-file " + strings.Join(files, ",")
 	for _, file := range envFiles {
@@ -76,7 +54,7 @@ func Read(ctx context.Context, request compose.Request) (*compose.Service, error
 	if err != nil {
 		return nil, err
 	}
-	s := &compose.Service{ProjectDir: project.WorkingDir, Name: name}
+	s := &Service{ProjectDir: project.WorkingDir, Name: name}
 	resolved := project.Services[name]
 	for _, volume := range resolved.Volumes {
 		s.VolumeTargets = append(s.VolumeTargets, volume.Target)
@@ -91,7 +69,7 @@ func Read(ctx context.Context, request compose.Request) (*compose.Service, error
 		s.EnvFiles = append(s.EnvFiles, file.Path)
 	}
 	// The resolved environment holds the env_file's variables too; the raw one only `environment`'s.
-	for _, key := range compose.ReadFromEnvFile {
+	for _, key := range ReadFromEnvFile {
 		if value, ok := resolved.Environment[key]; ok && value != nil {
 			if _, written := s.RawEnvironment[key]; !written {
 				if s.FromEnvFile == nil {
@@ -107,7 +85,7 @@ func Read(ctx context.Context, request compose.Request) (*compose.Service, error
 			return nil, fmt.Errorf("%s: %v", flag, err)
 		}
 		for _, c := range configs {
-			s.Ports = append(s.Ports, compose.Port{Raw: entry, Targets: []uint32{c.Target}, HostIP: c.HostIP})
+			s.Ports = append(s.Ports, Port{Raw: entry, Targets: []uint32{c.Target}, HostIP: c.HostIP})
 		}
 	}
 	if resolved.Image != "" && !isKestraImage(resolved.Image) {
