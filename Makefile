@@ -13,6 +13,9 @@ HELM_BIN := $(BIN)/helm
 PEBBLE_BIN := $(BIN)/pebble
 COMPOSE_BIN := $(BIN)/docker-compose
 TRAEFIK_BIN := $(BIN)/traefik
+KESTRA_SERVER := $(BIN)/kestra-server/kestra-server.jar
+# Kestra's images run Temurin 25 (since Kestra 1.3): Kestra's server in the test ground is built and run with it.
+TEMURIN  ?= /usr/lib/jvm/temurin-25-jdk-amd64
 
 export KUBEBUILDER_ASSETS := $(BIN)
 
@@ -28,7 +31,7 @@ $(PLUGIN): $(shell find cmd internal pkg templates -name '*' -type f 2>/dev/null
 # The real kube-apiserver, etcd and kubectl, and the real cert-manager controllers with their CRDs, built
 # from the Go module proxy by the tools modules under hack/tools (cold ~15 min on 2 cores, warm seconds);
 # pebble for the ACME tests.
-tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN) $(COMPOSE_BIN) $(TRAEFIK_BIN)
+tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN) $(COMPOSE_BIN) $(TRAEFIK_BIN) $(KESTRA_SERVER)
 $(K8S_BINS) &: hack/tools/k8s/go.mod hack/tools/k8s/go.sum hack/build-k8s-tools.sh
 	BIN_DIR=$(BIN) hack/build-k8s-tools.sh
 $(CM_BIN) &: hack/tools/cert-manager/go.mod hack/tools/cert-manager/go.sum hack/tools/cert-manager/main.go hack/tools/cert-manager/acmesolver/main.go hack/build-cert-manager.sh
@@ -54,6 +57,16 @@ $(PEBBLE_BIN): hack/tools/pebble/go.mod hack/tools/pebble/go.sum
 # every override with.
 $(COMPOSE_BIN): hack/tools/compose/go.mod hack/tools/compose/go.sum
 	cd hack/tools/compose && $(GO) build -trimpath -ldflags "-s -w -X github.com/docker/compose/v5/internal.Version=v5.6.0" -o $@ github.com/docker/compose/v5/cmd
+
+# Kestra's own server for the test ground: Micronaut 4.10 (micronaut-parent 4.10.8, as Kestra's platform pins
+# 4.10) with its Netty HTTP server and management endpoints, from Maven Central into a local repository under
+# bin/ (cold ~1 min, warm nothing). Without Temurin 25 it is not built, and the tests that run it say so.
+$(KESTRA_SERVER): internal/testutil/kestraserver/pom.xml $(shell find internal/testutil/kestraserver/src -type f 2>/dev/null)
+	@if [ ! -x $(TEMURIN)/bin/java ]; then echo "Temurin 25 is missing at $(TEMURIN): Kestra's server for the tests is not built"; exit 0; fi; \
+	set -e; rm -rf $(BIN)/kestra-server; \
+	cd internal/testutil/kestraserver && JAVA_HOME=$(TEMURIN) mvn -B -q -Dmaven.repo.local=$(BIN)/m2 package dependency:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory=$(BIN)/kestra-server/lib; \
+	cp target/kestra-server-1.jar $@
 
 # Release archives for six platforms, checksums, and the krew manifest for $(VERSION) (also copied to ./plugin.yaml).
 dist:

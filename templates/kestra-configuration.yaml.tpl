@@ -17,7 +17,9 @@ micronaut:
     ssl:
       enabled: true
       port: {{ .Values.app.port }}
+      {{- if has .Values.app.clientAuthentication (list "want" "need") }}
       clientAuthentication: {{ .Values.app.clientAuthentication }}
+      {{- end }}
       keyStore:
         path: file:{{ .Values.app.mountPath }}/keystore.p12
         # Micronaut resolves the placeholder from the container's environment: the password stays in its Secret.

@@ -5,7 +5,8 @@
 //  2. cold start of --help and version, and binary size against kubectl's;
 //  3. on the real control plane with the real cert-manager: apply --wait against kubectl apply -k plus
 //     kubectl wait, the readiness latency, the same through ACME (pebble), the API requests of one apply,
-//     and 1/10/50 installs.
+//     and 1/10/50 installs;
+//  7. fleet scale: status -A over 1000 installs made in bulk, and 20 applies at once.
 //
 // -quick runs everything once with small sizes: `make test` uses it to check that every benchmark runs.
 package main
@@ -45,7 +46,7 @@ var (
 	sizes  = flag.String("scale", "1,10,50", "numbers of installs for the scale benchmark")
 	output = flag.String("o", "", "also write the report to this file")
 	before = flag.String("before", "", "a folder holding an earlier build (kubectl-kestra_tls and the files beside it): sections 1, 2, 2b, 3 and 3c time it and this one interleaved, side by side")
-	only   = flag.String("sections", "", "run only these sections, comma-separated (1, 2, 2b, 3, 3b, 3c, 4, 5); empty: all")
+	only   = flag.String("sections", "", "run only these sections, comma-separated (1, 2, 2b, 3, 3b, 3c, 4, 5, 7); empty: all")
 )
 
 // build is one set of the plugin's binaries under test: this tree's (bin/), or -before's.
@@ -426,7 +427,7 @@ func againstHelmAndKustomize(builds []build, chart, values, base, work string) e
 var certificatesGVR = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
 
 func onCluster(builds []build, kubectl, work string) error {
-	if !section("3") && !section("3b") && !section("3c") && !section("4") && !section("5") {
+	if !section("3") && !section("3b") && !section("3c") && !section("4") && !section("5") && !section("7") {
 		return nil
 	}
 	plugin := builds[len(builds)-1].plugin // this tree's
@@ -560,7 +561,16 @@ func onCluster(builds []build, kubectl, work string) error {
 		}
 	}
 	if section("5") {
-		return scale(c, overlay, work)
+		if err := scale(c, overlay, work); err != nil {
+			return err
+		}
+	}
+	if section("7") {
+		installs, parallel := 1000, 20
+		if *quick {
+			installs, parallel = 20, 3
+		}
+		return fleet(c, plugin, work, installs, parallel)
 	}
 	return nil
 }

@@ -94,7 +94,7 @@ func (v Values) Validate() error {
 	switch v.App.ClientAuthentication {
 	case "want", "need", "none", "":
 	default:
-		return fmt.Errorf("app.clientAuthentication %q: use want, need or none", v.App.ClientAuthentication)
+		return fmt.Errorf("app.clientAuthentication %q: use want (ask every client for a certificate), need (require one) or leave it empty (ask none)", v.App.ClientAuthentication)
 	}
 	return nil
 }

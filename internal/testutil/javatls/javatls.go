@@ -110,6 +110,18 @@ type Stores struct {
 	RunAs *Credential
 }
 
+// temurin25 is the JDK Kestra's images run since Kestra 1.3 (eclipse-temurin:25).
+const temurin25 = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java"
+
+// javaBinary is Kestra's Java where the machine has it, so that the clients a task runs (JAVA_OPTS's trust
+// store) are Kestra's JVM; else the machine's default one.
+func javaBinary() string {
+	if _, err := os.Stat(temurin25); err == nil {
+		return temurin25
+	}
+	return "java"
+}
+
 // Credential is a process's user, groups and supplementary groups.
 type Credential struct {
 	UID, GID int
@@ -123,7 +135,7 @@ const passwordVariable = "KESTRA_TLS_TEST_STORE_PASSWORD"
 // container's non-root process has none; nil runs it as the test.
 func command(ctx context.Context, as *Credential, args ...string) *exec.Cmd {
 	if as == nil {
-		return exec.CommandContext(ctx, "java", args...)
+		return exec.CommandContext(ctx, javaBinary(), args...)
 	}
 	wrapped := []string{"--reuid=" + strconv.Itoa(as.UID), "--regid=" + strconv.Itoa(as.GID)}
 	if len(as.Groups) == 0 {
@@ -136,7 +148,7 @@ func command(ctx context.Context, as *Credential, args ...string) *exec.Cmd {
 		wrapped = append(wrapped, "--groups="+strings.Join(groups, ","))
 	}
 	// No hsperfdata folder for a user without a home: the JVM writes nothing outside what it is given.
-	wrapped = append(wrapped, "--", "java", "-XX:-UsePerfData")
+	wrapped = append(wrapped, "--", javaBinary(), "-XX:-UsePerfData")
 	cmd := exec.CommandContext(ctx, "setpriv", append(wrapped, args...)...)
 	cmd.Env = append(os.Environ(), "HOME="+os.TempDir())
 	return cmd
@@ -266,7 +278,7 @@ func LaunchStandIn(s StandIn) (int, func(), error) {
 	if s.TLS != nil {
 		args = append(args, s.TLS.KeyStore, s.TLS.KeyStoreType, "env:"+passwordVariable)
 	}
-	argv := append([]string{"java"}, args...)
+	argv := append([]string{javaBinary()}, args...)
 	if s.Netns != "" {
 		argv = append([]string{"ip", "netns", "exec", s.Netns}, argv...)
 	}

@@ -1,7 +1,9 @@
 // Package kestrapod is the test ground's Kestra container: it follows a workload of a built overlay or a
-// rendered chart (or a Compose service) the way the kubelet or docker, Kestra's launcher and Micronaut do,
-// lays the mounted files out with the owners and modes they really get, and runs the JVM that stands in
-// for Kestra as the user the container really runs as. It is test ground, never product code.
+// rendered chart (or a Compose service) the way the kubelet or docker and Kestra's launcher do, lays the
+// mounted files out with the owners and modes they really get, and runs Kestra's own server (Micronaut on
+// Temurin 25, internal/testutil/kestraserver) on them as the user the container really runs as; Micronaut
+// reads the configuration. Property and String read it too, for the tests' own checks only. It is test
+// ground, never product code.
 package kestrapod
 
 import (

@@ -4,10 +4,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestraserver"
 )
 
 // LayOut writes the container's files into a scratch folder, each owned and moded as the container sees
@@ -63,31 +63,20 @@ func RequireRoot(t testing.TB) {
 	t.Skip("needs root: it lays files out with the owners the kubelet gives them and runs Kestra's JVM as the container's user (run the tests as root, as CI does)")
 }
 
-// Serve runs the JVM that stands in for Kestra as the container's user, with the micronaut.server.ssl
-// stores Kestra resolves, read from where its mounts put them, and the store password from its
-// environment; it returns the loopback port. A store the user cannot open fails the test as it fails
-// Kestra's start.
+// Serve runs Kestra's own server (Micronaut on Temurin 25, internal/testutil/kestraserver) for the container:
+// its files at their paths, its environment as Kestra's launcher leaves it, as its user. Micronaut reads the
+// configuration itself; a store it cannot open or a password it cannot resolve fails the test with its own
+// error. It returns a loopback port that reaches the server's main listener (HTTPS with TLS on).
 func Serve(t testing.TB, p *Process) int {
 	t.Helper()
+	return Run(t, p).Local
+}
+
+// Run is Serve, returning the server itself: its pod's address, its listener, its logs.
+func Run(t testing.TB, p *Process) *kestraserver.Server {
+	t.Helper()
 	root := p.LayOut(t)
-	inPod := func(key string) string {
-		t.Helper()
-		value := p.String(key)
-		if value == "" {
-			return ""
-		}
-		file := strings.TrimPrefix(value, "file:")
-		if _, ok := p.Files[file]; !ok {
-			t.Fatalf("Kestra would not start: %s = %s, which no mount provides", key, value)
-		}
-		return filepath.Join(root, filepath.FromSlash(file))
-	}
-	return javatls.StartServer(t, javatls.Stores{
-		KeyStore: inPod("micronaut.server.ssl.key-store.path"), KeyStoreType: p.String("micronaut.server.ssl.key-store.type"),
-		TrustStore: inPod("micronaut.server.ssl.trust-store.path"), TrustStoreType: p.String("micronaut.server.ssl.trust-store.type"),
-		Password: p.String("micronaut.server.ssl.key-store.password"),
-		RunAs:    p.credential(),
-	})
+	return kestraserver.Start(t, kestraserver.Container{Root: root, Env: p.Env, UID: p.User.UID, GID: p.User.GID, Groups: p.User.Groups})
 }
 
 var trustStoreFlag = regexp.MustCompile(`-Djavax\.net\.ssl\.trustStore=(\S+)`)
