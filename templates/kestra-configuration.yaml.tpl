@@ -14,6 +14,9 @@ micronaut:
     {{- if .DualProtocol }}
     dual-protocol: true
     {{- end }}
+    {{- if .Values.app.redirectHTTP }}
+    http-to-https-redirect: true
+    {{- end }}
     ssl:
       enabled: true
       port: {{ .Values.app.port }}

@@ -80,7 +80,7 @@ type GenerateOptions struct {
 	ComposeFiles, ComposeEnvFiles                                              []string
 	GatewayClass, Gateway                                                      string
 	BackendTLS                                                                 bool
-	DualProtocol                                                               bool
+	DualProtocol, RedirectHTTP                                                 bool
 	AppIssuer, RestartOnRenewal                                                string
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
@@ -165,6 +165,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringArrayVar(&o.ComposeFiles, "compose-file", nil, "with --target compose: your Compose file (repeatable, as docker compose -f); Kestra's service is found by image, or named with --service")
 	fs.StringArrayVar(&o.ComposeEnvFiles, "env-file", nil, "with --target compose: a file of ${VAR} values, as docker compose --env-file (repeatable; default: the project's .env)")
 	fs.BoolVar(&o.DualProtocol, "dual-protocol", false, "app mode: keep plain HTTP on 8080 open beside HTTPS (default: open when the base's Service reaches 8080; with --target compose, closed)")
+	fs.BoolVar(&o.RedirectHTTP, "redirect-http", false, "app mode: answer plain HTTP on 8080 with a redirect to HTTPS (Micronaut's http-to-https-redirect; keeps 8080 open for it); the management port, where probes ask, stays plain HTTP")
 	fs.StringVar(&o.AppIssuer, "app-issuer", "", "app mode: who issues Kestra's keystore: local (generate, from our CA; the default) or cert-manager (a Certificate with keystores, from --issuer-ref or our CA issuer with --self-signed; the default with --issuer-ref)")
 	fs.StringVar(&o.RestartOnRenewal, "restart-on-renewal", "", "app mode with --app-issuer cert-manager: reloader annotates Kestra's workloads so that Stakater Reloader restarts them when cert-manager renews the keystore")
 	fs.StringArrayVar(&o.ChartValues, "chart-values", nil, "with --target helm: your own values file for the chart (repeatable, in helm's order); the lists we write keep its entries, because helm replaces lists across -f files")
@@ -294,6 +295,7 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("compose-file", "compose.files", o.ComposeFiles)
 	add("env-file", "compose.envFiles", o.ComposeEnvFiles)
 	add("dual-protocol", "app.dualProtocol", o.DualProtocol)
+	add("redirect-http", "app.redirectHTTP", o.RedirectHTTP)
 	add("app-issuer", "app.issuer", o.AppIssuer)
 	add("restart-on-renewal", "app.restartOnRenewal", o.RestartOnRenewal)
 	add("chart-values", "helm.chartValues", o.ChartValues)

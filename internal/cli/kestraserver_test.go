@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -37,6 +38,25 @@ func startKestra(t *testing.T, base string, args ...string) (*kestraserver.Serve
 		t.Fatalf("Kestra would not start: %v", err)
 	}
 	return kestrapod.Run(t, p), p, out, objects
+}
+
+// probe asks as the kubelet's httpGet probe does: it follows redirects to the same host (an HTTPS one
+// unverified, as the kubelet does), and 200 to 399 is a pass.
+func probe(t *testing.T, url string) (int, error) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 10 || req.URL.Hostname() != via[0].URL.Hostname() {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 func httpGet(t *testing.T, url string) (int, error) {
@@ -100,6 +120,43 @@ func TestKestrasServerServesOurOverlay(t *testing.T) {
 	}
 }
 
+// TestRedirectHTTPSendsTheUIToHTTPS: with --redirect-http, Micronaut answers plain HTTP on 8080 with a
+// redirect to the same path over HTTPS. It redirects the management port too, which would fail the probes
+// the official chart asks there: generate refuses --redirect-http over such a workload.
+func TestRedirectHTTPSendsTheUIToHTTPS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Kestra's server (-short)")
+	}
+	server, _, out, _ := startKestra(t, "", "--redirect-http")
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(fmt.Sprintf("http://%s/ui/", net.JoinHostPort(server.Pod.IP, "8080")))
+	if err != nil {
+		t.Fatalf("plain HTTP on 8080: %v\n%s", err, server.Logs.Tail(20))
+	}
+	resp.Body.Close()
+	if location := resp.Header.Get("Location"); resp.StatusCode/100 != 3 || !strings.HasPrefix(location, "https://") || !strings.Contains(location, ":8443/ui/") {
+		t.Errorf("plain HTTP on 8080 answers %d, Location %q: want a redirect to https://...:8443/ui/", resp.StatusCode, location)
+	}
+	// Micronaut redirects the management port too: a probe there, as the kubelet asks (following to 8443 on
+	// the same host, unverified), fails. This is why generate refuses --redirect-http over a workload with
+	// such probes (the official chart's), below.
+	if status, err := probe(t, fmt.Sprintf("http://%s/health/readiness", net.JoinHostPort(server.Pod.IP, "8081"))); err == nil && status >= 200 && status < 400 {
+		t.Errorf("a probe of the management port passes (%d) with http-to-https-redirect on: generate's refusal is no longer needed", status)
+	}
+	chart := filepath.Join(t.TempDir(), "kestra.yaml")
+	if err := os.WriteFile(chart, testutil.RenderChart(t, "kestra", "kestra", "--set", "dind.enabled=false"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runCmd(t, "generate", "-o", filepath.Join(t.TempDir(), "o"), "--mode", "app", "--host", "kestra.example.com", "--redirect-http", "--base", chart, "-n", "kestra")
+	if err == nil || !strings.Contains(err.Error(), "--redirect-http would fail Deployment kestra-standalone's startupProbe") {
+		t.Errorf("generate --redirect-http over the chart = %v, want a refusal naming its probes", err)
+	}
+	if body, err := javatls.Curl(t, filepath.Join(out, "certs", "ca.pem"), "kestra.example.com", server.Local); err != nil || !strings.Contains(body, "kestra-tls-ok") {
+		t.Errorf("HTTPS: %v\n%s", err, body)
+	}
+}
+
 // TestTheChartsProbesPassWhileKestraServesHTTPS renders the official chart with the real helm, generates
 // app mode over it, starts Kestra's server from the standalone Deployment, and asks every probe the chart
 // declares, as the kubelet would: each answers 200 while the UI listener serves HTTPS.
@@ -137,7 +194,7 @@ func TestTheChartsProbesPassWhileKestraServesHTTPS(t *testing.T) {
 				if !ok {
 					t.Fatalf("%s names port %v, which the container does not declare", kind, get["port"])
 				}
-				status, err := httpGet(t, fmt.Sprintf("http://%s%v", net.JoinHostPort(server.Pod.IP, fmt.Sprint(port)), get["path"]))
+				status, err := probe(t, fmt.Sprintf("http://%s%v", net.JoinHostPort(server.Pod.IP, fmt.Sprint(port)), get["path"]))
 				if err != nil || status != 200 {
 					t.Errorf("%s GET :%d%v: %d %v", kind, port, get["path"], status, err)
 				}

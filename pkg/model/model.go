@@ -75,7 +75,7 @@ func Build(opts Options) (*Model, error) {
 	v := opts.Values
 	m := &Model{Values: v, URL: kestraURL(v.Values)}
 	if v.ServesHTTPS() {
-		m.DualProtocol = opts.ServesHTTP
+		m.DualProtocol = opts.ServesHTTP || v.App.RedirectHTTP // the redirect answers on 8080
 		if v.App.DualProtocol != nil {
 			m.DualProtocol = *v.App.DualProtocol
 		}

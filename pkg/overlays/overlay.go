@@ -162,6 +162,11 @@ func generateTarget(opts Options) (*Overlay, error) {
 		if err := checkHTTPSPortName(b.Install, v.App.Port, baseName(opts.Base)); err != nil {
 			return nil, err
 		}
+		if v.App.RedirectHTTP {
+			if probes := plainHTTPProbes(b.Objects, b.Install.Server); len(probes) > 0 {
+				return nil, fmt.Errorf("--redirect-http would fail %s %s's %s: Micronaut (4.10, Kestra's) redirects every plain-HTTP listener to HTTPS, the management port 8081 too, and the health endpoints are not served on 8443, so the kubelet would restart Kestra; drop --redirect-http (HTTP on 8080 then stays open beside HTTPS, or closes with --dual-protocol=false)", b.Install.Server.Kind, b.Install.Server.Name, strings.Join(probes, ", "))
+			}
+		}
 	}
 	namespace := b.Install.Server.Namespace
 	if v.Namespace != "" {
@@ -274,6 +279,35 @@ func generateTarget(opts Options) (*Overlay, error) {
 		out.Files = append(out.Files, fileset.File{Name: p.File, Data: rendered, Mode: fileset.Public})
 	}
 	return out, out.addValues(v)
+}
+
+// plainHTTPProbes names the server container's probes that ask over plain HTTP.
+func plainHTTPProbes(objects []map[string]any, server kestra.Workload) []string {
+	var probes []string
+	for _, object := range objects {
+		metadata, _ := object["metadata"].(map[string]any)
+		if object["kind"] != server.Kind || metadata["name"] != server.Name {
+			continue
+		}
+		spec, _ := object["spec"].(map[string]any)
+		template, _ := spec["template"].(map[string]any)
+		podSpec, _ := template["spec"].(map[string]any)
+		containers, _ := podSpec["containers"].([]any)
+		for _, c := range containers {
+			container, _ := c.(map[string]any)
+			if container["name"] != server.Container {
+				continue
+			}
+			for _, kind := range []string{"startupProbe", "livenessProbe", "readinessProbe"} {
+				probe, _ := container[kind].(map[string]any)
+				get, ok := probe["httpGet"].(map[string]any)
+				if ok && (get["scheme"] == nil || get["scheme"] == "HTTP") {
+					probes = append(probes, fmt.Sprintf("%s (GET %v on port %v)", kind, get["path"], get["port"]))
+				}
+			}
+		}
+	}
+	return probes
 }
 
 // checkHTTPSPortName refuses a Service that already has a port named https on another number: the patch

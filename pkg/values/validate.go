@@ -88,6 +88,16 @@ func (v Values) Validate() error {
 	default:
 		return fmt.Errorf("certificates.rotation %q: leave it to `kubectl kestra-tls rotate-ca`, which sets trust, then issue, then clears it", v.Certificates.Rotation)
 	}
+	if v.App.RedirectHTTP {
+		switch {
+		case v.Mode != "app":
+			return fmt.Errorf("--redirect-http is about Kestra's own HTTP port in app mode; in %s mode the %s redirects (drop --redirect-http)", v.Mode, map[string]string{"ingress": "Ingress controller", "gateway": "Gateway"}[v.Mode])
+		case v.App.DualProtocol != nil && !*v.App.DualProtocol:
+			return fmt.Errorf("--redirect-http answers on 8080, which --dual-protocol=false closes: drop one of them")
+		case v.Target == "helm":
+			return fmt.Errorf("--redirect-http would fail the official chart's probes: Micronaut (4.10, Kestra's) redirects the management port 8081 to HTTPS too, where the health endpoints are not served; drop --redirect-http")
+		}
+	}
 	if err := v.validateAppIssuer(); err != nil {
 		return err
 	}

@@ -214,7 +214,10 @@ type App struct {
 	Port                 int    `json:"port"`
 	ClientAuthentication string `json:"clientAuthentication"`
 	// DualProtocol nil (null) means: on when the base's Service has a port to Kestra's 8080, so it keeps working.
-	DualProtocol       *bool  `json:"dualProtocol"`
+	DualProtocol *bool `json:"dualProtocol"`
+	// RedirectHTTP makes plain HTTP on 8080 answer with a redirect to HTTPS (Micronaut's
+	// http-to-https-redirect); the management port (probes) stays as it is.
+	RedirectHTTP       bool   `json:"redirectHTTP"`
 	SSLSecretName      string `json:"sslSecretName"`
 	PasswordSecretName string `json:"passwordSecretName"`
 	PasswordEnv        string `json:"passwordEnv"`
