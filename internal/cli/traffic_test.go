@@ -24,6 +24,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/acme"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/browser"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/netpod"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/traefik"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
@@ -332,9 +333,9 @@ func TestAnExistingTraefikGatewayAcceptsOurRoute(t *testing.T) {
 	getUntil(t, throughTraefik(t, rootsFrom(t, filepath.Join(certs, "ca.pem"))), "https://"+host+"/", "kestra-on-a-shared-gateway", tr)
 }
 
-// TestAppModeServesTheBrowserStraightFromKestra generates app mode and serves Kestra's stand-in from the
-// keystore generate made, in its pod network, on Kestra's HTTPS port: Chromium, trusting only our CA,
-// loads Kestra's page by its host name.
+// TestAppModeServesTheBrowserStraightFromKestra generates app mode and starts Kestra's own server
+// (Micronaut on Temurin 25) from the overlay, in its pod network: Chromium, trusting only our CA, loads
+// Kestra's page by its host name on Kestra's HTTPS port.
 func TestAppModeServesTheBrowserStraightFromKestra(t *testing.T) {
 	browser.Require(t)
 	host := "kestra.app.traffic.test"
@@ -342,18 +343,16 @@ func TestAppModeServesTheBrowserStraightFromKestra(t *testing.T) {
 	if _, stderr, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", host); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	password, err := os.ReadFile(filepath.Join(out, "certs", "store-password"))
+	p, err := kestrapod.Start(builtObjects(t, out), "Deployment", "kestra", "kestra")
+	if err != nil {
+		t.Fatalf("Kestra would not start: %v", err)
+	}
+	server := kestrapod.Run(t, p)
+	page, err := browser.Load(t, fmt.Sprintf("https://%s:%d/ui/", host, server.Port), filepath.Join(out, "certs", "ca.pem"), map[string]string{host: server.Pod.IP})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pod := netpod.New(t)
-	javatls.StartStandIn(t, javatls.StandIn{Netns: pod.Netns, Address: pod.IP, Port: 8443, Name: "kestra-in-app-mode", Events: 1, Interval: time.Millisecond,
-		TLS: &javatls.Stores{KeyStore: filepath.Join(out, "certs", "keystore.p12"), KeyStoreType: "PKCS12", Password: string(password)}})
-	page, err := browser.Load(t, "https://"+host+":8443/", filepath.Join(out, "certs", "ca.pem"), map[string]string{host: pod.IP})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(page.DOM, "kestra-in-app-mode") {
+	if !strings.Contains(page.DOM, "Kestra over https") {
 		t.Errorf("Chromium did not load Kestra's page:\n%s", page.DOM)
 	}
 }
