@@ -15,28 +15,11 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 )
 
-// bigBase is a manifest file with Kestra and n ConfigMaps: kustomize takes minutes over 10,000 objects.
+// bigBase is a manifest file with Kestra (chartLikeBase) and n ConfigMaps: kustomize takes minutes over 10,000 objects.
 func bigBase(t *testing.T, n int) string {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: kestra}
-spec:
-  selector: {matchLabels: {app: kestra}}
-  template:
-    metadata: {labels: {app: kestra}}
-    spec:
-      containers:
-      - {name: kestra, image: kestra/kestra:latest, ports: [{name: http, containerPort: 8080}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: kestra}
-spec:
-  selector: {app: kestra}
-  ports: [{name: http, port: 8080, targetPort: http}]
-`)
+	b.WriteString(chartLikeBase)
 	for i := range n {
 		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\ndata: {a: b}\n", i)
 	}

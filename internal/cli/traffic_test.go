@@ -23,8 +23,8 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/acme"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/browser"
-	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestraserver"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/netpod"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/traefik"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
@@ -57,14 +57,19 @@ func stopTraefik() {
 	}
 }
 
-// kestraPod is Kestra's stand-in in a pod network of its own, as the Service's only endpoint.
+// kestraPod is Kestra's own server (Micronaut on Temurin 25, plain HTTP on 8080 with Kestra's built-in
+// configuration: TLS ends in front of it) in a pod network of its own, as the Service's only endpoint. Its
+// page names it; its event stream sends 5 events 400 ms apart.
 func kestraPod(t *testing.T, namespace, name string) *netpod.Pod {
 	t.Helper()
 	c := testCluster(t)
-	pod := netpod.New(t)
-	javatls.StartStandIn(t, javatls.StandIn{Netns: pod.Netns, Address: pod.IP, Port: 8080, Name: name, Events: 5, Interval: 400 * time.Millisecond})
-	netpod.Endpoints(t, c.Client, namespace, "kestra", []netpod.Port{{Name: "http", Port: 8080}}, pod)
-	return pod
+	server := kestraserver.Start(t, kestraserver.Container{Root: t.TempDir(), UID: 1000, GID: 1000,
+		Env: map[string]string{"TLSGROUND_NAME": name, "TLSGROUND_EVENTS": "5", "TLSGROUND_INTERVAL": "400ms"}})
+	if server.Scheme != "http" || server.Port != 8080 {
+		t.Fatalf("Kestra's server runs %s on %d, want plain HTTP on 8080", server.Scheme, server.Port)
+	}
+	netpod.Endpoints(t, c.Client, namespace, "kestra", []netpod.Port{{Name: "http", Port: 8080}}, server.Pod)
+	return server.Pod
 }
 
 // rootsFrom is a pool of the CA certificates in a PEM file.
@@ -221,16 +226,19 @@ func TestBackendTLSIsEnforcedByTraefik(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
 	}
+	// Kestra's own server started from the overlay's Deployment, as the pod would run it.
 	servesHTTPS := func(overlay, name string) *netpod.Pod {
 		t.Helper()
-		password, err := os.ReadFile(filepath.Join(overlay, "certs", "store-password"))
+		p, err := kestrapod.Start(builtObjects(t, overlay), "Deployment", "kestra", "kestra")
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("Kestra would not start: %v", err)
 		}
-		pod := netpod.New(t)
-		javatls.StartStandIn(t, javatls.StandIn{Netns: pod.Netns, Address: pod.IP, Port: 8443, Name: name, Events: 1, Interval: time.Millisecond,
-			TLS: &javatls.Stores{KeyStore: filepath.Join(overlay, "certs", "keystore.p12"), KeyStoreType: "PKCS12", Password: string(password)}})
-		return pod
+		p.Env["TLSGROUND_NAME"] = name
+		server := kestrapod.Run(t, p)
+		if server.Scheme != "https" || server.Port != 8443 {
+			t.Fatalf("Kestra's server runs %s on %d, want HTTPS on 8443", server.Scheme, server.Port)
+		}
+		return server.Pod
 	}
 	ours := servesHTTPS(out, "kestra-with-our-certificate")
 	netpod.Endpoints(t, c.Client, ns, "kestra", []netpod.Port{{Name: "https", Port: 8443}}, ours)

@@ -209,7 +209,11 @@ func (o *UninstallOptions) deleteLocal() error {
 	removed, kept, err := overlays.RemoveLocal(o.Dir)
 	fmt.Fprintf(o.Out, "removed %d files kestra-tls wrote in %s\n", len(removed), o.Dir)
 	if len(kept) > 0 {
-		fmt.Fprintf(o.Out, "kept %s: %s (not written by kestra-tls, or edited since)\n", o.Dir, strings.Join(kept, ", "))
+		names := kept
+		if len(names) > 5 {
+			names = append(names[:5:5], fmt.Sprintf("and %d more", len(kept)-5))
+		}
+		fmt.Fprintf(o.Out, "kept %s: %s (not written by kestra-tls, or edited since)\n", o.Dir, strings.Join(names, ", "))
 	}
 	return err
 }

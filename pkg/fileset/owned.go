@@ -150,12 +150,9 @@ func quoteAll(dir string, names []string) string {
 // Conflicts are the files among names (relative to dir) that differ from data and are not ours to replace.
 func (o Owned) Conflicts(dir string, files []File, legacy func(string) bool) (foreign, edited []string) {
 	for _, file := range files {
-		path := filepath.Join(dir, filepath.FromSlash(file.Name))
-		if same(path, file) {
-			continue // re-running with the same input is always safe
-		}
-		if existing, err := os.ReadFile(path); err == nil && bytes.Equal(existing, file.Data) {
-			continue // only the mode differs: ours to mend
+		// Re-running with the same input is always safe (a mode that differs is ours to mend).
+		if existing, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file.Name))); err == nil && bytes.Equal(existing, file.Data) {
+			continue
 		}
 		switch o.StateOf(dir, file.Name, legacy) {
 		case Foreign:

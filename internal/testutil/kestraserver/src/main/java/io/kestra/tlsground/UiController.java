@@ -1,31 +1,47 @@
 package io.kestra.tlsground;
 
+import io.micronaut.context.annotation.Value;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
-import io.micronaut.http.annotation.Produces;
 import io.micronaut.http.sse.Event;
 import java.time.Duration;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 
-/** What the tests load on Kestra's UI and API listener: a page, and a server-sent event stream as Kestra's executions follow. */
+/**
+ * What the tests load on Kestra's UI and API listener: a page, and a server-sent event stream as Kestra's
+ * executions and logs follow, each event the moment it was sent. A test that runs several servers tells them apart by TLSGROUND_NAME (the
+ * property tlsground.name), and paces the stream with TLSGROUND_EVENTS and TLSGROUND_INTERVAL.
+ */
 @Controller
 public class UiController {
-    /** What the tests' clients (curl, the JVM's, OpenSSL) check they reached. */
-    @Get(uri = "/", produces = MediaType.TEXT_PLAIN)
+    private final String name;
+    private final int events;
+    private final Duration interval;
+
+    public UiController(@Value("${tlsground.name:kestra-tls-ok}") String name, @Value("${tlsground.events:5}") int events,
+                        @Value("${tlsground.interval:50ms}") Duration interval) {
+        this.name = name;
+        this.events = events;
+        this.interval = interval;
+    }
+
+    /** What the tests' clients (curl, the JVM's, OpenSSL, a proxy) check they reached. */
+    @Get(uri = "/", produces = MediaType.TEXT_HTML)
     public String root() {
-        return "kestra-tls-ok\n";
+        return "<!doctype html><title>Kestra</title><p>" + name + "</p>\n";
     }
 
     @Get(uri = "/ui/", produces = MediaType.TEXT_HTML)
     public String page(HttpRequest<?> request) {
-        return "<!doctype html><title>Kestra</title><h1>Kestra over " + (request.isSecure() ? "https" : "http") + "</h1>";
+        return "<!doctype html><title>Kestra</title><h1>Kestra over " + (request.isSecure() ? "https" : "http") + "</h1><p>" + name + "</p>";
     }
 
     @Get(uri = "/api/v1/events", produces = MediaType.TEXT_EVENT_STREAM)
     public Publisher<Event<String>> events() {
-        return Flux.interval(Duration.ofMillis(50)).take(5).map(i -> Event.of("event " + i));
+        // Each event carries the moment it was sent (epoch milliseconds): a test tells a proxy that buffers.
+        return Flux.interval(interval).take(events).map(i -> Event.of(String.valueOf(System.currentTimeMillis())));
     }
 }
