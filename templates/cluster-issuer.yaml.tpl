@@ -8,7 +8,9 @@ metadata:
 spec:
   acme:
     server: {{ .Values.issuer.acmeServer }}
-    email: {{ .Values.issuer.email }}
+    {{- with .Values.issuer.email }}
+    email: {{ . }}
+    {{- end }}
     {{- with .ACME }}
     {{- with .CABundle }}
     # The CA that signs the ACME server's HTTPS certificate (--acme-ca-bundle).

@@ -156,6 +156,19 @@ func (o *ApplyOptions) Validate() error {
 	return nil
 }
 
+// usesDemoBase tells an overlay over the embedded demo Kestra, from the values generate used or left.
+func (o *ApplyOptions) usesDemoBase() bool {
+	if o.generateFirst {
+		return o.Generate.resolved.Target == "kustomize" && o.Generate.resolved.Base == ""
+	}
+	data, err := os.ReadFile(filepath.Join(o.Dir, overlays.ValuesFile))
+	if err != nil || !overlays.IsEarlierRun(data) {
+		return false
+	}
+	var v values.Values
+	return yaml.Unmarshal(data, &v) == nil && v.Target == "kustomize" && v.Base == ""
+}
+
 // isKustomization tells whether dir holds a kustomization, under one of the names kustomize reads.
 func isKustomization(dir string) bool {
 	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
@@ -170,7 +183,7 @@ func isKustomization(dir string) bool {
 func (o *ApplyOptions) Run(ctx context.Context) error {
 	// The cluster's kinds and what the overlay takes from its base are read on the other core while the
 	// overlay builds.
-	applier := &apply.Applier{Getter: o.configFlags}
+	applier := &apply.Applier{Getter: o.configFlags, DemoBase: o.usesDemoBase()}
 	go applier.ReadKinds()
 	readLayout := sync.OnceValues(o.layout)
 	if !o.generateFirst { // a folder generate writes first is read once written

@@ -24,7 +24,7 @@ import (
 )
 
 const generateExample = `  # TLS at the Ingress, certificate from Let's Encrypt through cert-manager
-  kubectl kestra-tls generate --host kestra.example.com --email ops@example.com
+  kubectl kestra-tls generate --host kestra.example.com
 
   # ... through a commercial ACME CA that requires external account binding, or a private ACME server
   kubectl kestra-tls generate --host kestra.example.com --email ops@example.com \
@@ -110,7 +110,7 @@ func NewCmdGenerate(configFlags *genericclioptions.ConfigFlags, streams generici
 "kubectl kestra-tls apply DIR" or "kubectl apply -k DIR".
 
 --mode ingress (default): an Ingress with TLS for every --host, the certificate from Let's Encrypt
-(--email; --acme-staging to try first) or any ACME CA (--acme-server, with --acme-ca-bundle for a private
+(--acme-staging to try first) or any ACME CA (--acme-server, with --acme-ca-bundle for a private
 one, --eab-kid and --eab-hmac-key-file for external account binding, --solver-file for DNS-01 and
 wildcards), an issuer you have (--issuer-ref) or our own CA (--self-signed: cert-manager gets only an
 intermediate whose X.509 name constraints permit the hosts; the root's key stays in certs/), and kestra.url.
@@ -162,7 +162,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&o.Mode, "mode", "", "where TLS ends: ingress (default), gateway (a Gateway API Gateway) or app")
 	fs.StringVar(&o.Target, "target", "", "what to write: kustomize (default: an overlay over --base), helm (values for the official chart, and the Secrets they refer to) or compose (an override for your docker-compose.yml; app mode)")
-	fs.StringArrayVar(&o.ComposeFiles, "compose-file", nil, "with --target compose: your Compose file (repeatable, as docker compose -f); Kestra's service is found by image, or named with --service")
+	fs.StringArrayVar(&o.ComposeFiles, "compose-file", nil, "with --target compose: your Compose file (repeatable, as docker compose -f; default: what docker compose reads here, compose.yaml or docker-compose.yml and its override file); Kestra's service is found by image, or named with --service")
 	fs.StringArrayVar(&o.ComposeEnvFiles, "env-file", nil, "with --target compose: a file of ${VAR} values, as docker compose --env-file (repeatable; default: the project's .env)")
 	fs.BoolVar(&o.DualProtocol, "dual-protocol", false, "app mode: keep plain HTTP on 8080 open beside HTTPS (default: open when the base's Service reaches 8080; with --target compose, closed)")
 	fs.BoolVar(&o.RedirectHTTP, "redirect-http", false, "app mode: answer plain HTTP on 8080 with a redirect to HTTPS (Micronaut's http-to-https-redirect; keeps 8080 open for it); the management port, where probes ask, stays plain HTTP")
@@ -184,7 +184,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVar(&o.ClusterIssuer, "cluster-issuer", false, "with --self-signed: our CA as a cert-manager ClusterIssuer usable from every namespace (default: a namespaced Issuer beside Kestra)")
 	fs.StringArrayVar(&o.CAPermit, "ca-permit", nil, "with --self-signed: a DNS domain (with its subdomains) or IP address cert-manager's issuer may sign, repeatable (default: the --host names)")
 	fs.BoolVar(&o.NoCertManager, "no-cert-manager", false, "with --self-signed: write the kestra-tls Secret from our certificate, no cert-manager")
-	fs.StringVar(&o.Email, "email", "", "ACME account email for Let's Encrypt")
+	fs.StringVar(&o.Email, "email", "", "ACME account email (optional: Let's Encrypt sends no expiry email since 2025; some CAs want a contact)")
 	fs.StringVar(&o.ACMEServer, "acme-server", "", "ACME directory URL: a private ACME server (step-ca, Vault, a corporate CA) or a commercial ACME CA (default Let's Encrypt production)")
 	fs.BoolVar(&o.ACMEStaging, "acme-staging", false, "use Let's Encrypt's staging directory (untrusted certificates, no production rate limits), as the ClusterIssuer letsencrypt-staging")
 	fs.StringVar(&o.ACMECABundle, "acme-ca-bundle", "", "PEM file of the CA that signs your ACME server's HTTPS certificate (a private ACME server)")
@@ -259,7 +259,47 @@ func (o *GenerateOptions) Complete(cmd *cobra.Command) error {
 	if o.resolved, err = values.Resolve(values.Layer{Source: "templates/values.yaml", Data: defaults}, layers, o.Sets, overrides); err != nil {
 		return err
 	}
+	if err := o.defaultComposeFiles(); err != nil {
+		return err
+	}
 	return o.normalizeHosts()
+}
+
+// composeFileNames are the files docker compose reads without -f, in its order of preference.
+var composeFileNames = []string{"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
+
+// defaultComposeFiles finds the project as docker compose does without -f: the first of its file names in
+// the current folder, and the override file beside it (compose.override.yaml, ...), which it reads too.
+func (o *GenerateOptions) defaultComposeFiles() error {
+	if o.resolved.Target != "compose" || len(o.resolved.Compose.Files) > 0 {
+		return nil
+	}
+	var files []string
+	for _, name := range composeFileNames {
+		if _, err := os.Stat(name); err == nil {
+			files = append(files, name)
+			override := strings.TrimSuffix(strings.TrimSuffix(name, ".yaml"), ".yml") + ".override" + filepath.Ext(name)
+			if _, err := os.Stat(override); err == nil {
+				files = append(files, override)
+			}
+			break
+		}
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("--target compose: no Compose file here (docker compose looks for %s): run generate in your project's folder, or pass --compose-file", strings.Join(composeFileNames, ", "))
+	}
+	o.resolved.Compose.Files = files
+	compose, _ := o.resolved.Map["compose"].(map[string]any)
+	if compose == nil {
+		compose = map[string]any{}
+		o.resolved.Map["compose"] = compose
+	}
+	listed := make([]any, len(files))
+	for i, file := range files {
+		listed[i] = file
+	}
+	compose["files"] = listed
+	return nil
 }
 
 // normalizeHosts writes every host as the Ingress, the certificate and the browser name it (punycode for an
@@ -431,6 +471,9 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 	}
 	for _, note := range overlay.Notes {
 		fmt.Fprintf(o.ErrOut, "%s\n", note)
+	}
+	if o.resolved.Target == "kustomize" && o.resolved.Base == "" {
+		fmt.Fprintf(o.ErrOut, "base: kestra-tls's minimal demo Kestra (kestra/kestra:latest, in-memory H2), not yours: give your Kestra with --base (your manifests, or `helm template` output of your chart)\n")
 	}
 	if o.DryRun {
 		return o.printDryRun(overlay)

@@ -249,7 +249,7 @@ func TestGenerateBadInputNamesTheCauseAndWritesNothing(t *testing.T) {
 		"an unknown mode":                     {[]string{"--mode", "sidecar", "--host", "a.example.com"}, []string{`--mode "sidecar"`, "ingress", "app"}},
 		"--set on an unknown key":             {[]string{"--set", "ingress.clasName=nginx", "--host", "a.example.com", "--self-signed"}, []string{"--set ingress.clasName=nginx", "unknown key", "clasName"}},
 		"--set with a mistyped value":         {[]string{"--set", "app.port=https", "--mode", "app", "--host", "a.example.com"}, []string{"--set app.port=https", "app.port", "number"}},
-		"the ACME issuer without --email":     {[]string{"--host", "a.example.com"}, []string{"--email is required", "--issuer-ref", "--self-signed"}},
+		"an --email that is no address":       {[]string{"--host", "a.example.com", "--email", "ops at example"}, []string{`--email "ops at example" is not an email address`}},
 		"a base with no Kestra Deployment":    {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/bases/no-kestra"}, []string{"--base testdata/bases/no-kestra", "no Kestra Deployment", "web", "--deployment"}},
 		"two candidate Deployments":           {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/bases/two-kestras"}, []string{"2 candidate Kestra Deployments", "kestra-standalone", "kestra-webserver", "--deployment"}},
 		"a malformed values file":             {[]string{"--host", "a.example.com", "-f", malformed}, []string{"-f " + malformed, "not valid YAML"}},

@@ -28,22 +28,22 @@ func NewCmdKestraTLS(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "kestra-tls",
 		Short: "Serve Kestra over HTTPS: certificates, Java keystores and manifests in one step",
 		Long: `kubectl kestra-tls makes Kestra serve HTTPS, replacing the openssl, keytool and hand-written YAML
-steps of Kestra's "Configure SSL for Kestra" guide.
+steps of Kestra's "Configure SSL for Kestra" guide: generate writes the setup into a folder you can read,
+apply puts it in the cluster and waits until the certificate is Ready.`,
+		Example: `  # Kestra serves HTTPS itself; look at the folder, then apply it
+  kubectl kestra-tls generate --mode app --host kestra.example.com -o kestra-tls
+  kubectl kestra-tls apply kestra-tls -n kestra
 
-  generate  render the TLS setup (Ingress or Kestra's own HTTPS) as a kustomize overlay
-  apply     apply an overlay with server-side apply and wait until the certificate is Ready
-  diff      show what apply would change, object by object (exit 0 none, 1 some), as kubectl diff
-  uninstall remove what an overlay put in the cluster, and go back to plain HTTP
-  wait      wait until Kestra's certificate is Ready, and say why when it is not
-  status    check every install: certificate, expiry, hosts, keystore, restarts (exit 0/2/3)
-  renew     renew the certificate now, and restart Kestra where it must reload it
-  rotate-ca move Kestra to a new CA in three steps, without downtime
-  certs     make a CA, a server certificate and the Java keystores Kestra loads
-  version   print the plugin's version`,
+  # TLS at the Ingress, from Let's Encrypt, in one step
+  kubectl kestra-tls apply --host kestra.example.com -n kestra`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: DisplayName},
 	}
+	// As kubectl: a mistyped flag gets a pointer to the command's help.
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w\nSee '%s --help' for usage.", err, c.CommandPath())
+	})
 	configFlags.AddFlags(cmd.PersistentFlags())
 	addVerbosityFlag(cmd)
 	cmd.AddCommand(

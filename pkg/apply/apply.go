@@ -87,6 +87,8 @@ type Result struct {
 // Applier applies with one REST client getter: the shared kubeconfig flags.
 type Applier struct {
 	Getter genericclioptions.RESTClientGetter
+	// DemoBase: the overlay's base is kestra-tls's embedded demo Kestra, never to be forced over another.
+	DemoBase bool
 
 	dynamicMu sync.Mutex // the reads run concurrently
 	dynamic   dynamic.Interface
@@ -519,6 +521,8 @@ func (a *Applier) explain(err error, doing string, info *resource.Info) error {
 			hint += " -n " + info.Namespace
 		}
 		return fmt.Errorf("%s: forbidden: your user may not %s %s (check with `%s` and ask for that RBAC permission): %v", doing, verb, what, hint, err)
+	case apierrors.IsConflict(err) && a.DemoBase:
+		return fmt.Errorf("%s: the namespace already runs a Kestra that kestra-tls did not make (another field manager owns these fields: %v), and this overlay's base is kestra-tls's minimal demo Kestra (kestra/kestra:latest, in-memory H2), which would replace it: generate again with --base (your Kestra manifests, or `helm template` output of your chart), or apply into another namespace", doing, err)
 	case apierrors.IsConflict(err):
 		return fmt.Errorf("%s: another field manager owns some of these fields: %v (re-run with --force-conflicts to take them over)", doing, err)
 	case errors.As(err, &unknownAuthority), errors.As(err, &invalid), errors.As(err, &hostname):

@@ -113,10 +113,8 @@ func (v Values) validateIssuer() error {
 	i := v.Issuer
 	switch i.Type {
 	case "letsencrypt":
-		if i.Email == "" {
-			return fmt.Errorf("--email is required with --issuer letsencrypt, the default in ingress mode (values key issuer.email): Let's Encrypt sends expiry notices there; or use --issuer-ref NAME for an existing issuer, or --self-signed")
-		}
-		if _, err := mail.ParseAddress(i.Email); err != nil || strings.ContainsAny(i.Email, " <>") {
+		// Optional: Let's Encrypt stopped its expiry emails in 2025, and cert-manager's ACME issuer needs none.
+		if _, err := mail.ParseAddress(i.Email); i.Email != "" && (err != nil || strings.ContainsAny(i.Email, " <>")) {
 			return fmt.Errorf("--email %q is not an email address", i.Email)
 		}
 		if !strings.HasPrefix(i.ACMEServer, "https://") {

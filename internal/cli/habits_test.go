@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
+)
+
+// TestKubectlHabitsWorkOnTheBuiltBinary types what kubectl, helm and docker compose taught users, into the
+// built plugin: each works, or gets kubectl's pointer to help.
+func TestKubectlHabitsWorkOnTheBuiltBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the plugin (-short)")
+	}
+	plugin := testutil.Plugin(t)
+	run := func(dir string, args ...string) (string, string, error) {
+		cmd := exec.Command(plugin, args...)
+		cmd.Dir = dir
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		return stdout.String(), stderr.String(), err
+	}
+	t.Run("version -o json, as kubectl version -o json", func(t *testing.T) {
+		stdout, _, err := run(t.TempDir(), "version", "-o", "json")
+		var v struct {
+			ClientVersion struct{ GitVersion string } `json:"clientVersion"`
+		}
+		if err != nil || json.Unmarshal([]byte(stdout), &v) != nil || v.ClientVersion.GitVersion == "" {
+			t.Errorf("version -o json: %v\n%s", err, stdout)
+		}
+		if stdout, _, err := run(t.TempDir(), "version", "-o", "yaml"); err != nil || !strings.Contains(stdout, "clientVersion:\n  gitVersion:") {
+			t.Errorf("version -o yaml: %v\n%s", err, stdout)
+		}
+	})
+	t.Run("an unknown flag points at --help", func(t *testing.T) {
+		_, stderr, err := run(t.TempDir(), "generate", "--bogus")
+		if err == nil || !strings.Contains(stderr, "unknown flag: --bogus") || !strings.Contains(stderr, "See 'kubectl kestra-tls generate --help' for usage.") {
+			t.Errorf("generate --bogus: %v\n%s", err, stderr)
+		}
+	})
+	t.Run("the root help lists each command once", func(t *testing.T) {
+		stdout, _, err := run(t.TempDir(), "--help")
+		if err != nil || strings.Count(stdout, "rotate-ca") != 1 || strings.Count(stdout, "\n  generate ") != 1 {
+			t.Errorf("--help: %v\n%s", err, stdout)
+		}
+	})
+	t.Run("--target compose finds compose.yaml and its override as docker compose does", func(t *testing.T) {
+		project := t.TempDir()
+		writeFiles(t, project, map[string]string{
+			"compose.yaml":          "services:\n  kestra:\n    image: kestra/kestra:latest\n    ports: [\"8080:8080\"]\n",
+			"compose.override.yaml": "services:\n  kestra:\n    environment:\n      TZ: UTC\n",
+		})
+		stdout, stderr, err := run(project, "generate", "--target", "compose", "--host", "kestra.example.com")
+		if err != nil || !strings.Contains(stdout, "docker compose -f compose.yaml -f compose.override.yaml -f kestra-tls/compose.kestra-tls.yaml up -d") {
+			t.Errorf("generate --target compose without --compose-file: %v\n%s\n%s", err, stdout, stderr)
+		}
+		_, stderr, err = run(t.TempDir(), "generate", "--target", "compose", "--host", "kestra.example.com")
+		if err == nil || !strings.Contains(stderr, "no Compose file here") || !strings.Contains(stderr, "--compose-file") {
+			t.Errorf("generate --target compose in an empty folder: %v\n%s", err, stderr)
+		}
+	})
+	t.Run("--email is optional for Let's Encrypt, and the demo base is named", func(t *testing.T) {
+		dir := t.TempDir()
+		_, stderr, err := run(dir, "generate", "--host", "kestra.example.com", "-o", "out")
+		if err != nil {
+			t.Fatalf("generate without --email: %v\n%s", err, stderr)
+		}
+		issuer, _ := os.ReadFile(filepath.Join(dir, "out", "cluster-issuer.yaml"))
+		if !strings.Contains(string(issuer), "acme-v02.api.letsencrypt.org") || strings.Contains(string(issuer), "email:") {
+			t.Errorf("the ClusterIssuer without --email:\n%s", issuer)
+		}
+		if !strings.Contains(stderr, "base: kestra-tls's minimal demo Kestra") {
+			t.Errorf("generate does not name the demo base:\n%s", stderr)
+		}
+	})
+}
+
+// TestApplyRefusesTheDemoOverAnotherKestra: the namespace already runs a Kestra someone else made; an
+// overlay over the demo base is refused with what to do, never with advice to force the demo over it.
+func TestApplyRefusesTheDemoOverAnotherKestra(t *testing.T) {
+	c := testCluster(t)
+	ns := "demo-over-yours"
+	ctx := context.Background()
+	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "kestra"}
+	yours := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "kestra"},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "kestra", Image: "registry.corp/kestra:1.3.15"}}},
+		}},
+	}
+	if _, err := c.Client.AppsV1().Deployments(ns).Create(ctx, yours, metav1.CreateOptions{FieldManager: "helm"}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := applyCmd(t, c, ns, filepath.Join(t.TempDir(), "overlay"), "--mode", "app", "--host", "kestra.example.com", "--timeout", "30s")
+	if err == nil || !strings.Contains(err.Error(), "minimal demo Kestra") || !strings.Contains(err.Error(), "--base") || strings.Contains(err.Error(), "--force-conflicts") {
+		t.Fatalf("apply of the demo over another Kestra = %v, want a refusal pointing at --base, not at --force-conflicts", err)
+	}
+	live, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "kestra", metav1.GetOptions{})
+	if err != nil || live.Spec.Template.Spec.Containers[0].Image != "registry.corp/kestra:1.3.15" {
+		t.Errorf("the user's Kestra was changed: %v %+v", err, live.Spec.Template.Spec.Containers)
+	}
+}
