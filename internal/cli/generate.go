@@ -150,7 +150,10 @@ Deployment and Service serve as the base. Re-running with the same input changes
 	}
 	o.AddFlags(cmd)
 	cmd.Flags().StringVarP(&o.OutputDir, "output-dir", "o", o.OutputDir, "overlay folder to write")
-	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the built overlay instead of writing it")
+	cmd.Flags().Var(&dryRunValue{target: &o.DryRun, does: []string{"client"}, refusal: "generate talks to no cluster: --dry-run=client prints the overlay; for the API server's check, run `kubectl kestra-tls apply --dry-run=server`"},
+		"dry-run", `"client" (or bare): print the built overlay instead of writing it; "none": write it`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixedCompletions("none", "client"))
 	cmd.Flags().BoolVar(&o.ShowValues, "show-values", false, "print the effective values and exit")
 	_ = cmd.MarkFlagDirname("output-dir")
 	return cmd

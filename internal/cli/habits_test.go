@@ -49,6 +49,22 @@ func TestKubectlHabitsWorkOnTheBuiltBinary(t *testing.T) {
 			t.Errorf("generate --bogus: %v\n%s", err, stderr)
 		}
 	})
+	t.Run("--dry-run=none|client|server, as kubectl has it", func(t *testing.T) {
+		dir := t.TempDir()
+		if stdout, stderr, err := run(dir, "generate", "--mode", "app", "--host", "kestra.example.com", "--dry-run=client"); err != nil || !strings.Contains(stdout, "kind: Deployment") {
+			t.Errorf("generate --dry-run=client: %v\n%s", err, stderr)
+		}
+		if _, stderr, err := run(dir, "generate", "--mode", "app", "--host", "kestra.example.com", "--dry-run=server"); err == nil || !strings.Contains(stderr, "apply --dry-run=server") {
+			t.Errorf("generate --dry-run=server: %v\n%s", err, stderr)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("a dry run wrote %v", entries)
+		}
+		// Parsed as a dry run, uninstall goes on to look for the cluster (there is none here).
+		if _, stderr, err := run(dir, "uninstall", "nothing-here", "--dry-run=server", "--kubeconfig", "/nonexistent"); err == nil || strings.Contains(stderr, "--dry-run") {
+			t.Errorf("uninstall --dry-run=server is not taken: %v\n%s", err, stderr)
+		}
+	})
 	t.Run("the root help lists each command once", func(t *testing.T) {
 		stdout, _, err := run(t.TempDir(), "--help")
 		if err != nil || strings.Count(stdout, "rotate-ca") != 1 || strings.Count(stdout, "\n  generate ") != 1 {

@@ -74,7 +74,10 @@ The folder stays unless --delete-local. On a terminal it asks first, unless --ye
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "say what would be removed; the API server checks each request, nothing changes")
+	cmd.Flags().Var(&dryRunValue{target: &o.DryRun, does: []string{"server", "client"}},
+		"dry-run", `"server" (or bare, or "client"): say what would be removed; the API server checks each request, nothing changes`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = "server"
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixedCompletions("none", "server", "client"))
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation on a terminal")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "how long to wait for the workloads' controllers to see the pod template given back, before our Secrets go; 0 does not wait")
 	cmd.Flags().BoolVar(&o.DeleteLocal, "delete-local", false, "also delete the files generate wrote in the folder (its certs/ holds the CA key), and the folder if that leaves it empty; files of yours there stay")
