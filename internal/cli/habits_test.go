@@ -131,3 +131,27 @@ func TestApplyRefusesTheDemoOverAnotherKestra(t *testing.T) {
 		t.Errorf("the user's Kestra was changed: %v %+v", err, live.Spec.Template.Spec.Containers)
 	}
 }
+
+// TestStatusLooksAtKestrasReadiness applies app mode on the real API server, then records what a
+// Deployment controller would after a failed rollout (observed, 0 of 1 pods ready): status says Kestra
+// serves nothing, exit 3, instead of healthy.
+func TestStatusLooksAtKestrasReadiness(t *testing.T) {
+	c := testCluster(t)
+	ns := "status-readiness"
+	if _, stderr, err := applyCmd(t, c, ns, filepath.Join(t.TempDir(), "overlay"), "--mode", "app", "--host", "kestra.example.com", "--create-namespace", "--timeout", "30s"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	ctx := context.Background()
+	deployment, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "kestra", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployment.Status = appsv1.DeploymentStatus{ObservedGeneration: deployment.Generation, Replicas: 1, UnavailableReplicas: 1}
+	if _, err := c.Client.AppsV1().Deployments(ns).UpdateStatus(ctx, deployment, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := runCmd(t, append([]string{"status"}, clusterArgs(c, "", ns)...)...)
+	if ExitCode(err) != 3 || !strings.Contains(stdout, "Deployment kestra has no ready pod (0 of 1)") {
+		t.Errorf("status of a Kestra with no ready pod = exit %d:\n%s", ExitCode(err), stdout)
+	}
+}

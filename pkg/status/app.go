@@ -49,6 +49,27 @@ func checkApps(s *snapshot, opts Options) []Install {
 	return installs
 }
 
+// checkReadiness reads what the workload's controller last observed: no ready pod means Kestra serves
+// nothing, fewer than wanted a degraded Kestra. A workload no controller has observed yet says nothing.
+func checkReadiness(install *Install, object *unstructured.Unstructured) {
+	if _, observed, _ := unstructured.NestedInt64(object.Object, "status", "observedGeneration"); !observed {
+		return
+	}
+	wanted, found, _ := unstructured.NestedInt64(object.Object, "spec", "replicas")
+	if !found {
+		wanted = 1
+	}
+	ready, _, _ := unstructured.NestedInt64(object.Object, "status", "readyReplicas")
+	what := fmt.Sprintf("%s %s", object.GetKind(), object.GetName())
+	inspect := fmt.Sprintf("kubectl describe %s %s -n %s", strings.ToLower(object.GetKind()), object.GetName(), object.GetNamespace())
+	switch {
+	case wanted > 0 && ready == 0:
+		install.add(Broken, fmt.Sprintf("%s has no ready pod (0 of %d): Kestra serves nothing, whatever its certificate (%s tells why)", what, wanted, inspect))
+	case ready < wanted:
+		install.add(Warning, fmt.Sprintf("%s has %d of %d pods ready (%s tells why)", what, ready, wanted, inspect))
+	}
+}
+
 // mountsStores finds a pod volume from a Secret labelled as our stores.
 func (s *snapshot) mountsStores(object *unstructured.Unstructured) (workload, bool) {
 	volumes, _, _ := unstructured.NestedSlice(object.Object, "spec", "template", "spec", "volumes")
@@ -99,6 +120,9 @@ func checkApp(s *snapshot, group []workload, opts Options) Install {
 	}
 	if certificate := s.certificateFor(install.Namespace, first.storesSecret); certificate != nil {
 		install.Certificate = checkCertificate(s, &install, certificate)
+	}
+	for _, w := range group {
+		checkReadiness(&install, w.object)
 	}
 	password, ok := s.password(install.Namespace, first)
 	if !ok {
