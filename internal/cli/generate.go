@@ -515,21 +515,28 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 
 // printNext says what to run now.
 func (o *GenerateOptions) printNext(overlay *overlays.Overlay) {
+	defer o.printReach(overlay)
 	if overlay.Next != "" {
 		fmt.Fprintf(o.Out, "start it with: %s\n", overlay.Next)
 		return
 	}
-	if o.resolved.Target != "helm" {
-		fmt.Fprintf(o.Out, "apply it with: kubectl kestra-tls apply %s   (or: kubectl apply -k %s)\n", o.OutputDir, o.OutputDir)
-		return
-	}
 	namespace := ""
-	if ns, err := namespaceOf(o.configFlags); err == nil && ns != "" {
+	if o.resolved.Namespace != "" {
+		namespace = " -n " + o.resolved.Namespace
+	} else if ns, err := namespaceOf(o.configFlags); err == nil && ns != "" && o.changed("namespace") {
 		namespace = " -n " + ns
 	}
-	mine := ""
-	for _, file := range o.resolved.Helm.ChartValues {
-		mine += " -f " + file
+	if o.resolved.Target != "helm" {
+		fmt.Fprintf(o.Out, "apply it with: kubectl kestra-tls apply %s%s   (or: kubectl apply -k %s)\n", o.OutputDir, namespace, o.OutputDir)
+		return
+	}
+	// helm upgrade with -f and without the user's values resets the release to the chart's defaults.
+	mine := " --reuse-values"
+	if len(o.resolved.Helm.ChartValues) > 0 {
+		mine = ""
+		for _, file := range o.resolved.Helm.ChartValues {
+			mine += " -f " + file
+		}
 	}
 	fmt.Fprintf(o.Out, "then, in this order:\n")
 	fmt.Fprintf(o.Out, "  kubectl kestra-tls apply %s%s   # the Secrets (and issuer) the values refer to\n", o.OutputDir, namespace)
@@ -537,6 +544,18 @@ func (o *GenerateOptions) printNext(overlay *overlays.Overlay) {
 	if o.resolved.Mode == "ingress" && o.resolved.Issuer.CertManager {
 		fmt.Fprintf(o.Out, "  kubectl kestra-tls wait%s %s   # until cert-manager's certificate is Ready\n", namespace, o.resolved.Ingress.TLSSecretName)
 	}
+}
+
+// printReach says where Kestra answers once the output is in use, and what clients must trust.
+func (o *GenerateOptions) printReach(overlay *overlays.Overlay) {
+	if overlay.URL == "" {
+		return
+	}
+	fmt.Fprintf(o.Out, "then Kestra answers at %s", overlay.URL)
+	if overlay.Material != nil && len(overlay.Material.Bundle.TrustedCerts()) > 0 && o.resolved.Issuer.Type != "ref" {
+		fmt.Fprintf(o.Out, " (browsers and clients must trust our CA, %s)", filepath.Join(o.OutputDir, overlays.CertsDir, "ca.pem"))
+	}
+	fmt.Fprintln(o.Out)
 }
 
 func (o *GenerateOptions) render() (*overlays.Overlay, error) {

@@ -50,7 +50,7 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := &Overlay{Material: m.Material, Warnings: append(service.Warnings, m.Warnings...), Notes: m.Notes()}
+	out := &Overlay{Material: m.Material, Warnings: append(service.Warnings, m.Warnings...), Notes: m.Notes(), URL: m.URL}
 	// Compose resolves every relative path against the project folder, whichever file names it.
 	fromProject := func(name string) (string, error) {
 		abs, err := filepath.Abs(filepath.Join(opts.Dir, name))

@@ -48,7 +48,7 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Overlay{Material: m.Material, Warnings: m.Warnings, Notes: m.Notes()}
+	out := &Overlay{Material: m.Material, Warnings: m.Warnings, Notes: m.Notes(), URL: m.URL}
 	in := helmvalues.Input{Model: m, Chart: chart}
 	data := templateData{Values: withChartsIngressClass(v.Map, chart), Kestra: kestraData{Namespace: v.Namespace}}
 	data.Certs = certs(m)

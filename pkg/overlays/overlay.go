@@ -77,6 +77,8 @@ type Overlay struct {
 	Next string
 	// Adopted says what the overlay took over from its base, one line each.
 	Adopted []string
+	// URL is where users reach Kestra once it is applied (kestra.url).
+	URL string
 
 	overwrite bool
 	// baseGiven: base/ holds a copy of the user's --base file, not the embedded demo.
@@ -193,7 +195,7 @@ func generateTarget(opts Options) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Overlay{Files: b.Files, Material: m.Material, Install: b.Install, Warnings: append(append(b.Install.Warnings, m.Warnings...), warnings...), Notes: m.Notes()}
+	out := &Overlay{Files: b.Files, Material: m.Material, Install: b.Install, Warnings: append(append(b.Install.Warnings, m.Warnings...), warnings...), Notes: m.Notes(), URL: m.URL}
 	for _, p := range patches {
 		out.Adopted = append(out.Adopted, p.Adopted...)
 	}
