@@ -90,6 +90,8 @@ type GenerateOptions struct {
 
 	changed  func(string) bool
 	resolved *values.Resolved
+	// reused are the settings an earlier run's values.yaml decides, beyond this command line.
+	reused []string
 	// renewServer re-mints the server certificate from the kept CA (renew).
 	renewServer bool
 	genericiooptions.IOStreams
@@ -134,8 +136,9 @@ replaces lists across -f files instead of merging them: give your values with --
 lists we write (configurations.secrets, common.extraVolumes, ...) keep your entries.
 
 Values come as in Helm: templates/values.yaml, then the values.yaml of an earlier run in -o DIR (unless
---reset-values), then each -f file, then --set, then the flags. Without --base, a minimal Kestra
-Deployment and Service serve as the base. Re-running with the same input changes no file.`,
+--reset-values; generate lists what it decides beyond the flags given), then each -f file, then --set, then
+the flags. Without --base, a minimal demo Kestra (kestra/kestra:latest, in-memory H2) serves as the base, and
+generate says so. Re-running with the same input changes no file.`,
 		Example: generateExample,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -261,6 +264,12 @@ func (o *GenerateOptions) Complete(cmd *cobra.Command) error {
 	}
 	if o.resolved, err = values.Resolve(values.Layer{Source: "templates/values.yaml", Data: defaults}, layers, o.Sets, overrides); err != nil {
 		return err
+	}
+	if len(layers) > len(o.ValuesFiles) {
+		// An earlier run's values.yaml is the first layer: say what it decides that this command line does not.
+		if fresh, err := values.Resolve(values.Layer{Source: "templates/values.yaml", Data: defaults}, layers[1:], o.Sets, overrides); err == nil {
+			o.reused = values.Differences(fresh.Map, o.resolved.Map)
+		}
 	}
 	if err := o.defaultComposeFiles(); err != nil {
 		return err
@@ -474,6 +483,9 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 	}
 	for _, note := range overlay.Notes {
 		fmt.Fprintf(o.ErrOut, "%s\n", note)
+	}
+	if len(o.reused) > 0 {
+		fmt.Fprintf(o.ErrOut, "reused from %s (an earlier run; flags win, --reset-values starts over): %s\n", filepath.Join(o.OutputDir, overlays.ValuesFile), strings.Join(o.reused, ", "))
 	}
 	if o.resolved.Target == "kustomize" && o.resolved.Base == "" {
 		fmt.Fprintf(o.ErrOut, "base: kestra-tls's minimal demo Kestra (kestra/kestra:latest, in-memory H2), not yours: give your Kestra with --base (your manifests, or `helm template` output of your chart)\n")

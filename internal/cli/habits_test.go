@@ -86,6 +86,16 @@ func TestKubectlHabitsWorkOnTheBuiltBinary(t *testing.T) {
 			t.Errorf("generate --target compose in an empty folder: %v\n%s", err, stderr)
 		}
 	})
+	t.Run("values an earlier run left are listed when this command line does not set them", func(t *testing.T) {
+		dir := t.TempDir()
+		if _, stderr, err := run(dir, "generate", "--mode", "app", "--host", "kestra.example.com", "-o", "out"); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		_, stderr, err := run(dir, "generate", "--host", "kestra.example.com", "--email", "ops@example.com", "-o", "out")
+		if err != nil || !strings.Contains(stderr, "reused from out/values.yaml (an earlier run; flags win, --reset-values starts over): mode=app") {
+			t.Errorf("the re-run does not say app mode came from the earlier run: %v\n%s", err, stderr)
+		}
+	})
 	t.Run("--email is optional for Let's Encrypt, and the demo base is named", func(t *testing.T) {
 		dir := t.TempDir()
 		_, stderr, err := run(dir, "generate", "--host", "kestra.example.com", "-o", "out")

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"unicode"
 
@@ -421,4 +422,37 @@ func MergeMaps(dst, src map[string]any) map[string]any {
 // YAML renders the effective values for the overlay's values.yaml and --show-values.
 func (r *Resolved) YAML() ([]byte, error) {
 	return yaml.Marshal(r.Map)
+}
+
+// Differences lists the leaves where got differs from want, as key=value (key: the dotted path), sorted.
+func Differences(want, got map[string]any) []string {
+	var out []string
+	var walk func(prefix string, want, got any)
+	walk = func(prefix string, want, got any) {
+		wantMap, wantIsMap := want.(map[string]any)
+		gotMap, gotIsMap := got.(map[string]any)
+		if wantIsMap && gotIsMap {
+			keys := map[string]bool{}
+			for k := range wantMap {
+				keys[k] = true
+			}
+			for k := range gotMap {
+				keys[k] = true
+			}
+			for k := range keys {
+				path := k
+				if prefix != "" {
+					path = prefix + "." + k
+				}
+				walk(path, wantMap[k], gotMap[k])
+			}
+			return
+		}
+		if fmt.Sprint(want) != fmt.Sprint(got) {
+			out = append(out, fmt.Sprintf("%s=%v", prefix, got))
+		}
+	}
+	walk("", want, got)
+	sort.Strings(out)
+	return out
 }
