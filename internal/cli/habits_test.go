@@ -165,3 +165,31 @@ func TestStatusLooksAtKestrasReadiness(t *testing.T) {
 		t.Errorf("status of a Kestra with no ready pod = exit %d:\n%s", ExitCode(err), stdout)
 	}
 }
+
+// TestTakingOverAnIngressKeepsItsClassForTheSolver: the base's Ingress for the host names class nginx; the
+// overlay takes it over, keeps the class, and cert-manager's HTTP-01 solver answers through it.
+func TestTakingOverAnIngressKeepsItsClassForTheSolver(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"kestra.yaml": chartLikeBase + `---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: kestra-ingress}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: kestra.example.com
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: kestra, port: {number: 8080}}}}]}
+`})
+	out := filepath.Join(dir, "out")
+	_, stderr, err := runCmd(t, "generate", "--host", "kestra.example.com", "--base", filepath.Join(dir, "kestra.yaml"), "-o", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if strings.Contains(stderr, "names no IngressClass") || !strings.Contains(stderr, "names IngressClass nginx") {
+		t.Errorf("generate does not say it keeps the base's class:\n%s", stderr)
+	}
+	issuer, _ := os.ReadFile(filepath.Join(out, "cluster-issuer.yaml"))
+	if !strings.Contains(string(issuer), "ingressClassName: nginx") {
+		t.Errorf("the HTTP-01 solver names no class:\n%s", issuer)
+	}
+}

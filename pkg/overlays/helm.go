@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"sort"
 
 	"sigs.k8s.io/yaml"
@@ -91,18 +90,10 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 }
 
 // withChartsIngressClass gives the templates the user's ingress.className from their chart values where
-// ours names none: the ACME solver must answer through the class that serves the Ingress. The values
-// written stay the user's own.
+// ours names none: the ACME solver must answer through the class that serves the Ingress.
 func withChartsIngressClass(values map[string]any, chart map[string]any) map[string]any {
-	ingress, _ := values["ingress"].(map[string]any)
 	theirs, _ := helmvalues.Dig(chart, "ingress", "className").(string)
-	if theirs == "" || ingress == nil || ingress["className"] != "" {
-		return values
-	}
-	copied := maps.Clone(values)
-	copied["ingress"] = maps.Clone(ingress)
-	copied["ingress"].(map[string]any)["className"] = theirs
-	return copied
+	return withIngressClass(values, theirs)
 }
 
 // ingressRouting renders our own Ingress template and keeps its class and annotations, so that both

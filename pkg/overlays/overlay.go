@@ -199,8 +199,9 @@ func generateTarget(opts Options) (*Overlay, error) {
 	for _, p := range patches {
 		out.Adopted = append(out.Adopted, p.Adopted...)
 	}
+	baseClass := ingressClassOf(b.Objects, v.Hosts)
 	data := templateData{
-		Values: v.Map, Base: b.Ref, Workloads: patches,
+		Values: withIngressClass(v.Map, baseClass), Base: b.Ref, Workloads: patches,
 		Kestra: kestraData{Namespace: b.Install.Server.Namespace, Service: b.Install.Service, ServicePort: b.Install.ServicePort},
 	}
 	if v.Namespace != "" {
@@ -209,7 +210,11 @@ func generateTarget(opts Options) (*Overlay, error) {
 	data.Certs = certs(m)
 	data.AppCertificate = appCertificate(v.Values, modelOpts.ServiceHosts)
 	data.IssuerAnnotations = issuerAnnotations(v.Values)
-	data.IngressControllerAnnotations = ingressControllerAnnotations(v.Values)
+	withClass := v.Values
+	if withClass.Ingress.ClassName == "" {
+		withClass.Ingress.ClassName = baseClass
+	}
+	data.IngressControllerAnnotations = ingressControllerAnnotations(withClass)
 	if data.ACME, err = acme(m, out); err != nil {
 		return nil, err
 	}
@@ -235,7 +240,9 @@ func generateTarget(opts Options) (*Overlay, error) {
 	switch v.Mode {
 	case "ingress":
 		manifests = append(manifests, "ingress.yaml")
-		if v.Ingress.ClassName == "" {
+		if v.Ingress.ClassName == "" && baseClass != "" {
+			out.Notes = append(out.Notes, fmt.Sprintf("the base's Ingress for %s names IngressClass %s: ours and the ACME solver use it (--ingress-class NAME chooses another)", strings.Join(v.Hosts, ", "), baseClass))
+		} else if v.Ingress.ClassName == "" {
 			out.Notes = append(out.Notes, "the Ingress names no IngressClass: the cluster's default one serves it (kestra-tls apply says which, and adds its controller's settings); --ingress-class NAME chooses one")
 		}
 	case "gateway":
@@ -281,6 +288,46 @@ func generateTarget(opts Options) (*Overlay, error) {
 		out.Files = append(out.Files, fileset.File{Name: p.File, Data: rendered, Mode: fileset.Public})
 	}
 	return out, out.addValues(v)
+}
+
+// ingressClassOf is the class an Ingress of the base for one of the hosts names (spec.ingressClassName, or
+// the older kubernetes.io/ingress.class annotation): the one the overlay takes over.
+func ingressClassOf(objects []map[string]any, hosts []string) string {
+	for _, object := range objects {
+		if object["kind"] != "Ingress" {
+			continue
+		}
+		spec, _ := object["spec"].(map[string]any)
+		rules, _ := spec["rules"].([]any)
+		for _, r := range rules {
+			rule, _ := r.(map[string]any)
+			host, _ := rule["host"].(string)
+			if !slices.Contains(hosts, host) {
+				continue
+			}
+			if class, _ := spec["ingressClassName"].(string); class != "" {
+				return class
+			}
+			metadata, _ := object["metadata"].(map[string]any)
+			annotations, _ := metadata["annotations"].(map[string]any)
+			class, _ := annotations["kubernetes.io/ingress.class"].(string)
+			return class
+		}
+	}
+	return ""
+}
+
+// withIngressClass gives the templates class where the values name none: an Ingress taken over keeps its
+// class, and the ACME solver answers through it. The values written stay as given.
+func withIngressClass(values map[string]any, class string) map[string]any {
+	ingress, _ := values["ingress"].(map[string]any)
+	if class == "" || ingress == nil || ingress["className"] != "" {
+		return values
+	}
+	copied := maps.Clone(values)
+	copied["ingress"] = maps.Clone(ingress)
+	copied["ingress"].(map[string]any)["className"] = class
+	return copied
 }
 
 // plainHTTPProbes names the server container's probes that ask over plain HTTP.
