@@ -317,6 +317,11 @@ func (o *GenerateOptions) defaultComposeFiles() error {
 // normalizeHosts writes every host as the Ingress, the certificate and the browser name it (punycode for an
 // internationalised name), in the order given.
 func (o *GenerateOptions) normalizeHosts() error {
+	for i, host := range o.resolved.Hosts {
+		if strings.TrimSpace(host) == "" && !o.changed("host") {
+			return fmt.Errorf("hosts[%d] is empty (values key hosts, from a values file or --set: --set hosts[N]=NAME leaves every entry before N empty): give the whole list, e.g. --host kestra.example.com, or --set hosts={kestra.example.com,kestra.internal}", i)
+		}
+	}
 	normalized, err := pki.NormalizeHosts(o.resolved.Hosts)
 	if err != nil {
 		return err

@@ -262,11 +262,28 @@ func TestGenerateBadInputNamesTheCauseAndWritesNothing(t *testing.T) {
 		"a named Deployment that is absent":   {[]string{"--host", "a.example.com", "--self-signed", "--deployment", "kestra-web"}, []string{"--deployment kestra-web", "no such Deployment"}},
 		"--force with a supplied certificate": {[]string{"--mode", "app", "--host", "a.example.com", "--cert", "testdata/ca-bundle.pem", "--key", "testdata/ca-bundle.pem", "--force"}, []string{"--force", "--cert"}},
 		"a Service without ports":             {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/bases/externalname/kestra.yaml"}, []string{"Service kestra has no ports", "--service"}},
+		"a base holding one object twice":     {[]string{"--host", "a.example.com", "--self-signed", "--base", "{dup}"}, []string{"holds Deployment kestra twice", "remove the other copy"}},
+		"a base holding a nameless object":    {[]string{"--host", "a.example.com", "--self-signed", "--base", "{noname}"}, []string{"holds a ConfigMap with no metadata.name"}},
+		"two unlabelled Kestra Deployments":   {[]string{"--host", "a.example.com", "--self-signed", "--base", "{two}"}, []string{"2 candidate Kestra Deployments (kestra, kestra2)", "--deployment"}},
+		"--set hosts[3]=x alone":              {[]string{"--mode", "app", "--set", "hosts[3]=x.example.com"}, []string{"hosts[0] is empty", "--set hosts[N]=NAME", "--host"}},
 		"a YAML alias bomb as --base":         {[]string{"--host", "a.example.com", "--self-signed", "--base", "testdata/bases/alias-bomb.yaml"}, []string{"--base testdata/bases/alias-bomb.yaml", "excessive aliasing"}},
 	}
+	bases := t.TempDir()
+	writeFiles(t, bases, map[string]string{
+		"dup.yaml":    chartLikeBase + "---\n" + strings.Split(chartLikeBase, "---")[0],
+		"noname.yaml": chartLikeBase + "---\napiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n",
+		"two.yaml":    chartLikeBase + "---\n" + strings.Replace(strings.Split(chartLikeBase, "---")[0], "name: kestra}", "name: kestra2}", 1),
+	})
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "overlay")
+			for i, arg := range tc.args {
+				for _, base := range []string{"dup", "noname", "two"} {
+					if arg == "{"+base+"}" {
+						tc.args[i] = filepath.Join(bases, base+".yaml")
+					}
+				}
+			}
 			_, _, err := runCmd(t, append([]string{"generate", "-o", out}, tc.args...)...)
 			if err == nil {
 				t.Fatal("no error")

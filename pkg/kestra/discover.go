@@ -298,9 +298,13 @@ func pickServer(kestra []Workload, all []podWorkload, sel Selection, baseName st
 			candidates = append(candidates, w)
 		}
 	}
-	if sel.Workload == "" && len(candidates) == 0 && len(kestra) == 1 && kestra[0].Component == "" {
-		// One unlabelled Kestra: it is the server.
-		candidates = kestra
+	if sel.Workload == "" && len(candidates) == 0 {
+		// Unlabelled Kestras (the kestra image, no component label): one is the server; several, a choice.
+		for _, w := range kestra {
+			if w.Component == "" {
+				candidates = append(candidates, w)
+			}
+		}
 	}
 	switch {
 	case len(candidates) == 1:

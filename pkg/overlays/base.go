@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
@@ -99,13 +100,30 @@ func useCopiedBase(files []fileset.File, sel kestra.Selection, baseName string) 
 	}
 	built, err := kustomize.Run(memory, "/"+embeddedBaseDir, krusty.MakeDefaultOptions())
 	if err != nil {
-		return nil, fmt.Errorf("--base %s is not a manifest file kustomize can read: %v", baseName, err)
+		return nil, explainAccumulation("--base "+baseName, err)
 	}
 	install, err := findKestra(built, sel, baseName)
 	if err != nil {
 		return nil, err
 	}
 	return &base{Ref: embeddedBaseDir, Files: files, Install: install, Objects: objectsOf(built)}, nil
+}
+
+var (
+	duplicateObject = regexp.MustCompile(`already registered id: (\w+)\.[^/]*/([^.\s']+)`)
+	namelessObject  = regexp.MustCompile(`missing metadata\.name in object \{\{[^ ]* (\w+)\}`)
+)
+
+// explainAccumulation names the object kustomize could not take from a manifest file, instead of its
+// "accumulating resources ... must build at directory: ... file is not directory".
+func explainAccumulation(flag string, err error) error {
+	if match := duplicateObject.FindStringSubmatch(err.Error()); match != nil {
+		return fmt.Errorf("%s holds %s %s twice: the API server keeps one object of a name, so remove the other copy", flag, match[1], match[2])
+	}
+	if match := namelessObject.FindStringSubmatch(err.Error()); match != nil {
+		return fmt.Errorf("%s holds a %s with no metadata.name: name it, or remove it", flag, match[1])
+	}
+	return fmt.Errorf("%s is not a manifest file kustomize can read: %v", flag, err)
 }
 
 func objectsOf(built resmap.ResMap) []map[string]any {
