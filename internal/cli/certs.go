@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -101,5 +102,7 @@ func (o *CertsOptions) Run(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.Out, "server certificate for %s, valid until %s, issued by %q\n",
 		strings.Join(pki.SANs(bundle.Server.Cert), ", "), bundle.Server.Cert.NotAfter.UTC().Format("2006-01-02"), bundle.CA.Subject.CommonName)
+	fmt.Fprintf(o.Out, "next: clients trust %s; Kestra serves %s (password in %s) through micronaut.server.ssl, or let `kubectl kestra-tls generate --mode app` (or --target compose) write the whole setup\n",
+		filepath.Join(o.OutputDir, "ca.pem"), filepath.Join(o.OutputDir, "keystore.p12"), filepath.Join(o.OutputDir, "store-password"))
 	return nil
 }

@@ -65,6 +65,12 @@ func TestKubectlHabitsWorkOnTheBuiltBinary(t *testing.T) {
 			t.Errorf("uninstall --dry-run=server is not taken: %v\n%s", err, stderr)
 		}
 	})
+	t.Run("certs ends with what comes next", func(t *testing.T) {
+		stdout, _, err := run(t.TempDir(), "certs", "--host", "kestra.example.com", "-o", "c")
+		if err != nil || !strings.Contains(stdout, "next: clients trust c/ca.pem") {
+			t.Errorf("certs: %v\n%s", err, stdout)
+		}
+	})
 	t.Run("the root help lists each command once", func(t *testing.T) {
 		stdout, _, err := run(t.TempDir(), "--help")
 		if err != nil || strings.Count(stdout, "rotate-ca") != 1 || strings.Count(stdout, "\n  generate ") != 1 {

@@ -29,7 +29,9 @@ func NewCmdKestraTLS(streams genericiooptions.IOStreams) *cobra.Command {
 		Short: "Serve Kestra over HTTPS: certificates, Java keystores and manifests in one step",
 		Long: `kubectl kestra-tls makes Kestra serve HTTPS, replacing the openssl, keytool and hand-written YAML
 steps of Kestra's "Configure SSL for Kestra" guide: generate writes the setup into a folder you can read,
-apply puts it in the cluster and waits until the certificate is Ready.`,
+apply puts it in the cluster and waits until the certificate is Ready. As in kubectl, -o is an output format
+(apply, status, version: -o yaml|json), except for generate and certs, where it is the folder they write
+(--output-dir).`,
 		Example: `  # Kestra serves HTTPS itself; look at the folder, then apply it
   kubectl kestra-tls generate --mode app --host kestra.example.com -o kestra-tls
   kubectl kestra-tls apply kestra-tls -n kestra
