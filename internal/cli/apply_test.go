@@ -340,7 +340,12 @@ func TestConflictWithAnotherFieldManagerSuggestsForceConflicts(t *testing.T) {
 	c := testCluster(t)
 	ns := "conflict"
 	out := filepath.Join(t.TempDir(), "overlay")
-	if _, _, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com"); err != nil {
+	// A base of the user's (over the demo base, apply never suggests forcing: TestApplyRefusesTheDemoOverAnotherKestra).
+	base := filepath.Join(t.TempDir(), "kestra.yaml")
+	if err := os.WriteFile(base, []byte(chartLikeBase), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com", "--base", base); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
