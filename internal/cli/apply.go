@@ -356,7 +356,9 @@ func (o *ApplyOptions) helmAdvice() string {
 			if v.TerminatesOutside() {
 				switch v.Issuer.Type {
 				case "letsencrypt":
-					flags += " --email " + v.Issuer.Email
+					if v.Issuer.Email != "" {
+						flags += " --email " + v.Issuer.Email
+					}
 				case "ref":
 					flags += " --issuer-ref " + v.Issuer.RefName + ",kind=" + v.Issuer.RefKind
 				case "self-signed":

@@ -245,6 +245,9 @@ func (o *GenerateOptions) Complete(cmd *cobra.Command) error {
 		case err == nil && !overlays.IsEarlierRun(previous):
 			// A values file of the user's that happens to sit there: writing names it, and refuses.
 		case err == nil:
+			if previous, err = overlays.EarlierRunValues(o.OutputDir, previous); err != nil {
+				return err
+			}
 			layers = append(layers, values.Layer{Source: filepath.Join(o.OutputDir, overlays.ValuesFile) + " (from an earlier run; --reset-values ignores it)", Data: previous})
 		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
 			// A path below a regular file is no earlier run; writing reports it with advice.

@@ -199,3 +199,23 @@ spec:
 		t.Errorf("the HTTP-01 solver names no class:\n%s", issuer)
 	}
 }
+
+// TestStoredPathsWorkFromAnyFolder: generate with a relative --base, then again from another folder with -o
+// naming the same overlay: values.yaml keeps its paths relative to the overlay, so the base is found.
+func TestStoredPathsWorkFromAnyFolder(t *testing.T) {
+	project := t.TempDir()
+	writeFiles(t, project, map[string]string{"manifests/kestra.yaml": chartLikeBase})
+	t.Chdir(project)
+	if _, stderr, err := runCmd(t, "generate", "--mode", "app", "--host", "kestra.example.com", "--base", "manifests/kestra.yaml", "-o", "overlay"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	stored, _ := os.ReadFile(filepath.Join(project, "overlay", "values.yaml"))
+	if !strings.Contains(string(stored), "base: ../manifests/kestra.yaml") {
+		t.Errorf("values.yaml does not keep --base relative to the overlay:\n%s", stored)
+	}
+	t.Chdir(filepath.Join(project, "manifests"))
+	stdout, stderr, err := runCmd(t, "generate", "-o", "../overlay")
+	if err != nil || !strings.Contains(stdout, "is up to date") {
+		t.Errorf("the re-run from another folder: %v\n%s\n%s", err, stdout, stderr)
+	}
+}

@@ -119,6 +119,7 @@ func (o *UninstallOptions) isCompose() bool {
 func (o *UninstallOptions) values() values.Values {
 	var v values.Values
 	data, _ := os.ReadFile(filepath.Join(o.Dir, overlays.ValuesFile))
+	data, _ = overlays.EarlierRunValues(o.Dir, data)
 	_ = yaml.Unmarshal(data, &v)
 	return v
 }

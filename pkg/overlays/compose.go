@@ -116,7 +116,7 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 		profiles = " --profile " + service.Profiles[0]
 	}
 	out.Next = fmt.Sprintf("docker compose%s%s -f %s up -d", profiles, composeFileFlags(v.Compose), data.Override)
-	return out, out.addValues(v)
+	return out, out.addValues(v, opts.Dir)
 }
 
 // composeFileFlags are docker compose's flags for the user's project: --env-file, then -f.

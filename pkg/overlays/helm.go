@@ -86,7 +86,7 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 	if err := out.render(renderer, manifests, data); err != nil {
 		return nil, err
 	}
-	return out, out.addValues(v)
+	return out, out.addValues(v, opts.Dir)
 }
 
 // withChartsIngressClass gives the templates the user's ingress.className from their chart values where

@@ -42,6 +42,9 @@ var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", "certificate.yaml
 // and its values.yaml as an earlier run's, not a values file of the user's.
 const valuesHeader = "# Effective values of `kubectl kestra-tls generate`; a re-run in this folder starts from them.\n"
 
+// pathsHeader marks the values.yaml whose paths are relative to its folder.
+const pathsHeader = "# Paths in it are relative to this folder.\n"
+
 // Options is everything `generate` needs.
 type Options struct {
 	Dir string
@@ -287,7 +290,7 @@ func generateTarget(opts Options) (*Overlay, error) {
 		}
 		out.Files = append(out.Files, fileset.File{Name: p.File, Data: rendered, Mode: fileset.Public})
 	}
-	return out, out.addValues(v)
+	return out, out.addValues(v, opts.Dir)
 }
 
 // ingressClassOf is the class an Ingress of the base for one of the hosts names (spec.ingressClassName, or
@@ -440,13 +443,62 @@ func (o *Overlay) render(renderer *render.Renderer, manifests []string, data any
 	return nil
 }
 
-func (o *Overlay) addValues(v *values.Resolved) error {
+// addValues writes the effective values, their paths relative to dir (pathsHeader says so).
+func (o *Overlay) addValues(v *values.Resolved, dir string) error {
 	effective, err := v.YAML()
 	if err != nil {
 		return err
 	}
-	o.Files = append(o.Files, fileset.File{Name: ValuesFile, Data: append([]byte(valuesHeader), effective...), Mode: fileset.Public})
+	copied := map[string]any{}
+	if err := yaml.Unmarshal(effective, &copied); err != nil {
+		return err
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	values.RebasePaths(copied, func(path string) string {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return path
+		}
+		if rel, err := filepath.Rel(absDir, abs); err == nil {
+			return filepath.ToSlash(rel)
+		}
+		return abs
+	})
+	if effective, err = yaml.Marshal(copied); err != nil {
+		return err
+	}
+	o.Files = append(o.Files, fileset.File{Name: ValuesFile, Data: append([]byte(valuesHeader+pathsHeader), effective...), Mode: fileset.Public})
 	return nil
+}
+
+// EarlierRunValues is the values.yaml an earlier run left in dir, its paths made usable from here (they
+// are written relative to dir; an earlier version wrote them relative to where it ran, and they stay).
+func EarlierRunValues(dir string, data []byte) ([]byte, error) {
+	if !strings.HasPrefix(string(data), valuesHeader+pathsHeader) {
+		return data, nil
+	}
+	m := map[string]any{}
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return data, nil // the values layer names the file and the error
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	values.RebasePaths(m, func(path string) string {
+		joined := filepath.Join(dir, filepath.FromSlash(path))
+		// From here as a relative path again, so that writing it back gives the same bytes.
+		if abs, err := filepath.Abs(joined); err == nil {
+			if rel, err := filepath.Rel(cwd, abs); err == nil {
+				return rel
+			}
+		}
+		return joined
+	})
+	return yaml.Marshal(m)
 }
 
 // Write puts the folder on disk: a newly minted shared CA into its folder (unless writeSharedCA is false),

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"unicode"
@@ -455,4 +456,48 @@ func Differences(want, got map[string]any) []string {
 	walk("", want, got)
 	sort.Strings(out)
 	return out
+}
+
+// PathKeys are the values that name a file or folder: written to an earlier run's values.yaml relative to
+// the output folder, so that the folder works from wherever generate runs next.
+var PathKeys = []string{
+	"base", "templates", "compose.files", "compose.envFiles", "helm.chartValues", "app.caBundle",
+	"certificates.caDir", "certificates.certFile", "certificates.keyFile", "certificates.caFile",
+	"certificates.pkcs12File", "certificates.keyPasswordFile", "certificates.storePasswordFile",
+	"issuer.acmeCABundle", "issuer.solverFile", "issuer.eab.hmacKeyFile",
+}
+
+// RebasePaths rewrites every relative path among PathKeys in m (a string, or a list of them) with to.
+func RebasePaths(m map[string]any, to func(string) string) {
+	for _, key := range PathKeys {
+		parts := strings.Split(key, ".")
+		node := m
+		for _, part := range parts[:len(parts)-1] {
+			next, _ := node[part].(map[string]any)
+			if next == nil {
+				node = nil
+				break
+			}
+			node = next
+		}
+		if node == nil {
+			continue
+		}
+		last := parts[len(parts)-1]
+		rebase := func(value any) any {
+			if path, ok := value.(string); ok && path != "" && !filepath.IsAbs(path) {
+				return to(path)
+			}
+			return value
+		}
+		if list, ok := node[last].([]any); ok {
+			for i := range list {
+				list[i] = rebase(list[i])
+			}
+			continue
+		}
+		if value, ok := node[last]; ok {
+			node[last] = rebase(value)
+		}
+	}
 }
