@@ -108,6 +108,9 @@ func TestComposeTarget(t *testing.T) {
 			}
 			override, _ := os.ReadFile("kestra-tls/compose.kestra-tls.yaml")
 			envFile, _ := os.ReadFile("kestra-tls/certs/compose.env")
+			// The random store password is ours: a short value of .env ("2g") may occur in it by chance.
+			password, _ := os.ReadFile("kestra-tls/certs/store-password")
+			envFile = bytes.ReplaceAll(envFile, bytes.TrimSpace(password), nil)
 			for _, value := range tc.fromEnv {
 				if strings.Contains(string(override), value) || strings.Contains(string(envFile), value) {
 					t.Errorf("%q, a value from .env or --env-file, is written into our files", value)
@@ -158,7 +161,6 @@ func TestComposeTarget(t *testing.T) {
 					t.Errorf("certs/%s: %v, want mode %#o", name, err, want)
 				}
 			}
-			password, _ := os.ReadFile("kestra-tls/certs/store-password")
 			if strings.Contains(string(override), strings.TrimSpace(string(password))) {
 				t.Error("the store password is in the override")
 			}
