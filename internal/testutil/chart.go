@@ -19,14 +19,7 @@ const ChartConfiguration = `{"kestra":{"repository":{"type":"postgres"},"queue":
 // no ../shared.
 func Chart(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join(RepoRoot(), "..", "shared", "fixtures", "kestra-chart", "kestra")
-	if _, err := os.Stat(filepath.Join(dir, "Chart.yaml")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the official Kestra chart is missing at %s: CI must lay shared/ beside the clone", dir)
-		}
-		t.Skipf("the official Kestra chart is not at %s (../shared is only beside this team's clones)", dir)
-	}
-	return dir
+	return filepath.Join(SharedFixture(t, "kestra-chart", "kestra/Chart.yaml"), "kestra")
 }
 
 // Helm is the real helm built into bin/ by `make tools`.

@@ -165,3 +165,24 @@ func buildInto(dir string, packages ...string) error {
 	}
 	return nil
 }
+
+// Unavailable stops a test whose real program or fixture this machine lacks: under CI (CI=true), where
+// .ci/run must have installed it, the test fails; elsewhere it skips, saying why.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// SharedFixture is the folder ../shared/fixtures/NAME beside the clone, holding marker; where it is
+// missing the test is Unavailable (a clone outside this team has no ../shared).
+func SharedFixture(t testing.TB, name, marker string) string {
+	t.Helper()
+	dir := filepath.Join(RepoRoot(), "..", "shared", "fixtures", name)
+	if _, err := os.Stat(filepath.Join(dir, marker)); err != nil {
+		Unavailable(t, "%s is missing at %s (../shared is laid beside this team's clones and CI's)", marker, dir)
+	}
+	return dir
+}

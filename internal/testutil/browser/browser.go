@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 )
 
 // Require fails under CI and skips elsewhere, saying how to install them, when Chromium or certutil is
@@ -23,10 +25,7 @@ func Require(t testing.TB) {
 		t.Skip("needs Chromium (skipped by -short)")
 	}
 	if err := Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testutil.Unavailable(t, "%v", err)
 	}
 }
 

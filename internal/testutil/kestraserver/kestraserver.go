@@ -38,10 +38,7 @@ func Java(t testing.TB) string {
 	t.Helper()
 	java := filepath.Join(JavaHome, "bin", "java")
 	if _, err := os.Stat(java); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Kestra's Java is missing: %s (install Temurin 25 there)", java)
-		}
-		t.Skipf("Kestra's Java is missing: %s (install Temurin 25 there to run Kestra's server)", java)
+		testutil.Unavailable(t, "Kestra's Java is missing: %s (install Temurin 25 there to run Kestra's server)", java)
 	}
 	return java
 }
@@ -49,14 +46,7 @@ func Java(t testing.TB) string {
 // KestraConfigDir holds Kestra's built-in application.yml, the first configuration Kestra's server reads.
 func KestraConfigDir(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join(testutil.RepoRoot(), "..", "shared", "fixtures", "kestra-config")
-	if _, err := os.Stat(filepath.Join(dir, "application.yml")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Kestra's built-in configuration is missing at %s", dir)
-		}
-		t.Skipf("Kestra's built-in configuration is missing at %s (../shared is only beside this team's clones)", dir)
-	}
-	return dir
+	return testutil.SharedFixture(t, "kestra-config", "application.yml")
 }
 
 // classpath is the server's jar and its libraries, built by `make tools`.
