@@ -148,27 +148,43 @@ func TestApplyRefusesTheDemoOverAnotherKestra(t *testing.T) {
 	}
 }
 
-// TestStatusLooksAtKestrasReadiness applies app mode on the real API server, then records what a
+// TestStatusLooksAtKestrasReadiness applies each kind of install on the real API server, then records what a
 // Deployment controller would after a failed rollout (observed, 0 of 1 pods ready): status says Kestra
-// serves nothing, exit 3, instead of healthy.
+// serves nothing, exit 3, instead of healthy, whether Kestra serves HTTPS itself or sits behind the Ingress
+// (found through the Ingress's Service).
 func TestStatusLooksAtKestrasReadiness(t *testing.T) {
 	c := testCluster(t)
-	ns := "status-readiness"
-	if _, stderr, err := applyCmd(t, c, ns, filepath.Join(t.TempDir(), "overlay"), "--mode", "app", "--host", "kestra.example.com", "--create-namespace", "--timeout", "30s"); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	ctx := context.Background()
-	deployment, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "kestra", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deployment.Status = appsv1.DeploymentStatus{ObservedGeneration: deployment.Generation, Replicas: 1, UnavailableReplicas: 1}
-	if _, err := c.Client.AppsV1().Deployments(ns).UpdateStatus(ctx, deployment, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	stdout, _, err := runCmd(t, append([]string{"status"}, clusterArgs(c, "", ns)...)...)
-	if ExitCode(err) != 3 || !strings.Contains(stdout, "Deployment kestra has no ready pod (0 of 1)") {
-		t.Errorf("status of a Kestra with no ready pod = exit %d:\n%s", ExitCode(err), stdout)
+	for name, tc := range map[string]struct {
+		namespace string
+		args      []string
+	}{
+		"app mode: the workload mounting our stores": {"status-readiness", []string{"--mode", "app", "--host", "kestra.example.com"}},
+		"ingress mode: the workload behind the Ingress's Service": {"status-readiness-ingress", []string{"--host", "kestra.example.com", "--self-signed", "--no-cert-manager"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ns := tc.namespace
+			args := append(tc.args, filepath.Join(t.TempDir(), "overlay"), "--create-namespace", "--timeout", "30s")
+			if _, stderr, err := applyCmd(t, c, ns, args...); err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			stdout, _, err := runCmd(t, append([]string{"status"}, clusterArgs(c, "", ns)...)...)
+			if err != nil || strings.Contains(stdout, "ready pod") {
+				t.Fatalf("status before any controller observed Kestra = %v:\n%s", err, stdout)
+			}
+			ctx := context.Background()
+			deployment, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "kestra", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deployment.Status = appsv1.DeploymentStatus{ObservedGeneration: deployment.Generation, Replicas: 1, UnavailableReplicas: 1}
+			if _, err := c.Client.AppsV1().Deployments(ns).UpdateStatus(ctx, deployment, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			stdout, _, err = runCmd(t, append([]string{"status"}, clusterArgs(c, "", ns)...)...)
+			if ExitCode(err) != 3 || !strings.Contains(stdout, "Deployment kestra has no ready pod (0 of 1)") {
+				t.Errorf("status of a Kestra with no ready pod = exit %d:\n%s", ExitCode(err), stdout)
+			}
+		})
 	}
 }
 

@@ -59,7 +59,7 @@ matches its certificate, the truststore holds the CA, and Kestra's pods started 
 (Micronaut reads its stores only at start, so older pods still serve the old certificate). With --url, a TLS
 handshake shows whether the chain really served is the Secret's.
 
-It only reads, with the same eleven list requests however many installs there are.
+It only reads, with the same twelve list requests however many installs there are.
 
 Exit status:
   0  every install is healthy

@@ -20,6 +20,7 @@ var (
 	Namespaces   = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 	Secrets      = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 	Pods         = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	Services     = schema.GroupVersionResource{Version: "v1", Resource: "services"}
 	Events       = schema.GroupVersionResource{Version: "v1", Resource: "events"}
 	Deployments  = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 	StatefulSets = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}

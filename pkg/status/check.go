@@ -79,6 +79,7 @@ func checkIngress(s *snapshot, ingress *unstructured.Unstructured, opts Options)
 		return install
 	}
 	checkServingSecret(s, &install, secretName, opts)
+	checkBackends(s, &install, ingressBackends(ingress))
 	return install
 }
 
@@ -102,6 +103,7 @@ func checkRoute(s *snapshot, route *unstructured.Unstructured, opts Options) Ins
 			checkServingSecret(s, &install, secretName, opts)
 		}
 	}
+	checkBackends(s, &install, routeBackends(route))
 	return install
 }
 

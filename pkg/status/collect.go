@@ -26,6 +26,10 @@ type snapshot struct {
 	ingresses, routes, gateways           []unstructured.Unstructured
 	ourSecrets, tlsSecrets                []unstructured.Unstructured
 	deployments, statefulSets, pods       []unstructured.Unstructured
+	services                              []unstructured.Unstructured
+	// servicesHidden: a Role written for an earlier status may not list Services; the readiness of the
+	// Kestra behind an Ingress is then unknown, and status still runs.
+	servicesHidden bool
 	certificates, issuers, clusterIssuers []unstructured.Unstructured
 	requests                              int
 	// clusterIssuersHidden: the user may not list ClusterIssuers (a namespaced Role, as a status CronJob
@@ -57,6 +61,8 @@ func read(ctx context.Context, client dynamic.Interface, namespace string) (*sna
 		{gvr: resources.Deployments, into: &s.deployments},
 		{gvr: resources.StatefulSets, into: &s.statefulSets},
 		{gvr: resources.Pods, into: &s.pods},
+		// The Services an Ingress or HTTPRoute sends to lead to the workload whose readiness counts.
+		{gvr: resources.Services, into: &s.services, hidden: &s.servicesHidden},
 		{gvr: resources.Certificates, into: &s.certificates, optional: true},
 		{gvr: resources.Issuers, into: &s.issuers, optional: true},
 		{gvr: resources.ClusterIssuers, into: &s.clusterIssuers, optional: true, cluster: true, hidden: &s.clusterIssuersHidden},

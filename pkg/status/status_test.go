@@ -4,15 +4,18 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	clienttesting "k8s.io/client-go/testing"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/keystore"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
@@ -78,6 +81,29 @@ func ingress(namespace string, hosts ...string) *unstructured.Unstructured {
 	})
 	u.SetLabels(map[string]string{model.ManagedByLabel: model.ManagedByValue})
 	return u
+}
+
+// withBackend points the first object, an Ingress, at Service kestra-web on port 8080.
+func withBackend(objects ...runtime.Object) []runtime.Object {
+	ingress := objects[0].(*unstructured.Unstructured)
+	ingress.Object["spec"].(map[string]any)["rules"] = []any{map[string]any{"host": "kestra.example.com", "http": map[string]any{"paths": []any{
+		map[string]any{"path": "/", "pathType": "Prefix", "backend": map[string]any{"service": map[string]any{"name": "kestra-web", "port": map[string]any{"number": int64(8080)}}}},
+	}}}}
+	return objects
+}
+
+// service is Service kestra-web selecting pods labelled app=<app>.
+func service(app string) *unstructured.Unstructured {
+	return object("v1", "Service", "kestra", "kestra-web", map[string]any{"spec": map[string]any{"selector": map[string]any{"app": app}}})
+}
+
+// kestra is Deployment kestra (pods app=kestra) as its controller observed it: ready of wanted pods.
+func kestra(wanted, ready int64) *unstructured.Unstructured {
+	return object("apps/v1", "Deployment", "kestra", "kestra", map[string]any{
+		"metadata": map[string]any{"name": "kestra", "namespace": "kestra", "generation": int64(2)},
+		"spec":     map[string]any{"replicas": wanted, "template": map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": "kestra"}}}},
+		"status":   map[string]any{"observedGeneration": int64(2), "readyReplicas": ready},
+	})
 }
 
 func certificate(namespace string, ready bool) *unstructured.Unstructured {
@@ -155,8 +181,8 @@ func mountedApp(t *testing.T, defaultMode int64, podSecurity map[string]any) []r
 
 func fakeClient(objects ...runtime.Object) *dynamicfake.FakeDynamicClient {
 	lists := map[schema.GroupVersionResource]string{}
-	for _, gvr := range []schema.GroupVersionResource{resources.Ingresses, resources.HTTPRoutes, resources.Gateways, resources.Secrets, resources.Pods, resources.Deployments, resources.StatefulSets, resources.Certificates, resources.Issuers, resources.ClusterIssuers} {
-		kind := map[string]string{"ingresses": "Ingress", "httproutes": "HTTPRoute", "gateways": "Gateway", "secrets": "Secret", "pods": "Pod", "deployments": "Deployment", "statefulsets": "StatefulSet", "certificates": "Certificate", "issuers": "Issuer", "clusterissuers": "ClusterIssuer"}[gvr.Resource]
+	for _, gvr := range []schema.GroupVersionResource{resources.Ingresses, resources.HTTPRoutes, resources.Gateways, resources.Secrets, resources.Pods, resources.Services, resources.Deployments, resources.StatefulSets, resources.Certificates, resources.Issuers, resources.ClusterIssuers} {
+		kind := map[string]string{"ingresses": "Ingress", "httproutes": "HTTPRoute", "gateways": "Gateway", "secrets": "Secret", "pods": "Pod", "services": "Service", "deployments": "Deployment", "statefulsets": "StatefulSet", "certificates": "Certificate", "issuers": "Issuer", "clusterissuers": "ClusterIssuer"}[gvr.Resource]
 		lists[gvr] = kind + "List"
 	}
 	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), lists, objects...)
@@ -194,6 +220,16 @@ func TestCheck(t *testing.T) {
 			[]runtime.Object{ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, oneHost)}, Broken, "does not cover www.kestra.example.com"},
 		"a chain that does not verify against ca.crt is broken": {
 			[]runtime.Object{ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", pki.Pair{Cert: otherCA(t)}, server)}, Broken, "does not verify against ca.crt"},
+		"an Ingress in front of a Kestra with every pod ready is healthy": {
+			withBackend(ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, server), service("kestra"), kestra(1, 1)), Healthy, ""},
+		"an Ingress in front of a Kestra with no ready pod is broken": {
+			withBackend(ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, server), service("kestra"), kestra(1, 0)), Broken, "Deployment kestra has no ready pod (0 of 1)"},
+		"an Ingress in front of a Kestra with one of two pods ready is a warning": {
+			withBackend(ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, server), service("kestra"), kestra(2, 1)), Warning, "Deployment kestra has 1 of 2 pods ready"},
+		"an Ingress sending to a Service that does not exist is broken": {
+			withBackend(ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, server), kestra(1, 1)), Broken, "Service kestra-web, which does not exist"},
+		"an Ingress sending to a Service that selects no pod is broken": {
+			withBackend(ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, server), service("worker"), kestra(1, 1)), Broken, "Service kestra-web selects no pod (selector app=worker)"},
 		"an app install whose pods started after the Secret is healthy": {
 			appObjects(t, "store-pass", "store-pass", after, "kestra-ssl-abc"), Healthy, ""},
 		"a pod started before the Secret changed needs a restart": {
@@ -232,8 +268,8 @@ func TestCheck(t *testing.T) {
 			if install.Health != tc.health || report.Health != tc.health || !strings.Contains(strings.Join(messages, "\n"), tc.finding) {
 				t.Errorf("health %s (report %s), want %s with a finding containing %q:\n%s", install.Health, report.Health, tc.health, tc.finding, strings.Join(messages, "\n"))
 			}
-			if report.Requests != 11 {
-				t.Errorf("%d requests, want the fixed 11", report.Requests)
+			if report.Requests != 12 {
+				t.Errorf("%d requests, want the fixed 12", report.Requests)
 			}
 		})
 	}
@@ -269,5 +305,23 @@ func TestRotationStep(t *testing.T) {
 				t.Errorf("rotationStep = %q, want %q...", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestStatusRunsWithARoleThatCannotListServices: a Role written for an earlier status (no Services) still
+// gets its report; only the readiness behind the Ingress is left unread.
+func TestStatusRunsWithARoleThatCannotListServices(t *testing.T) {
+	hosts := []string{"kestra.example.com"}
+	ca, server := material(t, hosts, now.Add(-24*time.Hour), 90)
+	client := fakeClient(withBackend(ingress("kestra", hosts...), tlsSecret("kestra", "kestra-tls", ca, server), kestra(1, 0))...)
+	client.PrependReactor("list", "services", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "services"}, "", errors.New("the Role does not list services"))
+	})
+	report, err := Check(context.Background(), client, Options{Namespace: "kestra", WarnWithin: 30 * 24 * time.Hour, Now: now})
+	if err != nil {
+		t.Fatalf("status with a Role that cannot list Services: %v", err)
+	}
+	if report.Health != Healthy || len(report.Installs) != 1 {
+		t.Errorf("health %s with %d installs, want the Ingress's healthy certificate: %+v", report.Health, len(report.Installs), report.Installs)
 	}
 }
