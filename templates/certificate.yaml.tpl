@@ -22,6 +22,11 @@ spec:
       kestra-tls.io/role: stores
     annotations:
       kestra-tls.io/hosts: {{ $c.Hosts | quote }}
+      {{- if .Renewal.Reloads }}
+      # Kestra re-reads the stores cert-manager renews in place: no restart.
+      kestra-tls.io/renewal: reload
+      kestra-tls.io/reload-interval: {{ .Renewal.Interval | quote }}
+      {{- end }}
   commonName: {{ index .Values.hosts 0 | quote }}
   {{- with $c.DNSNames }}
   dnsNames:

@@ -9,6 +9,28 @@ micronaut:
     csrf:
       enabled: true
   {{- end }}
+  {{- if and .ServesHTTPS .Reloads }}
+  # Micronaut 4.10's file certificate providers: each store is read again every refresh-interval, and a
+  # renewed certificate is served from the next handshake on, without a restart. SCHEDULER, not the file
+  # watcher: the kubelet updates a Secret volume by swapping its ..data link, which a watcher of the file
+  # itself never sees.
+  certificate:
+    file:
+      {{ .Provider }}:
+        path: {{ .Values.app.mountPath }}/keystore.p12
+        format: PKCS12
+        password: ${{ "{" }}{{ .Values.app.passwordEnv }}{{ "}" }}
+        refresh-mode: SCHEDULER
+        refresh-interval: {{ .Values.app.reloadInterval }}
+      {{- if .Truststore }}
+      {{ .Provider }}-trust:
+        path: {{ .Values.app.mountPath }}/truststore.jks
+        format: JKS
+        password: ${{ "{" }}{{ .Values.app.passwordEnv }}{{ "}" }}
+        refresh-mode: SCHEDULER
+        refresh-interval: {{ .Values.app.reloadInterval }}
+      {{- end }}
+  {{- end }}
   {{- if .ServesHTTPS }}
   server:
     {{- if .DualProtocol }}
@@ -23,6 +45,15 @@ micronaut:
       {{- if has .Values.app.clientAuthentication (list "want" "need") }}
       clientAuthentication: {{ .Values.app.clientAuthentication }}
       {{- end }}
+      {{- if .Reloads }}
+      key-name: {{ .Provider }}
+      # The key inside keystore.p12 is encrypted with the store password too.
+      key:
+        password: ${{ "{" }}{{ .Values.app.passwordEnv }}{{ "}" }}
+      {{- if .Truststore }}
+      trust-name: {{ .Provider }}-trust
+      {{- end }}
+      {{- else }}
       keyStore:
         path: file:{{ .Values.app.mountPath }}/keystore.p12
         # Micronaut resolves the placeholder from the container's environment: the password stays in its Secret.
@@ -33,6 +64,7 @@ micronaut:
         path: file:{{ .Values.app.mountPath }}/truststore.jks
         password: ${{ "{" }}{{ .Values.app.passwordEnv }}{{ "}" }}
         type: JKS
+      {{- end }}
       {{- end }}
   {{- end }}
 {{- end }}

@@ -142,7 +142,10 @@ secretGenerator:
         app.kubernetes.io/managed-by: kubectl-kestra-tls
         kestra-tls.io/role: store-password
 {{- else if .ServesHTTPS }}
-  {{- if $kustomize }}
+  {{- if .Renewal.Reloads }}
+  # A fixed name: a renewal updates this Secret in place, the kubelet updates the mounted files, and
+  # Kestra re-reads them every {{ .Renewal.Interval }} without a restart.
+  {{- else if $kustomize }}
   # The hash suffix in the name makes a new keystore roll the pods.
   {{- else }}
   # Fixed names, as helm-values.yaml refers to them; its checksum annotation rolls the pods instead.
@@ -162,15 +165,20 @@ secretGenerator:
       - outbound-truststore.jks={{ .Certs.Dir }}/outbound-truststore.jks
       {{- end }}
     options:
-      {{- if not $kustomize }}
+      {{- if or (not $kustomize) .Renewal.Reloads }}
       disableNameSuffixHash: true
       {{- end }}
-      # How `kubectl kestra-tls status` finds Kestra's stores, and the names they must cover.
+      # How `kubectl kestra-tls status` finds Kestra's stores, the names they must cover, and how a
+      # renewal reaches Kestra.
       labels:
         app.kubernetes.io/managed-by: kubectl-kestra-tls
         kestra-tls.io/role: stores
       annotations:
         kestra-tls.io/hosts: {{ .Certs.Hosts | quote }}
+        {{- if .Renewal.Reloads }}
+        kestra-tls.io/renewal: reload
+        kestra-tls.io/reload-interval: {{ .Renewal.Interval | quote }}
+        {{- end }}
   - name: {{ .Values.app.passwordSecretName }}
     {{- if index $.Adopted.Replaced .Values.app.passwordSecretName }}
     # Replaces the base's Secret of this name.

@@ -6,7 +6,7 @@ apiVersion: apps/v1
 kind: {{ $w.Kind }}
 metadata:
   name: {{ $w.Name }}
-  {{- if and $w.MountsStores (eq $.Values.app.restartOnRenewal "reloader") }}
+  {{- if and $w.MountsStores (eq $.Values.app.restartOnRenewal "reloader") (not $.Renewal.Reloads) }}
   annotations:
     # Stakater Reloader restarts this workload when cert-manager renews the stores in place.
     secret.reloader.stakater.com/reload: {{ $.Values.app.sslSecretName }}

@@ -137,7 +137,7 @@ func checkOneSSLSetup(t *testing.T, p *kestrapod.Process, mode string) {
 	}
 	enabled := p.String("micronaut.server.ssl.enabled")
 	if mode == "ingress" {
-		if enabled != "" || p.String("micronaut.server.ssl.key-store.path") != "" {
+		if enabled != "" || p.String("micronaut.server.ssl.key-store.path") != "" || p.String("micronaut.server.ssl.key-name") != "" {
 			t.Errorf("in ingress mode Kestra must serve plain HTTP to the Ingress, but micronaut.server.ssl.enabled = %q", enabled)
 		}
 		for name := range p.Files {
@@ -147,7 +147,7 @@ func checkOneSSLSetup(t *testing.T, p *kestrapod.Process, mode string) {
 		}
 		return
 	}
-	if enabled != "true" || p.String("micronaut.server.ssl.key-store.password") == "" {
+	if enabled != "true" || keystorePassword(p) == "" {
 		t.Errorf("micronaut.server.ssl.enabled = %q", enabled)
 	}
 	var keystores []string

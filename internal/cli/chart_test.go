@@ -175,7 +175,7 @@ func checkServesTLS(t *testing.T, server started, out string, hosts ...string) i
 	t.Helper()
 	p := server.process
 	stored, _ := os.ReadFile(filepath.Join(out, "certs", "store-password"))
-	if password := p.String("micronaut.server.ssl.key-store.password"); password == "" || password != strings.TrimSpace(string(stored)) {
+	if password := keystorePassword(p); password == "" || password != strings.TrimSpace(string(stored)) {
 		t.Fatalf("the keystore password Kestra resolves is not the store password")
 	}
 	port := kestrapod.Serve(t, p)

@@ -81,7 +81,7 @@ type GenerateOptions struct {
 	GatewayClass, Gateway                                                      string
 	BackendTLS                                                                 bool
 	DualProtocol, RedirectHTTP                                                 bool
-	AppIssuer, RestartOnRenewal                                                string
+	AppIssuer, RestartOnRenewal, KestraVersion                                 string
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
 	SelfSigned, NoCertManager, OutboundTrust, CSRF, ClusterIssuer              bool
@@ -93,6 +93,8 @@ type GenerateOptions struct {
 	// reused are the settings an earlier run's values.yaml decides, beyond this command line.
 	reused []string
 	// renewServer re-mints the server certificate from the kept CA (renew).
+	// rendered is what Run rendered, for renew to tell how the renewal reaches Kestra.
+	rendered *overlays.Overlay
 	renewServer bool
 	genericiooptions.IOStreams
 }
@@ -173,6 +175,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVar(&o.DualProtocol, "dual-protocol", false, "app mode: keep plain HTTP on 8080 open beside HTTPS (default: open when the base's Service reaches 8080; with --target compose, closed)")
 	fs.BoolVar(&o.RedirectHTTP, "redirect-http", false, "app mode: answer plain HTTP on 8080 with a redirect to HTTPS (Micronaut's http-to-https-redirect; keeps 8080 open for it); the management port, where probes ask, stays plain HTTP")
 	fs.StringVar(&o.AppIssuer, "app-issuer", "", "app mode: who issues Kestra's keystore: local (generate, from our CA; the default) or cert-manager (a Certificate with keystores, from --issuer-ref or our CA issuer with --self-signed; the default with --issuer-ref)")
+	fs.StringVar(&o.KestraVersion, "kestra-version", "", "app mode: the Kestra you run (1.3, v1.3.2, latest), when the base's image tag does not say it: Kestra 1.3 and later reload a renewed keystore in place, older ones restart")
 	fs.StringVar(&o.RestartOnRenewal, "restart-on-renewal", "", "app mode with --app-issuer cert-manager: reloader annotates Kestra's workloads so that Stakater Reloader restarts them when cert-manager renews the keystore")
 	fs.StringArrayVar(&o.ChartValues, "chart-values", nil, "with --target helm: your own values file for the chart (repeatable, in helm's order); the lists we write keep its entries, because helm replaces lists across -f files")
 	fs.StringVar(&o.Base, "base", "", "kustomize folder with your Kestra manifests (default: a minimal embedded Kestra)")
@@ -358,6 +361,7 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("redirect-http", "app.redirectHTTP", o.RedirectHTTP)
 	add("app-issuer", "app.issuer", o.AppIssuer)
 	add("restart-on-renewal", "app.restartOnRenewal", o.RestartOnRenewal)
+	add("kestra-version", "kestra.version", o.KestraVersion)
 	add("chart-values", "helm.chartValues", o.ChartValues)
 	add("base", "base", o.Base)
 	add("templates", "templates", o.TemplatesDir)
@@ -483,6 +487,7 @@ func (o *GenerateOptions) Run(ctx context.Context) error {
 		defer release()
 	}
 	overlay, err := o.render()
+	o.rendered = overlay
 	if err != nil {
 		return err
 	}

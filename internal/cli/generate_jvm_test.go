@@ -44,10 +44,13 @@ func TestAppModeOverlayServesTLSFromJava(t *testing.T) {
 		t.Fatal(err)
 	}
 	ssl := lookup(t, config, "micronaut", "server", "ssl").(map[string]any)
-	if regexp.MustCompile(`^\$\{(\w+)\}$`).FindStringSubmatch(lookup(t, ssl, "keyStore", "password").(string)) == nil {
-		t.Fatalf("keyStore.password is not a ${VAR} placeholder: the password would be in plain text")
+	provider := lookup(t, config, "micronaut", "certificate", "file", ssl["key-name"].(string)).(map[string]any)
+	for _, field := range []any{provider["password"], lookup(t, ssl, "key", "password")} {
+		if regexp.MustCompile(`^\$\{(\w+)\}$`).FindStringSubmatch(field.(string)) == nil {
+			t.Fatalf("the keystore password is not a ${VAR} placeholder: the password would be in plain text")
+		}
 	}
-	password := p.String("micronaut.server.ssl.key-store.password")
+	password := keystorePassword(p)
 	if stored, _ := os.ReadFile(filepath.Join(out, "certs", "store-password")); password != strings.TrimSpace(string(stored)) {
 		t.Fatal("the keystore password Kestra resolves is not the store password")
 	}

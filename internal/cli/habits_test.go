@@ -158,7 +158,7 @@ func TestStatusLooksAtKestrasReadiness(t *testing.T) {
 		namespace string
 		args      []string
 	}{
-		"app mode: the workload mounting our stores": {"status-readiness", []string{"--mode", "app", "--host", "kestra.example.com"}},
+		"app mode: the workload mounting our stores":              {"status-readiness", []string{"--mode", "app", "--host", "kestra.example.com"}},
 		"ingress mode: the workload behind the Ingress's Service": {"status-readiness-ingress", []string{"--host", "kestra.example.com", "--self-signed", "--no-cert-manager"}},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -12,9 +12,11 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
 
 // The day-two verbs work on an overlay folder generate wrote and apply applied: they re-run generate there,
@@ -65,4 +67,13 @@ func applyRegenerated(ctx context.Context, configFlags *genericclioptions.Config
 	a := NewApplyOptions(configFlags, streams)
 	a.Generate, a.Dir, a.generateFirst, a.namespace, a.Timeout = g, g.OutputDir, true, namespace, timeout
 	return a.Run(ctx)
+}
+
+// overlayValues are the values an earlier generate left in dir, zero when it left none.
+func overlayValues(dir string) values.Values {
+	var v values.Values
+	data, _ := os.ReadFile(filepath.Join(dir, overlays.ValuesFile))
+	data, _ = overlays.EarlierRunValues(dir, data)
+	_ = yaml.Unmarshal(data, &v)
+	return v
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/renew"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/status"
 )
@@ -41,7 +43,7 @@ func NewCmdRenew(configFlags *genericclioptions.ConfigFlags, streams genericioop
 	o := NewRenewOptions(configFlags, streams)
 	cmd := &cobra.Command{
 		Use:   "renew [DIR]",
-		Short: "Renew Kestra's certificate now, and restart Kestra where it must reload it",
+		Short: "Renew Kestra's certificate now; Kestra reloads it in place, or is restarted where it cannot",
 		Long: `Renew the certificates of the installs in -n NAMESPACE now:
 
 - a certificate cert-manager issues (Let's Encrypt, an ACME CA, an issuer of yours, our CA issuer, app mode
@@ -50,9 +52,13 @@ func NewCmdRenew(configFlags *genericclioptions.ConfigFlags, streams genericioop
 - a certificate from our own CA (app mode, --backend-tls, --self-signed --no-cert-manager) is minted again
   from the CA kept in the overlay folder DIR, which is then applied (the CA is never replaced; see rotate-ca).
 
-Then, since Micronaut reads its keystore only at start, Kestra's workloads whose pods still serve the old
-stores are rolled as kubectl rollout restart rolls them (--restart=false skips it); renew returns once the API
-server has taken the new pod template. An overlay whose stores Secret has a hashed name rolls by itself.
+Then Kestra gets the new certificate. Kestra 1.3 and later (Micronaut 4.10) re-read the keystore every
+app.reloadInterval (1m): the stores Secret keeps its name, the kubelet updates the mounted files in place,
+and nothing restarts. Older Kestras read the keystore only at start: their workloads whose pods still serve
+the old stores are rolled as kubectl rollout restart rolls them (--restart=false skips it), and renew returns
+once the API server has taken the new pod template. An overlay whose stores Secret has a hashed name rolls
+by itself. With target compose, the stores' folder changes in place (Kestra reloads it) or Kestra is to be
+restarted, as renew says.
 
 Exit codes: 0 renewed, 124 the new certificate was not Ready in time, 130 interrupted, 1 otherwise.`,
 		Example: `  # Reissue every cert-manager certificate of the installs in namespace kestra, restarting Kestra if needed
@@ -80,6 +86,9 @@ Exit codes: 0 renewed, 124 the new certificate was not Ready in time, 130 interr
 func (o *RenewOptions) Complete(args []string) error {
 	if len(args) == 1 {
 		o.Dir, o.dirGiven = args[0], true
+		if overlayValues(o.Dir).Target == "compose" {
+			return nil // no cluster: the stores are renewed in the folder
+		}
 	}
 	var err error
 	o.namespace, err = namespaceOf(o.configFlags)
@@ -157,8 +166,16 @@ func (o *RenewOptions) renewOverlay(ctx context.Context) ([]apply.CertificateRef
 	if g.resolved.Target == "compose" && g.resolved.MintsServerCertificate() {
 		// No cluster: new stores in the folder, and Compose restarts Kestra on them.
 		g.renewServer, o.compose = true, true
-		fmt.Fprintf(o.ErrOut, "minting a new server certificate from the CA in %s; then restart Kestra (docker compose ... restart) to load it\n", o.Dir)
-		return nil, g.Run(ctx)
+		fmt.Fprintf(o.ErrOut, "minting a new server certificate from the CA in %s\n", o.Dir)
+		if err := g.Run(ctx); err != nil {
+			return nil, err
+		}
+		if r := g.rendered.Renewal; r.Reloads {
+			fmt.Fprintf(o.Out, "Kestra reloads the keystore from %s in place, within %s: no restart\n", filepath.Join(o.Dir, overlays.ComposeStoresDir), r.Interval)
+		} else {
+			fmt.Fprintf(o.Out, "restart Kestra to load it (docker compose ... restart): %s\n", r.Why)
+		}
+		return nil, nil
 	}
 	if g.resolved.MintsServerCertificate() {
 		g.renewServer = true
@@ -221,6 +238,14 @@ func (o *RenewOptions) restart(ctx context.Context, client dynamic.Interface, re
 			continue
 		}
 		inPlace := install.Certificate != nil && renewed[install.Namespace+"/"+install.Certificate.Name]
+		if k.Reloads() {
+			// Micronaut re-reads the keystore on its schedule: the kubelet's update of the volume is enough.
+			for _, w := range k.Workloads {
+				kind, name, _ := strings.Cut(w, "/")
+				fmt.Fprintf(o.Out, "%s.apps/%s reloads the keystore from Secret %s in place, within %s of the kubelet's update: no restart\n", strings.ToLower(kind), name, k.Secret, k.ReloadInterval)
+			}
+			continue
+		}
 		if !inPlace && !k.NeedsRestart() {
 			continue
 		}

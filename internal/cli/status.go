@@ -227,6 +227,19 @@ func printReport(out io.Writer, report *status.Report, format string) error {
 		for _, f := range i.Findings {
 			fmt.Fprintf(out, "%s/%s: %s: %s\n", i.Namespace, i.Name, f.Severity, f.Message)
 		}
+		if k := i.Keystore; k != nil {
+			for _, w := range k.Workloads {
+				state := k.Serving[strings.ToLower(w)]
+				if state == "" {
+					continue
+				}
+				how := "Kestra reads its keystore at start: a renewal needs a restart"
+				if k.Reloads() {
+					how = "Kestra re-reads its keystore every " + k.ReloadInterval + ": no restart on renewal"
+				}
+				fmt.Fprintf(out, "%s/%s: %s: %s (%s)\n", i.Namespace, i.Name, strings.ToLower(w), state, how)
+			}
+		}
 		if i.Served != nil && i.Served.MatchesSecret {
 			fmt.Fprintf(out, "%s/%s: %s serves the certificate in the Secret\n", i.Namespace, i.Name, i.Served.URL)
 		}

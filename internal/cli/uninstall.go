@@ -15,12 +15,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/uninstall"
-	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
 
 const uninstallExample = `  # Go back to plain HTTP: remove what ./kestra-tls put in the cluster
@@ -113,15 +111,7 @@ func (o *UninstallOptions) Validate() error {
 
 // isCompose tells a Compose overlay from the folder's values (the override may already be gone).
 func (o *UninstallOptions) isCompose() bool {
-	return o.values().Target == "compose"
-}
-
-func (o *UninstallOptions) values() values.Values {
-	var v values.Values
-	data, _ := os.ReadFile(filepath.Join(o.Dir, overlays.ValuesFile))
-	data, _ = overlays.EarlierRunValues(o.Dir, data)
-	_ = yaml.Unmarshal(data, &v)
-	return v
+	return overlayValues(o.Dir).Target == "compose"
 }
 
 // Run asks, then removes.
@@ -181,7 +171,7 @@ func (o *UninstallOptions) Run(ctx context.Context) error {
 
 // uninstallCompose removes the override and its env file: docker compose then runs the user's files alone.
 func (o *UninstallOptions) uninstallCompose() error {
-	v := o.values()
+	v := overlayValues(o.Dir)
 	for _, file := range []string{overlays.ComposeOverrideFile, filepath.Join(overlays.CertsDir, overlays.ComposeEnvFile)} {
 		path := filepath.Join(o.Dir, file)
 		if o.DryRun {

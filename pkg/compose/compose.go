@@ -18,6 +18,8 @@ type Service struct {
 	// folder of the first compose file.
 	ProjectDir string
 	Name       string
+	// Image is the service's image as resolved (its tag tells the Kestra version).
+	Image string
 	// RawEnvironment is the service's environment before interpolation, so that what we write back keeps
 	// the user's ${VAR} references (and never bakes in a value from .env).
 	RawEnvironment map[string]string

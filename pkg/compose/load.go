@@ -88,6 +88,7 @@ func Load(ctx context.Context, request Request) (*Service, error) {
 			s.Ports = append(s.Ports, Port{Raw: entry, Targets: []uint32{c.Target}, HostIP: c.HostIP})
 		}
 	}
+	s.Image = resolved.Image
 	if resolved.Image != "" && !isKestraImage(resolved.Image) {
 		notes.messages = append(notes.messages, fmt.Sprintf("service %s runs %s, not Kestra's image (kestra/kestra, registry.kestra.io/docker/kestra): kestra-tls takes it for Kestra by its name only; name Kestra's service with --service if it is another", name, resolved.Image))
 	}

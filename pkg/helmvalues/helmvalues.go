@@ -214,3 +214,17 @@ func sortedKeys(m map[string]any) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Image is Kestra's image as the chart values name it (image.repository:image.tag), empty when they set no
+// tag: the chart then runs its appVersion, the Kestra it was released with.
+func Image(chart map[string]any) string {
+	tag, _ := dig(chart, "image", "tag").(string)
+	if tag == "" {
+		return ""
+	}
+	repository, _ := dig(chart, "image", "repository").(string)
+	if repository == "" {
+		repository = "kestra/kestra"
+	}
+	return repository + ":" + tag
+}

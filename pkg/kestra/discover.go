@@ -37,13 +37,13 @@ type Workload struct {
 	Kind, Namespace, Name string
 	// Component is the chart's component label (standalone, webserver, worker...), empty when unlabelled.
 	Component string
-	// Container is the name of the container that runs Kestra.
-	Container string
-	Env       Env
-	PodLabels map[string]string
-	Ports     []corev1.ContainerPort
-	Volumes   []corev1.Volume
-	Mounts    []corev1.VolumeMount
+	// Container is the name of the container that runs Kestra, and Image its image.
+	Container, Image string
+	Env              Env
+	PodLabels        map[string]string
+	Ports            []corev1.ContainerPort
+	Volumes          []corev1.Volume
+	Mounts           []corev1.VolumeMount
 	// podPorts are the ports of every container of the pod: a Service's named targetPort may be any's.
 	podPorts []corev1.ContainerPort
 }
@@ -212,7 +212,7 @@ func asKestra(w podWorkload, sel Selection, baseName string) (Workload, bool, er
 		component = componentFromCommand(c)
 	}
 	return Workload{
-		Kind: w.kind, Namespace: w.meta.Namespace, Name: w.meta.Name, Component: component, Container: c.Name,
+		Kind: w.kind, Namespace: w.meta.Namespace, Name: w.meta.Name, Component: component, Container: c.Name, Image: c.Image,
 		Env: readEnv(c), PodLabels: w.template.Labels, Ports: c.Ports, Volumes: w.template.Spec.Volumes, Mounts: c.VolumeMounts,
 		podPorts: podPorts(containers),
 	}, true, nil

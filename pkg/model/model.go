@@ -50,6 +50,9 @@ type Options struct {
 	// ServiceHosts are the cluster DNS names of Kestra's Service, which a keystore from cert-manager also
 	// carries so that in-cluster clients verify Kestra by them.
 	ServiceHosts []string
+	// KestraImage is the image of Kestra's server container, whose tag tells the Kestra version; empty
+	// where the base names none (the chart's image is its appVersion).
+	KestraImage string
 }
 
 // Model is Kestra's TLS, ready to render.
@@ -67,6 +70,8 @@ type Model struct {
 	ACME *ACME
 	// JavaOpts are the JVM flags for outbound trust, empty when off.
 	JavaOpts string
+	// Renewal is how a renewed certificate reaches Kestra serving HTTPS itself (app mode).
+	Renewal  Renewal
 	Warnings []string
 }
 
@@ -78,6 +83,16 @@ func Build(opts Options) (*Model, error) {
 		m.DualProtocol = opts.ServesHTTP || v.App.RedirectHTTP // the redirect answers on 8080
 		if v.App.DualProtocol != nil {
 			m.DualProtocol = *v.App.DualProtocol
+		}
+	}
+	if v.ServesHTTPS() {
+		renewal, err := decideRenewal(v.Values, opts.KestraImage)
+		if err != nil {
+			return nil, err
+		}
+		m.Renewal = renewal
+		if renewal.Reloads && v.App.RestartOnRenewal != "" {
+			m.Warnings = append(m.Warnings, "app.restartOnRenewal (--restart-on-renewal) is left out: Kestra reloads a renewed keystore in place, and Reloader would restart it for nothing")
 		}
 	}
 	material, err := planMaterial(opts)
@@ -96,7 +111,7 @@ func Build(opts Options) (*Model, error) {
 	}
 	rendered, err := opts.Renderer.Render("kestra-configuration.yaml.tpl", map[string]any{
 		"Values": v.Map, "URL": m.URL, "DualProtocol": m.DualProtocol, "ServesHTTPS": v.ServesHTTPS(),
-		"Truststore": v.HasTruststore(),
+		"Truststore": v.HasTruststore(), "Reloads": m.Renewal.Reloads, "Provider": CertificateProvider,
 	})
 	if err != nil {
 		return nil, err
@@ -136,10 +151,14 @@ func (m *Model) AppendJavaOpts(existing string) string {
 
 // Notes say what went into the material, for the user to check.
 func (m *Model) Notes() []string {
-	if m.Material == nil {
-		return nil
+	var notes []string
+	if m.Values.ServesHTTPS() && m.Renewal.Why != "" {
+		notes = append(notes, "renewal: "+m.Renewal.Why)
 	}
-	return m.Material.Notes
+	if m.Material == nil {
+		return notes
+	}
+	return append(notes, m.Material.Notes...)
 }
 
 // CertFiles are the files of certs/, nil without material.

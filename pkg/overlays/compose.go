@@ -21,6 +21,9 @@ const (
 	ComposeOverrideFile = "compose.kestra-tls.yaml"
 	// ComposeEnvFile holds the store password for the container, in certs/ (0600, git-ignored).
 	ComposeEnvFile = "compose.env"
+	// ComposeStoresDir is the folder Kestra's container mounts where it reloads its stores: copies of the
+	// stores alone, readable by the container's user.
+	ComposeStoresDir = "kestra-ssl"
 )
 
 type composeMount struct{ Source, Target string }
@@ -46,11 +49,13 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 	if err != nil {
 		return nil, err
 	}
-	m, err := model.Build(modelOptions(opts, renderer, false))
+	modelOpts := modelOptions(opts, renderer, false)
+	modelOpts.KestraImage = service.Image
+	m, err := model.Build(modelOpts)
 	if err != nil {
 		return nil, err
 	}
-	out := &Overlay{Material: m.Material, Warnings: append(service.Warnings, m.Warnings...), Notes: m.Notes(), URL: m.URL}
+	out := &Overlay{Material: m.Material, Warnings: append(service.Warnings, m.Warnings...), Notes: m.Notes(), URL: m.URL, Renewal: m.Renewal}
 	// Compose resolves every relative path against the project folder, whichever file names it.
 	fromProject := func(name string) (string, error) {
 		abs, err := filepath.Abs(filepath.Join(opts.Dir, name))
@@ -74,15 +79,32 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 	if v.App.OutboundTrust {
 		stores = append(stores, model.OutboundTrustFile)
 	}
-	// Each store on its own: certs/ also holds the CA key, which never enters the container. Bind mounts
-	// keep the host's owner and mode, and the stores are written 0644, so that the image's non-root user, or
-	// whichever `user:` the service names, reads them.
-	for _, store := range stores {
-		source, err := fromProject(path.Join(CertsDir, store))
+	// Bind mounts keep the host's owner and mode, and the stores are written 0644, so that the image's
+	// non-root user, or whichever `user:` the service names, reads them. certs/ also holds the CA key, which
+	// never enters the container: the stores are mounted each on its own, or, where Kestra reloads them, as
+	// the folder of their copies, since a bind mount of a file keeps showing the file it found at start
+	// while a folder's shows the file renew writes in its place.
+	if m.Renewal.Reloads {
+		for _, file := range m.Material.Files {
+			if slices.Contains(stores, file.Name) {
+				out.Files = append(out.Files, fileset.File{Name: path.Join(ComposeStoresDir, file.Name), Data: file.Data, Mode: file.Mode})
+			}
+		}
+		// Encrypted, but keys all the same: out of git, as certs/ is.
+		out.Files = append(out.Files, fileset.File{Name: path.Join(ComposeStoresDir, ".gitignore"), Data: []byte("# Kestra's stores, copies of those in ../certs, written by kubectl kestra-tls: never commit them.\n*\n"), Mode: fileset.Public})
+		source, err := fromProject(ComposeStoresDir)
 		if err != nil {
 			return nil, err
 		}
-		data.Mounts = append(data.Mounts, composeMount{Source: source, Target: path.Join(mountPath, store)})
+		data.Mounts = append(data.Mounts, composeMount{Source: source, Target: mountPath})
+	} else {
+		for _, store := range stores {
+			source, err := fromProject(path.Join(CertsDir, store))
+			if err != nil {
+				return nil, err
+			}
+			data.Mounts = append(data.Mounts, composeMount{Source: source, Target: path.Join(mountPath, store)})
+		}
 	}
 	var portNotes []string
 	data.Ports, data.ReplacePorts, portNotes = composePorts(service, v.Values, m.DualProtocol)

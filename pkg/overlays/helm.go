@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path"
+	"slices"
 	"sort"
 
 	"sigs.k8s.io/yaml"
@@ -43,14 +45,17 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := model.Build(modelOptions(opts, renderer, helmvalues.ServesHTTP(chart)))
+	modelOpts := modelOptions(opts, renderer, helmvalues.ServesHTTP(chart))
+	modelOpts.KestraImage = helmvalues.Image(chart)
+	m, err := model.Build(modelOpts)
 	if err != nil {
 		return nil, err
 	}
-	out := &Overlay{Material: m.Material, Warnings: m.Warnings, Notes: m.Notes(), URL: m.URL}
+	out := &Overlay{Material: m.Material, Warnings: m.Warnings, Notes: m.Notes(), URL: m.URL, Renewal: m.Renewal}
 	in := helmvalues.Input{Model: m, Chart: chart}
 	data := templateData{Values: withChartsIngressClass(v.Map, chart), Kestra: kestraData{Namespace: v.Namespace}}
 	data.Certs = certs(m)
+	data.Renewal = m.Renewal
 	data.IssuerAnnotations = issuerAnnotations(v.Values)
 	data.IngressControllerAnnotations = ingressControllerAnnotations(v.Values)
 	data.ServesHTTPS = v.ServesHTTPS()
@@ -71,7 +76,13 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 			return nil, err
 		}
 		out.Files = append(out.Files, fileset.File{Name: model.ConfigFile, Data: fragment, Mode: fileset.Public})
-		in.Checksum = checksum(m.CertFiles(), fragment)
+		rolling := m.CertFiles()
+		if m.Renewal.Reloads {
+			// Kestra re-reads renewed stores in place; only a new password (an environment variable, read at
+			// start) or configuration needs new pods.
+			rolling = slices.DeleteFunc(slices.Clone(rolling), func(f fileset.File) bool { return path.Base(f.Name) != generate.StorePasswordFile })
+		}
+		in.Checksum = checksum(rolling, fragment)
 	}
 	if v.Namespace != "" {
 		manifests = append(manifests, "namespace.yaml")

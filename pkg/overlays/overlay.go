@@ -80,6 +80,8 @@ type Overlay struct {
 	Adopted []string
 	// URL is where users reach Kestra once it is applied (kestra.url).
 	URL string
+	// Renewal is how a renewed certificate reaches Kestra serving HTTPS itself.
+	Renewal model.Renewal
 
 	overwrite bool
 	// baseGiven: base/ holds a copy of the user's --base file, not the embedded demo.
@@ -109,6 +111,9 @@ type templateData struct {
 	Adopted adoption
 	// AppCertificate is cert-manager's Certificate for Kestra's own stores (--app-issuer cert-manager).
 	AppCertificate *appCertificateData
+	// Renewal is how a renewed keystore reaches Kestra: in place (a stores Secret of a fixed name) or by a
+	// restart.
+	Renewal model.Renewal
 }
 
 type kestraData struct {
@@ -180,6 +185,7 @@ func generateTarget(opts Options) (*Overlay, error) {
 		namespace = v.Namespace
 	}
 	modelOpts := modelOptions(opts, renderer, b.Install.ServesHTTP)
+	modelOpts.KestraImage = b.Install.Server.Image
 	if modelOpts.BackendHosts, err = backendHosts(v.Values, b.Install.Service, namespace); err != nil {
 		return nil, err
 	}
@@ -196,7 +202,7 @@ func generateTarget(opts Options) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Overlay{Files: b.Files, Material: m.Material, Install: b.Install, Warnings: append(append(b.Install.Warnings, m.Warnings...), warnings...), Notes: m.Notes(), URL: m.URL}
+	out := &Overlay{Files: b.Files, Material: m.Material, Install: b.Install, Warnings: append(append(b.Install.Warnings, m.Warnings...), warnings...), Notes: m.Notes(), URL: m.URL, Renewal: m.Renewal}
 	for _, p := range patches {
 		out.Adopted = append(out.Adopted, p.Adopted...)
 	}
@@ -209,6 +215,7 @@ func generateTarget(opts Options) (*Overlay, error) {
 		data.Kestra.Namespace = v.Namespace
 	}
 	data.Certs = certs(m)
+	data.Renewal = m.Renewal
 	data.AppCertificate = appCertificate(v.Values, modelOpts.ServiceHosts)
 	data.IssuerAnnotations = issuerAnnotations(v.Values)
 	withClass := v.Values

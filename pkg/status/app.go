@@ -113,7 +113,10 @@ func checkApp(s *snapshot, group []workload, opts Options) Install {
 	if hosts := secret.GetAnnotations()[model.HostsAnnotation]; hosts != "" {
 		install.Hosts = strings.Split(hosts, ",")
 	}
-	k := &Keystore{Secret: first.storesSecret, PasswordSecret: first.passwordSecret}
+	k := &Keystore{Secret: first.storesSecret, PasswordSecret: first.passwordSecret, Renewal: model.RenewalRestart}
+	if secret.GetAnnotations()[model.RenewalAnnotation] == model.RenewalReload {
+		k.Renewal, k.ReloadInterval = model.RenewalReload, secret.GetAnnotations()[model.ReloadIntervalAnnotation]
+	}
 	install.Keystore = k
 	for _, w := range group {
 		k.Workloads = append(k.Workloads, w.object.GetKind()+"/"+w.object.GetName())
@@ -170,7 +173,7 @@ func checkApp(s *snapshot, group []workload, opts Options) Install {
 			install.add(Broken, problem+": Kestra cannot open its stores and does not start. Re-run `kubectl kestra-tls generate` and apply it (the stores are then mounted 0444, guarded by the store password), or give the pod a securityContext.fsGroup")
 		}
 	}
-	checkRestarts(s, &install, group, secret)
+	checkRestarts(s, &install, group, secret, opts.Now)
 	return install
 }
 
@@ -204,11 +207,27 @@ func rotationStep(leaf *x509.Certificate, trusted []*x509.Certificate) string {
 	return "1/3 old and new CA trusted; run rotate-ca again to issue from the new CA"
 }
 
-// checkRestarts finds Kestra pods that loaded older stores: Micronaut reads them once, at start.
-func checkRestarts(s *snapshot, install *Install, group []workload, secret *unstructured.Unstructured) {
+// kubeletSync is how long the kubelet may take to show a changed Secret in a pod's volume: its sync period
+// (1 minute) plus its cache's time to live.
+const kubeletSync = 2 * time.Minute
+
+// checkRestarts finds Kestra pods that loaded older stores: Micronaut reads them once, at start, unless it
+// reloads them (Kestra 1.3 and later, renewal reload), in which case only a pod on an older Secret lags.
+func checkRestarts(s *snapshot, install *Install, group []workload, secret *unstructured.Unstructured, now time.Time) {
 	k := install.Keystore
 	changed := lastChanged(secret)
+	k.Serving = map[string]string{}
+	reloadBy := time.Time{}
+	if k.Reloads() {
+		interval, err := time.ParseDuration(k.ReloadInterval)
+		if err != nil {
+			interval = time.Minute
+		}
+		reloadBy = changed.Add(kubeletSync + interval)
+	}
 	for _, w := range group {
+		name := strings.ToLower(w.object.GetKind()) + "/" + w.object.GetName()
+		stale := len(k.StalePods)
 		selector, _, _ := unstructured.NestedStringMap(w.object.Object, "spec", "selector", "matchLabels")
 		if len(selector) == 0 {
 			continue
@@ -226,10 +245,11 @@ func checkRestarts(s *snapshot, install *Install, group []workload, secret *unst
 			switch {
 			case !mountsSecret(pod, w.storesSecret):
 				k.StalePods = append(k.StalePods, StalePod{Name: pod.GetName(), Reason: OlderSecret, Started: started.UTC()})
-			case started.Before(changed):
+			case started.Before(changed) && !k.Reloads():
 				k.StalePods = append(k.StalePods, StalePod{Name: pod.GetName(), Reason: StartedBeforeChange, Started: started.UTC()})
 			}
 		}
+		k.Serving[name] = servingState(k, k.StalePods[stale:], reloadBy, now)
 	}
 	switch {
 	case k.NeedsRestart():
@@ -238,6 +258,24 @@ func checkRestarts(s *snapshot, install *Install, group []workload, secret *unst
 	case len(k.StalePods) > 0:
 		install.add(Warning, fmt.Sprintf("rollout under way: %d of %d Kestra pods still mount an older stores Secret than %s; they are replaced as the rollout proceeds (kubectl rollout status)", len(k.StalePods), k.Pods, k.Secret))
 	}
+}
+
+// servingState is what a workload's pods serve against the Secret, in the words status prints.
+func servingState(k *Keystore, stale []StalePod, reloadBy, now time.Time) string {
+	for _, pod := range stale {
+		if pod.Reason == OlderSecret {
+			return "rollout under way"
+		}
+	}
+	switch {
+	case len(stale) > 0:
+		return "restart due"
+	case k.Reloads() && now.Before(reloadBy):
+		return "reload due by " + reloadBy.UTC().Format(time.RFC3339)
+	case k.Reloads():
+		return "reloads in place"
+	}
+	return "serves the Secret's certificate"
 }
 
 func matches(labels, selector map[string]string) bool {

@@ -23,13 +23,13 @@ var ourSelector = model.ManagedByLabel + "=" + model.ManagedByValue
 
 // snapshot is everything status reads, one list per kind.
 type snapshot struct {
-	ingresses, routes, gateways           []unstructured.Unstructured
-	ourSecrets, tlsSecrets                []unstructured.Unstructured
-	deployments, statefulSets, pods       []unstructured.Unstructured
-	services                              []unstructured.Unstructured
+	ingresses, routes, gateways     []unstructured.Unstructured
+	ourSecrets, tlsSecrets          []unstructured.Unstructured
+	deployments, statefulSets, pods []unstructured.Unstructured
+	services                        []unstructured.Unstructured
 	// servicesHidden: a Role written for an earlier status may not list Services; the readiness of the
 	// Kestra behind an Ingress is then unknown, and status still runs.
-	servicesHidden bool
+	servicesHidden                        bool
 	certificates, issuers, clusterIssuers []unstructured.Unstructured
 	requests                              int
 	// clusterIssuersHidden: the user may not list ClusterIssuers (a namespaced Role, as a status CronJob

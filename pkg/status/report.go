@@ -6,6 +6,7 @@
 package status
 
 import (
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 	"time"
 )
 
@@ -149,6 +150,13 @@ type Keystore struct {
 	// its stores once, at start, so they still serve the old certificate.
 	StalePods     []StalePod `json:"stalePods,omitempty"`
 	RestartNeeded bool       `json:"restartNeeded"`
+	// Renewal is how a renewed keystore reaches Kestra: "reload" (Micronaut re-reads it every
+	// ReloadInterval, Kestra 1.3 and later) or "restart" (read once, at start).
+	Renewal        string `json:"renewal"`
+	ReloadInterval string `json:"reloadInterval,omitempty"`
+	// Serving says, per workload, what its pods serve against the Secret: "reloads in place", "reload due
+	// by TIME", "restart due", "rollout under way", or "serves the Secret's certificate".
+	Serving map[string]string `json:"serving,omitempty"`
 	// Rotation is the CA rotation step (rotate-ca), empty when none is under way.
 	Rotation string `json:"caRotation,omitempty"`
 	// Unreadable names the containers that cannot read a store their volume lays out, and the stores.
@@ -169,6 +177,9 @@ const (
 	StartedBeforeChange = "StartedBeforeChange"
 	OlderSecret         = "OlderSecret"
 )
+
+// Reloads tells whether Kestra re-reads its keystore in place.
+func (k *Keystore) Reloads() bool { return k.Renewal == model.RenewalReload }
 
 // NeedsRestart tells whether restarting the workloads (not only waiting for a rollout) is what it takes.
 func (k *Keystore) NeedsRestart() bool {

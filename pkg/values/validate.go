@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"regexp"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -196,6 +197,9 @@ func ParseGatewayRef(ref string) (namespace, name, listener string, err error) {
 	return namespace, name, listener, nil
 }
 
+// reloadInterval is a positive whole number of seconds, minutes or hours, as Micronaut reads a Duration.
+var reloadInterval = regexp.MustCompile(`^0*[1-9][0-9]*(s|m|h)$`)
+
 // validateAppIssuer checks app mode's keystore from cert-manager (--app-issuer cert-manager, or
 // --issuer-ref in app mode) and Reloader's annotations.
 func (v Values) validateAppIssuer() error {
@@ -212,6 +216,14 @@ func (v Values) validateAppIssuer() error {
 		}
 	default:
 		return fmt.Errorf("--restart-on-renewal %q (values key app.restartOnRenewal): use reloader (Stakater Reloader's annotations)", v.App.RestartOnRenewal)
+	}
+	switch v.App.Renewal {
+	case "", "reload", "restart":
+	default:
+		return fmt.Errorf("--set app.renewal=%q: use reload (Kestra 1.3 and later re-read the keystore in place), restart, or leave it empty to decide from the Kestra version", v.App.Renewal)
+	}
+	if !reloadInterval.MatchString(v.App.ReloadInterval) {
+		return fmt.Errorf("--set app.reloadInterval=%q: give a duration as Micronaut reads it, such as 30s, 1m or 1h (not zero)", v.App.ReloadInterval)
 	}
 	if v.App.Issuer == "cert-manager" && v.Mode != "app" {
 		return fmt.Errorf("--app-issuer cert-manager is about Kestra's own keystore: it goes with --mode app")

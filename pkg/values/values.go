@@ -147,6 +147,8 @@ type Kestra struct {
 	Deployment string `json:"deployment"`
 	Container  string `json:"container"`
 	Service    string `json:"service"`
+	// Version is the Kestra the overlay is for (1.3, v1.3.2, latest); empty: read from the base's image tag.
+	Version string `json:"version"`
 }
 
 type Ingress struct {
@@ -232,6 +234,10 @@ type App struct {
 	// RestartOnRenewal "reloader" annotates Kestra's workloads for Stakater Reloader, which rolls them when
 	// cert-manager renews the stores Secret in place.
 	RestartOnRenewal string `json:"restartOnRenewal"`
+	// Renewal is how a renewed certificate reaches Kestra: "reload" (Micronaut re-reads the keystore every
+	// ReloadInterval, Kestra 1.3 and later) or "restart"; empty: reload where the Kestra version allows it.
+	Renewal        string `json:"renewal"`
+	ReloadInterval string `json:"reloadInterval"`
 }
 
 type Certificates struct {

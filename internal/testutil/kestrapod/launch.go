@@ -40,6 +40,12 @@ type Process struct {
 	JVMOptions string
 	config     map[string]any
 	root       string // where LayOut put Files
+	// volumeDirs are the mount paths of whole ConfigMap and Secret volumes (no subPath): the kubelet lays
+	// them out with its atomic writer and updates them in place when the object changes.
+	volumeDirs map[string]bool
+	// binds are folders bind-mounted from the host (Compose), by their path in the container: the server
+	// sees them live, as a container does, so that what is written there later shows.
+	binds map[string]string
 }
 
 // File is a file in the container, with the owner and mode its process sees.
@@ -72,7 +78,7 @@ func Start(objects []map[string]any, kind, name, container string) (*Process, er
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %v", kind, name, err)
 	}
-	p := &Process{User: user, Env: map[string]string{}, Files: map[string]File{}}
+	p := &Process{User: user, Env: map[string]string{}, Files: map[string]File{}, volumeDirs: map[string]bool{}}
 	if err := p.readEnv(objects, namespace, spec); err != nil {
 		return nil, err
 	}
@@ -304,6 +310,7 @@ func (p *Process) readMounts(objects []map[string]any, namespace string, pod, sp
 		for name, f := range files {
 			p.Files[path.Join(mountPath, name)] = f
 		}
+		p.volumeDirs[path.Clean(mountPath)] = true
 	}
 	return nil
 }

@@ -28,7 +28,24 @@ func (p *Process) LayOut(t testing.TB) string {
 	if err := os.Chmod(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	for dir := range p.volumeDirs {
+		local := filepath.Join(root, filepath.FromSlash(dir))
+		layOutVolume(t, local, p.filesUnder(dir))
+		for parent := local; parent != root; parent = filepath.Dir(parent) {
+			os.Chmod(parent, 0o755) // MkdirAll's mode passes through the umask
+		}
+	}
+	// A folder bound from the host gets its files as they are now too, for clients outside the server's
+	// mount namespace (CallOut); the server sees the host folder itself, live.
+	for dir := range p.binds {
+		if err := os.MkdirAll(filepath.Join(root, filepath.FromSlash(dir)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for name, f := range p.Files {
+		if _, inVolume := p.volumeDirOf(name); inVolume {
+			continue
+		}
 		local := filepath.Join(root, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
 			t.Fatal(err)
@@ -76,7 +93,7 @@ func Serve(t testing.TB, p *Process) int {
 func Run(t testing.TB, p *Process) *kestraserver.Server {
 	t.Helper()
 	root := p.LayOut(t)
-	return kestraserver.Start(t, kestraserver.Container{Root: root, Env: p.Env, UID: p.User.UID, GID: p.User.GID, Groups: p.User.Groups})
+	return kestraserver.Start(t, kestraserver.Container{Root: root, Env: p.Env, UID: p.User.UID, GID: p.User.GID, Groups: p.User.Groups, Binds: p.binds})
 }
 
 var trustStoreFlag = regexp.MustCompile(`-Djavax\.net\.ssl\.trustStore=(\S+)`)

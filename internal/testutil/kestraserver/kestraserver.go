@@ -68,6 +68,8 @@ type Container struct {
 	// UID, GID and Groups are the container's user.
 	UID, GID int
 	Groups   []int
+	// Binds are host folders mounted live at container paths (Compose's bind mounts of folders).
+	Binds map[string]string
 }
 
 // Server is a running Kestra server.
@@ -94,6 +96,14 @@ func Start(t testing.TB, c Container) *Server {
 	script, err := mountScript(c.Root)
 	if err != nil {
 		t.Fatal(err)
+	}
+	targets := make([]string, 0, len(c.Binds))
+	for target := range c.Binds {
+		targets = append(targets, target)
+	}
+	sort.Strings(targets)
+	for _, target := range targets {
+		script += fmt.Sprintf(" && mount --bind '%s' '%s'", c.Binds[target], target)
 	}
 	// Kestra's launcher: java ${JAVA_OPTS} ... (the word splitting is the shell's, as there).
 	script += fmt.Sprintf(" && exec setpriv --reuid=%d --regid=%d %s -- %s -XX:-UsePerfData $JAVA_OPTS -cp '%s' io.kestra.tlsground.Application", c.UID, c.GID, groups(c.Groups), java, cp)
