@@ -54,8 +54,9 @@ var composeCases = []struct {
 // TestComposeTarget writes the override for each Compose project, then has the real docker compose CLI
 // (bin/docker-compose, built from the Go module proxy) read the pair, the user's files and ours, and
 // starts Kestra's service from the effective service the CLI prints, the way docker and Kestra's launcher
-// would: every key of the user's configuration and of ours is there, the stores are mounted one by one
-// (never the CA key), 8443 is published and 8080 no longer, the password arrives through the env_file
+// would: every key of the user's configuration and of ours is there, the stores are mounted as the folder
+// of their copies (never the CA key; the folder is 0755 inside certs/, which stays 0700 to the host's other
+// users), 8443 is published and 8080 no longer, the password arrives through the env_file
 // only, no value of .env or --env-file is written into our files, and a JVM run as the service's user
 // serves TLS from exactly what the service mounts, reached by curl by name and IP. compose-go, the library
 // generate reads projects with, must agree with the CLI on the service.
@@ -159,6 +160,16 @@ func TestComposeTarget(t *testing.T) {
 			for name, want := range map[string]os.FileMode{"ca.key": 0o600, "server.key": 0o600, "store-password": 0o600, "compose.env": 0o600, "keystore.p12": 0o644, "truststore.jks": 0o644} {
 				if info, err := os.Stat(filepath.Join("kestra-tls", "certs", name)); err != nil || info.Mode().Perm() != want {
 					t.Errorf("certs/%s: %v, want mode %#o", name, err, want)
+				}
+			}
+			folders := map[string]os.FileMode{"certs": 0o700}
+			if strings.Contains(string(override), "/"+overlays.ComposeStoresDir) {
+				// Kestra 1.3 and later reload the stores: the folder of their copies is mounted.
+				folders["certs/"+overlays.ComposeStoresDir] = 0o755
+			}
+			for folder, want := range folders {
+				if info, err := os.Stat(filepath.Join("kestra-tls", folder)); err != nil || info.Mode().Perm() != want {
+					t.Errorf("%s: %v, want mode %#o", folder, err, want)
 				}
 			}
 			if strings.Contains(string(override), strings.TrimSpace(string(password))) {

@@ -481,7 +481,8 @@ func TestRotateCAKeepsTrustAtEveryStep(t *testing.T) {
 	ns := "day2-rotate"
 	host := "kestra.rotate.test"
 	out := filepath.Join(t.TempDir(), "overlay")
-	if _, stderr, err := applyCmd(t, c, ns, out, "--mode", "app", "--host", host, "--create-namespace"); err != nil {
+	// A Kestra before 1.3 reads its stores at start: each step is live once its pods have restarted.
+	if _, stderr, err := applyCmd(t, c, ns, out, "--mode", "app", "--host", host, "--kestra-version", "1.2", "--create-namespace"); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
 	startStandInPods(t, c, ns, "kestra")

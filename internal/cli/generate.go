@@ -93,9 +93,9 @@ type GenerateOptions struct {
 	// reused are the settings an earlier run's values.yaml decides, beyond this command line.
 	reused []string
 	// renewServer re-mints the server certificate from the kept CA (renew).
+	renewServer bool
 	// rendered is what Run rendered, for renew to tell how the renewal reaches Kestra.
 	rendered *overlays.Overlay
-	renewServer bool
 	genericiooptions.IOStreams
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestraserver"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/status"
 )
 
 // reloadInterval is the test's app.reloadInterval: short, so that a reload is seen in seconds.
@@ -345,6 +346,107 @@ func TestComposeKestraReloadsRenewedStoresWithoutRestart(t *testing.T) {
 	requests, failures := loop.report()
 	if len(failures) > 0 {
 		t.Errorf("%d of %d requests failed across the renewal: %s", len(failures), requests, strings.Join(failures[:min(len(failures), 5)], "; "))
+	}
+	if started := strings.Count(srv.Logs.String(), "Server Running"); started != 1 {
+		t.Errorf("Kestra's server started %d times, want once (no restart)", started)
+	}
+}
+
+// caBundle writes the PEM certificates of files into one file, as a client given both CAs at step 1 holds.
+func caBundle(t *testing.T, files ...string) string {
+	t.Helper()
+	var bundle []byte
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bundle = append(bundle, data...)
+	}
+	name := filepath.Join(t.TempDir(), "bundle.pem")
+	if err := os.WriteFile(name, bundle, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// TestRotateCAWithoutRestartWhereKestraReloads takes an app-mode install of a Kestra that reloads through
+// rotate-ca's three steps on the real API server, Kestra's own server following the stores Secret as the
+// kubelet updates it: no step changes the Deployment, the JVM never restarts, a client trusting the old CA
+// is served without a failure until step 2, one trusting both CAs throughout, and step 2's certificate from
+// the new CA is served within the reload interval.
+func TestRotateCAWithoutRestartWhereKestraReloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Kestra's server and the control plane (-short)")
+	}
+	// The test ground's kubelet swaps a changed Secret into the pod at once.
+	sync := status.KubeletSync
+	status.KubeletSync = 0
+	t.Cleanup(func() { status.KubeletSync = sync })
+	c := testCluster(t)
+	ns := "rotate-in-place"
+	srv, p, out, _ := startKestra(t, "", "--set", "app.reloadInterval=2s", "-n", ns)
+	if _, stderr, err := applyCmd(t, c, ns, out, "--create-namespace", "--timeout", "30s"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	ctx := context.Background()
+	deployment, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "kestra", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubelet := func() {
+		t.Helper()
+		next, err := kestrapod.Start(builtObjects(t, out), "Deployment", "kestra", "kestra")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Update(t, next)
+	}
+	// rotate runs a step, again while the step before is not live yet (Micronaut has not re-read it).
+	rotate := func(want string, extra ...string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			stdout, stderr, err := runCmd(t, append(append([]string{"rotate-ca", out}, extra...), clusterArgs(c, "", ns)...)...)
+			if err == nil && strings.Contains(stdout, want) {
+				kubelet()
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "not live yet") || time.Now().After(deadline) {
+				t.Fatalf("rotate-ca %v: %v\n%s\n%s", extra, err, stdout, stderr)
+			}
+			kubelet()
+			time.Sleep(time.Second)
+		}
+	}
+	oldCA := filepath.Join(out, "certs", "ca.pem")
+	oldOnly := startHTTPSLoop(t, srv.Local, oldCA)
+
+	rotate("step 1/3 applied")
+	both := startHTTPSLoop(t, srv.Local, caBundle(t, oldCA, filepath.Join(out, "certs", "ca-next.pem")))
+	time.Sleep(time.Second)
+	rotate("step 2/3 applied")
+	// Served once Micronaut re-reads the keystore; until then the client of the old CA keeps working.
+	issued := storesSerial(t, out)
+	if _, ok := both.waitServed(issued, 15*time.Second); !ok {
+		t.Fatalf("step 2's certificate is not served: %x\n%s", servedSerial(t, srv.Local), srv.Logs.Tail(20))
+	}
+	oldOnly.finish()
+	if _, failures := oldOnly.report(); len(failures) > 0 && !strings.Contains(failures[0], "certificate signed by unknown authority") {
+		t.Errorf("the client of the old CA failed before step 2's certificate: %v", failures[0])
+	}
+	rotate("step 3/3 done", "--finish")
+	time.Sleep(3 * time.Second)
+	both.finish()
+	if requests, failures := both.report(); len(failures) > 0 {
+		t.Errorf("%d of %d requests of the client trusting both CAs failed across the rotation: %s", len(failures), requests, strings.Join(failures[:min(len(failures), 5)], "; "))
+	}
+	after, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "kestra", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Generation != deployment.Generation {
+		t.Errorf("rotate-ca changed the Deployment (generation %d to %d): its pods would be replaced", deployment.Generation, after.Generation)
 	}
 	if started := strings.Count(srv.Logs.String(), "Server Running"); started != 1 {
 		t.Errorf("Kestra's server started %d times, want once (no restart)", started)

@@ -62,7 +62,12 @@ Where cert-manager issues Kestra's certificate from our CA (--self-signed in ing
 mode with --app-issuer cert-manager), cert-manager's CA issuer holds a single CA, so step 1 changes nothing in
 the cluster: the clients get ca-next.pem. Step 2 gives cert-manager an issuer signed by the new CA, has it
 issue again (as renew does) and restarts Kestra where it loads cert-manager's keystore; --finish is refused
-while a certificate of the overlay still comes from the old CA.`,
+while a certificate of the overlay still comes from the old CA.
+
+Kestra 1.3 and later re-read their stores in place (app.renewal reload): no step restarts Kestra, and step 1
+is live once the kubelet has updated the pods' files and Micronaut has re-read them (app.reloadInterval).
+The JVM reads the outbound truststore (--outbound-trust) only at start: for tasks calling out to a service
+of the new CA, restart Kestra after step 1 (kubectl rollout restart).`,
 		Example: `  kubectl kestra-tls rotate-ca kestra-tls -n kestra            # step 1
   kubectl kestra-tls status -n kestra                           # caRotation 1/3; pods restarted?
   kubectl kestra-tls rotate-ca kestra-tls -n kestra            # step 2
@@ -234,6 +239,12 @@ func (o *RotateCAOptions) stepOnePending(ctx context.Context, certs string) (str
 		}
 		if len(k.StalePods) > 0 {
 			return fmt.Sprintf("%d of %d Kestra pods still run the stores from before step 1 (kubectl rollout status -n %s %s)", len(k.StalePods), k.Pods, install.Namespace, k.Workloads[0]), nil
+		}
+		for _, w := range k.Workloads {
+			// Kestra re-reads the stores in place: live once the kubelet and Micronaut's schedule have passed.
+			if state := k.Serving[strings.ToLower(w)]; strings.HasPrefix(state, "reload due") {
+				return fmt.Sprintf("%s re-reads the stores from before step 1 in place, %s", strings.ToLower(w), state), nil
+			}
 		}
 		return "", nil
 	}

@@ -78,16 +78,8 @@ func Write(dir string, dirMode fs.FileMode, files []File) (Result, error) {
 			continue
 		}
 		parent := filepath.Dir(target)
-		_, statErr := os.Stat(parent)
 		if err := os.MkdirAll(parent, dirMode); err != nil {
 			return Result{}, fmt.Errorf("cannot create directory %s: %w (choose another output directory with -o)", parent, Cause(err))
-		}
-		if os.IsNotExist(statErr) {
-			// The mode asked for, whatever the umask: a folder bind-mounted into a container must be
-			// traversable by the container's user.
-			if err := os.Chmod(parent, dirMode); err != nil {
-				return Result{}, fmt.Errorf("cannot set the mode of %s: %w", parent, Cause(err))
-			}
 		}
 		pending = append(pending, staged{target: target, file: file})
 	}

@@ -21,8 +21,8 @@ const (
 	ComposeOverrideFile = "compose.kestra-tls.yaml"
 	// ComposeEnvFile holds the store password for the container, in certs/ (0600, git-ignored).
 	ComposeEnvFile = "compose.env"
-	// ComposeStoresDir is the folder Kestra's container mounts where it reloads its stores: copies of the
-	// stores alone, readable by the container's user.
+	// ComposeStoresDir is the folder of certs/ that Kestra's container mounts where it reloads its stores:
+	// copies of the stores alone, readable by the container's user.
 	ComposeStoresDir = "kestra-ssl"
 )
 
@@ -87,12 +87,13 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 	if m.Renewal.Reloads {
 		for _, file := range m.Material.Files {
 			if slices.Contains(stores, file.Name) {
-				out.Files = append(out.Files, fileset.File{Name: path.Join(ComposeStoresDir, file.Name), Data: file.Data, Mode: file.Mode})
+				out.CertsFiles = append(out.CertsFiles, fileset.File{Name: path.Join(ComposeStoresDir, file.Name), Data: file.Data, Mode: file.Mode})
 			}
 		}
-		// Encrypted, but keys all the same: out of git, as certs/ is.
-		out.Files = append(out.Files, fileset.File{Name: path.Join(ComposeStoresDir, ".gitignore"), Data: []byte("# Kestra's stores, copies of those in ../certs, written by kubectl kestra-tls: never commit them.\n*\n"), Mode: fileset.Public})
-		source, err := fromProject(ComposeStoresDir)
+		// Inside certs/ (0700), which keeps the host's other users out; the container reaches the folder
+		// through its bind mount, which needs the folder itself traversable.
+		out.MountedDirs = append(out.MountedDirs, ComposeStoresDir)
+		source, err := fromProject(path.Join(CertsDir, ComposeStoresDir))
 		if err != nil {
 			return nil, err
 		}

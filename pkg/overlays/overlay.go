@@ -69,6 +69,9 @@ type Overlay struct {
 	Material *model.Material
 	// CertsFiles go into certs/ (0700) beside the material: the ACME account binding's key.
 	CertsFiles []fileset.File
+	// MountedDirs are folders of certs/ (0700) that a container bind-mounts: 0755 themselves, so that the
+	// container's user reads them while the host's other users stay out, stopped at certs/.
+	MountedDirs []string
 	// Install is Kestra as found in the base; nil for the helm target.
 	Install  *kestra.Install
 	Warnings []string
@@ -528,6 +531,15 @@ func (o *Overlay) Write(dir string, writeSharedCA bool) (fileset.Result, error) 
 		return all, err
 	}
 	all = merge(all, result, CertsDir+"/")
+	for _, mounted := range o.MountedDirs {
+		folder := filepath.Join(dir, CertsDir, mounted)
+		if err := os.MkdirAll(folder, 0o755); err != nil {
+			return all, fmt.Errorf("cannot create directory %s: %w (choose another output directory with -o)", folder, err)
+		}
+		if err := os.Chmod(folder, 0o755); err != nil {
+			return all, fmt.Errorf("cannot set the mode of %s: %w", folder, err)
+		}
+	}
 	if len(o.CertsFiles) > 0 {
 		result, err := fileset.Write(filepath.Join(dir, CertsDir), 0o700, o.CertsFiles)
 		if err != nil {

@@ -207,9 +207,9 @@ func rotationStep(leaf *x509.Certificate, trusted []*x509.Certificate) string {
 	return "1/3 old and new CA trusted; run rotate-ca again to issue from the new CA"
 }
 
-// kubeletSync is how long the kubelet may take to show a changed Secret in a pod's volume: its sync period
-// (1 minute) plus its cache's time to live.
-const kubeletSync = 2 * time.Minute
+// KubeletSync is how long the kubelet may take to show a changed Secret in a pod's volume: its sync period
+// (1 minute), plus the watch's propagation. (The test ground's kubelet swaps at once and sets it to zero.)
+var KubeletSync = 90 * time.Second
 
 // checkRestarts finds Kestra pods that loaded older stores: Micronaut reads them once, at start, unless it
 // reloads them (Kestra 1.3 and later, renewal reload), in which case only a pod on an older Secret lags.
@@ -223,7 +223,7 @@ func checkRestarts(s *snapshot, install *Install, group []workload, secret *unst
 		if err != nil {
 			interval = time.Minute
 		}
-		reloadBy = changed.Add(kubeletSync + interval)
+		reloadBy = changed.Add(KubeletSync + interval)
 	}
 	for _, w := range group {
 		name := strings.ToLower(w.object.GetKind()) + "/" + w.object.GetName()

@@ -162,6 +162,15 @@ func appObjects(t *testing.T, storesPassword, openPassword string, podStart time
 	return []runtime.Object{stores, password, deployment, pod}
 }
 
+// reloading marks appObjects' stores Secret as generate does for a Kestra that re-reads its keystore.
+func reloading(objects []runtime.Object) []runtime.Object {
+	stores := objects[0].(*unstructured.Unstructured)
+	annotations := stores.GetAnnotations()
+	annotations[model.RenewalAnnotation], annotations[model.ReloadIntervalAnnotation] = model.RenewalReload, "1m"
+	stores.SetAnnotations(annotations)
+	return objects
+}
+
 // mountedApp is appObjects with the stores mounted into the Kestra container as the volume's defaultMode
 // lays them out, and the pod's securityContext (nil: none, the image's user).
 func mountedApp(t *testing.T, defaultMode int64, podSecurity map[string]any) []runtime.Object {
@@ -234,6 +243,8 @@ func TestCheck(t *testing.T) {
 			appObjects(t, "store-pass", "store-pass", after, "kestra-ssl-abc"), Healthy, ""},
 		"a pod started before the Secret changed needs a restart": {
 			appObjects(t, "store-pass", "store-pass", before, "kestra-ssl-abc"), Warning, "restart needed"},
+		"a pod started before the Secret changed, on a Kestra that reloads, needs no restart": {
+			reloading(appObjects(t, "store-pass", "store-pass", before, "kestra-ssl-abc")), Healthy, ""},
 		"a pod on an older stores Secret is a rollout under way": {
 			appObjects(t, "store-pass", "store-pass", after, "kestra-ssl-old"), Warning, "rollout under way"},
 		"a keystore that does not open with the password Secret is broken": {
@@ -323,5 +334,30 @@ func TestStatusRunsWithARoleThatCannotListServices(t *testing.T) {
 	}
 	if report.Health != Healthy || len(report.Installs) != 1 {
 		t.Errorf("health %s with %d installs, want the Ingress's healthy certificate: %+v", report.Health, len(report.Installs), report.Installs)
+	}
+}
+
+// TestServingSaysReloadOrRestartPerWorkload: what status prints per workload, from the Secret's last change,
+// the pods' start and the renewal the overlay set up.
+func TestServingSaysReloadOrRestartPerWorkload(t *testing.T) {
+	for name, tc := range map[string]struct {
+		objects []runtime.Object
+		now     time.Time
+		want    string
+	}{
+		"a Kestra that reloads, the Secret changed an hour ago": {reloading(appObjects(t, "p", "p", now.Add(-2*time.Hour), "kestra-ssl-abc")), now, "reloads in place"},
+		"a Kestra that reloads, the Secret changed a minute ago": {reloading(appObjects(t, "p", "p", now.Add(-2*time.Hour), "kestra-ssl-abc")), now.Add(-59 * time.Minute), "reload due by"},
+		"a Kestra that reads its keystore at start, started before the change": {appObjects(t, "p", "p", now.Add(-2*time.Hour), "kestra-ssl-abc"), now, "restart due"},
+		"a Kestra that reads its keystore at start, started after the change": {appObjects(t, "p", "p", now, "kestra-ssl-abc"), now, "serves the Secret's certificate"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			report, err := Check(context.Background(), fakeClient(tc.objects...), Options{Namespace: "kestra", WarnWithin: time.Hour, Now: tc.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := report.Installs[0].Keystore.Serving["deployment/kestra"]; !strings.HasPrefix(got, tc.want) {
+				t.Errorf("deployment/kestra %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
