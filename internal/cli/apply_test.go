@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -37,6 +38,8 @@ func applyCmd(t *testing.T, c *cluster.Cluster, namespace string, args ...string
 	t.Helper()
 	return runCmd(t, append(append([]string{"apply"}, args...), clusterArgs(c, "", namespace)...)...)
 }
+
+var kustomizeHash = regexp.MustCompile(`-[a-z0-9]{10}$`)
 
 // TestIngressModeWaitsUntilCertManagerIssues applies ingress mode with our CA as a cert-manager CA
 // ClusterIssuer; apply returns once ingress-shim's Certificate is Ready, and the Secret's certificate
@@ -193,7 +196,7 @@ func TestAppModeIsAcceptedByTheAPIServer(t *testing.T) {
 	keys := map[string][]string{}
 	for _, s := range secrets.Items {
 		for key := range s.Data {
-			prefix := s.Name[:strings.LastIndex(s.Name, "-")] // drop the kustomize hash
+			prefix := kustomizeHash.ReplaceAllString(s.Name, "") // the name without kustomize's hash suffix
 			keys[prefix] = append(keys[prefix], key)
 		}
 	}

@@ -114,6 +114,13 @@ func storesOf(t *testing.T, c *cluster.Cluster, namespace string, keystore *stat
 // keystore Secret included), the files laid out as the kubelet does, the JVM run as the container's user.
 func servePod(t *testing.T, c *cluster.Cluster, namespace string, keystore *status.Keystore) int {
 	t.Helper()
+	return kestrapod.Serve(t, livePod(t, c, namespace, keystore))
+}
+
+// livePod is Kestra's container as the pod its workload makes would start now: the live pod template, and
+// the Secrets and ConfigMaps as the cluster holds them.
+func livePod(t *testing.T, c *cluster.Cluster, namespace string, keystore *status.Keystore) *kestrapod.Process {
+	t.Helper()
 	if keystore == nil || len(keystore.Workloads) == 0 {
 		t.Fatal("status names no workload mounting the stores")
 	}
@@ -156,7 +163,7 @@ func servePod(t *testing.T, c *cluster.Cluster, namespace string, keystore *stat
 	if err != nil {
 		t.Fatalf("Kestra would not start from the cluster's %s %s: %v", kind, name, err)
 	}
-	return kestrapod.Serve(t, p)
+	return p
 }
 
 // asObject is a typed API object as the launcher reads objects: a map, with its kind.
@@ -183,7 +190,9 @@ func TestStatusAndRenewOfAppModeWithOurCA(t *testing.T) {
 	c := testCluster(t)
 	ns := "day2-app"
 	out := filepath.Join(t.TempDir(), "overlay")
-	if _, stderr, err := applyCmd(t, c, ns, out, "--mode", "app", "--host", "kestra.day2.test", "--create-namespace"); err != nil {
+	// A Kestra before 1.3, which reads its keystore at start (TestKestraReloadsARenewedCertificateWithoutRestart
+	// renews one that reloads).
+	if _, stderr, err := applyCmd(t, c, ns, out, "--mode", "app", "--host", "kestra.day2.test", "--kestra-version", "1.2", "--create-namespace"); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
 	startStandInPods(t, c, ns, "kestra")
@@ -366,7 +375,7 @@ func TestAppModeKeystoreFromCertManager(t *testing.T) {
 	ns := "day2-appcm"
 	out := filepath.Join(t.TempDir(), "overlay")
 	stdout, stderr, err := applyCmd(t, c, ns, out, "--mode", "app", "--host", "kestra.day2.test", "--self-signed", "--app-issuer", "cert-manager",
-		"--restart-on-renewal", "reloader", "--create-namespace", "--timeout", "60s")
+		"--restart-on-renewal", "reloader", "--kestra-version", "1.2", "--create-namespace", "--timeout", "60s")
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s\ncert-manager:\n%s", err, stdout, stderr, c.Logs.Tail(20))
 	}

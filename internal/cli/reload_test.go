@@ -42,6 +42,11 @@ type httpsLoop struct {
 }
 
 func startHTTPSLoop(t *testing.T, port int, caFile string) *httpsLoop {
+	return startHTTPSLoopFor(t, "kestra.example.com", port, caFile)
+}
+
+// startHTTPSLoopFor is startHTTPSLoop for another host name.
+func startHTTPSLoopFor(t *testing.T, host string, port int, caFile string) *httpsLoop {
 	t.Helper()
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
@@ -54,7 +59,7 @@ func startHTTPSLoop(t *testing.T, port int, caFile string) *httpsLoop {
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		Proxy: nil, DialContext: dial, DisableKeepAlives: true,
-		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "kestra.example.com"},
+		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: host},
 	}}
 	l := &httpsLoop{seenAt: map[string]time.Time{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
@@ -69,7 +74,7 @@ func startHTTPSLoop(t *testing.T, port int, caFile string) *httpsLoop {
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
-			resp, err := client.Get("https://kestra.example.com/ui/")
+			resp, err := client.Get("https://" + host + "/ui/")
 			l.mu.Lock()
 			l.requests++
 			switch {
@@ -193,6 +198,9 @@ func TestKestraReloadsARenewedCertificateWithoutRestart(t *testing.T) {
 	renewed := storesSerial(t, out)
 	if renewed.Cmp(first) == 0 {
 		t.Fatal("renew minted no new server certificate")
+	}
+	if report, _, _ := runCmd(t, append([]string{"status"}, clusterArgs(c, "", ns)...)...); !strings.Contains(report, "deployment/kestra: reload due by") || strings.Contains(report, "restart") && !strings.Contains(report, "no restart") {
+		t.Errorf("status right after the renewal should say Kestra is to reload, not restart:\n%s", report)
 	}
 	// The kubelet: the Secret as the API server now holds it, swapped into the running pod's volume.
 	live, err := c.Client.CoreV1().Secrets(ns).Get(ctx, "kestra-ssl", metav1.GetOptions{})
@@ -450,5 +458,79 @@ func TestRotateCAWithoutRestartWhereKestraReloads(t *testing.T) {
 	}
 	if started := strings.Count(srv.Logs.String(), "Server Running"); started != 1 {
 		t.Errorf("Kestra's server started %d times, want once (no restart)", started)
+	}
+}
+
+// TestCertManagersRenewalReachesAKestraThatReloads: app mode with the keystore from cert-manager (our CA as
+// its CA issuer). Kestra's own server runs on the pod as the cluster holds it; renew has cert-manager issue
+// again into the same Secret, says Kestra reloads, restarts nothing, and, once the kubelet swaps the
+// Secret's new content in, the new certificate is served within the reload interval without a failed
+// request from a client loop.
+func TestCertManagersRenewalReachesAKestraThatReloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Kestra's server and the control plane (-short)")
+	}
+	c := testCluster(t)
+	ctx := context.Background()
+	ns := "appcm-reload"
+	host := "kestra.reload.test"
+	out := filepath.Join(t.TempDir(), "overlay")
+	if stdout, stderr, err := applyCmd(t, c, ns, out, "--mode", "app", "--host", host, "--self-signed", "--app-issuer", "cert-manager",
+		"--set", "app.reloadInterval="+reloadInterval.String(), "--create-namespace", "--timeout", "60s"); err != nil {
+		t.Fatalf("%v\n%s\n%s\ncert-manager:\n%s", err, stdout, stderr, c.Logs.Tail(20))
+	}
+	report, _ := statusOf(t, c, ns)
+	k := onlyInstall(t, report).Keystore
+	if !k.Reloads() {
+		t.Fatalf("status says the keystore from cert-manager is renewed by %q, want reload", k.Renewal)
+	}
+	p := livePod(t, c, ns, k)
+	srv := kestrapod.Run(t, p)
+	secret, err := c.Client.CoreV1().Secrets(ns).Get(ctx, k.Secret, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.crt")
+	if err := os.WriteFile(caFile, secret.Data["ca.crt"], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "kestra", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop := startHTTPSLoopFor(t, host, srv.Local, caFile)
+	time.Sleep(time.Second)
+
+	stdout, stderr, err := runCmd(t, append([]string{"renew"}, clusterArgs(c, "", ns)...)...)
+	if err != nil || strings.Contains(stdout, "restarted") || !strings.Contains(stdout, "no restart") {
+		t.Fatalf("renew of a Kestra that reloads cert-manager's keystore = %v:\n%s\n%s", err, stdout, stderr)
+	}
+	renewedSecret, err := c.Client.CoreV1().Secrets(ns).Get(ctx, k.Secret, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := pki.ParseCertificates(renewedSecret.Data["tls.crt"])
+	if err != nil || chain[0].SerialNumber.Cmp(servedSerial(t, srv.Local)) == 0 {
+		t.Fatalf("cert-manager issued no new certificate: %v", err)
+	}
+	swapped := time.Now()
+	p.Update(t, livePod(t, c, ns, k))
+	at, ok := loop.waitServed(chain[0].SerialNumber, reloadInterval+10*time.Second)
+	if !ok {
+		t.Fatalf("Kestra still serves serial %x after the swap:\n%s", servedSerial(t, srv.Local), srv.Logs.Tail(20))
+	}
+	if took := at.Sub(swapped); took > reloadInterval+2*time.Second {
+		t.Errorf("the new serial was served %s after the swap, past the reload interval %s", took.Round(100*time.Millisecond), reloadInterval)
+	}
+	loop.finish()
+	if requests, failures := loop.report(); len(failures) > 0 {
+		t.Errorf("%d of %d requests failed across cert-manager's renewal: %s", len(failures), requests, strings.Join(failures[:min(len(failures), 5)], "; "))
+	}
+	after, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "kestra", metav1.GetOptions{})
+	if err != nil || after.Generation != before.Generation {
+		t.Errorf("renew changed the Deployment: generation %d to %d (%v)", before.Generation, after.Generation, err)
+	}
+	if started := strings.Count(srv.Logs.String(), "Server Running"); started != 1 {
+		t.Errorf("Kestra's server started %d times, want once", started)
 	}
 }

@@ -191,8 +191,9 @@ func TestRotateCAOfAppModeKeystoreFromCertManager(t *testing.T) {
 	ns := "rotate-appcm"
 	host := "kestra.rotate-appcm.test"
 	out := filepath.Join(t.TempDir(), "overlay")
+	// A Kestra before 1.3: step 2 restarts it on cert-manager's new keystore.
 	if stdout, stderr, err := applyCmd(t, c, ns, out, "--mode", "app", "--host", host, "--self-signed", "--app-issuer", "cert-manager",
-		"--create-namespace", "--timeout", "60s"); err != nil {
+		"--kestra-version", "1.2", "--create-namespace", "--timeout", "60s"); err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
 	}
 	startStandInPods(t, c, ns, "kestra")

@@ -76,6 +76,16 @@ func checkServed(ctx context.Context, report *Report, opts Options) error {
 		if install.Mode != "app" {
 			what = "the Ingress controller or Gateway serves another certificate: check its class and that it reads Secret " + want.Secret
 		}
+		if k := install.Keystore; k != nil && k.Reloads() {
+			for _, state := range k.Serving {
+				if strings.HasPrefix(state, "reload due") {
+					// The Secret changed moments ago: Kestra is to re-read it, not to be restarted.
+					install.add(Warning, fmt.Sprintf("--url %s still serves the certificate from before Secret %s changed; Kestra re-reads it in place, %s", opts.URL, want.Secret, state))
+					return nil
+				}
+			}
+			what = "Kestra re-reads its keystore every " + k.ReloadInterval + " and should serve it by now: look for \"Failed to load certificate file\" in its log, or check what answers at " + address
+		}
 		install.add(Broken, fmt.Sprintf("--url %s serves a certificate (subject %q, sha256 %s...) that is not the one in Secret %s (sha256 %s...): %s", opts.URL, served.Subject, served.Fingerprint[:16], want.Secret, want.Fingerprint[:16], what))
 	}
 	return nil

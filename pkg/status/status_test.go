@@ -345,10 +345,10 @@ func TestServingSaysReloadOrRestartPerWorkload(t *testing.T) {
 		now     time.Time
 		want    string
 	}{
-		"a Kestra that reloads, the Secret changed an hour ago": {reloading(appObjects(t, "p", "p", now.Add(-2*time.Hour), "kestra-ssl-abc")), now, "reloads in place"},
-		"a Kestra that reloads, the Secret changed a minute ago": {reloading(appObjects(t, "p", "p", now.Add(-2*time.Hour), "kestra-ssl-abc")), now.Add(-59 * time.Minute), "reload due by"},
+		"a Kestra that reloads, the Secret changed an hour ago":                {reloading(appObjects(t, "p", "p", now.Add(-2*time.Hour), "kestra-ssl-abc")), now, "reloads in place"},
+		"a Kestra that reloads, the Secret changed a minute ago":               {reloading(appObjects(t, "p", "p", now.Add(-2*time.Hour), "kestra-ssl-abc")), now.Add(-59 * time.Minute), "reload due by"},
 		"a Kestra that reads its keystore at start, started before the change": {appObjects(t, "p", "p", now.Add(-2*time.Hour), "kestra-ssl-abc"), now, "restart due"},
-		"a Kestra that reads its keystore at start, started after the change": {appObjects(t, "p", "p", now, "kestra-ssl-abc"), now, "serves the Secret's certificate"},
+		"a Kestra that reads its keystore at start, started after the change":  {appObjects(t, "p", "p", now, "kestra-ssl-abc"), now, "serves the Secret's certificate"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			report, err := Check(context.Background(), fakeClient(tc.objects...), Options{Namespace: "kestra", WarnWithin: time.Hour, Now: tc.now})
