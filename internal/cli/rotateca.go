@@ -214,7 +214,8 @@ func (o *RotateCAOptions) promote(certs string) error {
 }
 
 // stepOnePending says what keeps step 1 from being live: the stores in the cluster must trust the next CA,
-// and every Kestra pod must have loaded them (Micronaut reads its stores only at start).
+// and every Kestra pod must have loaded them: restarted since (a Kestra that reads its stores at start), or
+// past the kubelet's update and Micronaut's next read (one that reloads them).
 func (o *RotateCAOptions) stepOnePending(ctx context.Context, certs string) (string, error) {
 	nextPEM, err := os.ReadFile(filepath.Join(certs, generate.NextCACertFile))
 	if err != nil {

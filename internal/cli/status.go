@@ -55,9 +55,11 @@ func NewCmdStatus(configFlags *genericclioptions.ConfigFlags, streams genericioo
 their Ingress, HTTPRoute or stores Secret) and check each one: the cert-manager Certificate (Ready, expiry,
 renewal time, its issuer's Ready); the certificate actually in the Secret (it covers every host, its chain
 verifies to the CA we know, days left); in app mode, the keystore opens with the password Secret, its key
-matches its certificate, the truststore holds the CA, and Kestra's pods started after the Secret last changed
-(Micronaut reads its stores only at start, so older pods still serve the old certificate). With --url, a TLS
-handshake shows whether the chain really served is the Secret's.
+matches its certificate, the truststore holds the CA, and, per workload, whether its pods serve what the
+Secret holds: "reloads in place" (Kestra 1.3 and later re-read the stores; "reload due by TIME" just after a
+change), "restart due" (older Kestras read them only at start, and pods older than the Secret's change still
+serve the old certificate) or "rollout under way". With --url, a TLS handshake shows whether the chain really
+served is the Secret's.
 
 It only reads, with the same twelve list requests however many installs there are.
 

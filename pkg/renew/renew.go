@@ -1,6 +1,6 @@
 // Package renew makes an installed Kestra take a fresh certificate: cert-manager is asked to reissue the
-// way cmctl renew asks it, and Kestra's workloads are rolled the way kubectl rollout restart rolls them,
-// since Micronaut reads its keystore only at start.
+// way cmctl renew asks it, and, where Kestra reads its keystore only at start (before Kestra 1.3), its
+// workloads are rolled the way kubectl rollout restart rolls them.
 package renew
 
 import (
