@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestraserver"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/helmvalues"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/status"
 )
 
@@ -532,5 +534,44 @@ func TestCertManagersRenewalReachesAKestraThatReloads(t *testing.T) {
 	}
 	if started := strings.Count(srv.Logs.String(), "Server Running"); started != 1 {
 		t.Errorf("Kestra's server started %d times, want once", started)
+	}
+}
+
+// TestHelmChecksumRollsOnlyWhatKestraCannotReload: with --target helm the pods carry a checksum that rolls
+// them on helm upgrade. A renewed keystore changes it only for a Kestra that reads its stores at start; for
+// one that reloads, the Secret changes in place and the pods stay.
+func TestHelmChecksumRollsOnlyWhatKestraCannotReload(t *testing.T) {
+	for name, tc := range map[string]struct {
+		version string
+		rolls   bool
+	}{
+		"Kestra 1.3 reloads: the checksum stays": {"1.3", false},
+		"Kestra 1.2 restarts: the checksum moves": {"1.2", true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "helm")
+			if _, stderr, err := runCmd(t, "generate", "--target", "helm", "--mode", "app", "--host", "kestra.example.com", "--kestra-version", tc.version, "-o", out); err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			checksum := func() string {
+				data, err := os.ReadFile(filepath.Join(out, "helm-values.yaml"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				match := regexp.MustCompile(regexp.QuoteMeta(helmvalues.ChecksumAnnotation) + `: ([0-9a-f]{64})`).FindSubmatch(data)
+				if match == nil {
+					t.Fatalf("helm-values.yaml carries no checksum:\n%s", data)
+				}
+				return string(match[1])
+			}
+			before, serial := checksum(), storesSerial(t, out)
+			remintServer(t, out)
+			if storesSerial(t, out).Cmp(serial) == 0 {
+				t.Fatal("no new server certificate")
+			}
+			if rolled := checksum() != before; rolled != tc.rolls {
+				t.Errorf("a renewal moved the checksum: %v, want %v", rolled, tc.rolls)
+			}
+		})
 	}
 }

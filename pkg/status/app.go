@@ -229,12 +229,9 @@ func checkRestarts(s *snapshot, install *Install, group []workload, secret *unst
 		name := strings.ToLower(w.object.GetKind()) + "/" + w.object.GetName()
 		stale := len(k.StalePods)
 		selector, _, _ := unstructured.NestedStringMap(w.object.Object, "spec", "selector", "matchLabels")
-		if len(selector) == 0 {
-			continue
-		}
 		for i := range s.pods {
 			pod := &s.pods[i]
-			if pod.GetNamespace() != install.Namespace || !matches(pod.GetLabels(), selector) || pod.GetDeletionTimestamp() != nil {
+			if len(selector) == 0 || pod.GetNamespace() != install.Namespace || !matches(pod.GetLabels(), selector) || pod.GetDeletionTimestamp() != nil {
 				continue
 			}
 			k.Pods++
