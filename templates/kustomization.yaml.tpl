@@ -40,6 +40,9 @@ resources:
 {{- if not (index $.Adopted.Patches "cluster-issuer.yaml") }}
   - cluster-issuer.yaml
 {{- end }}
+{{- if .CABootstrap }}
+  - ca-bootstrap.yaml
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with .Values.namespace }}
@@ -103,15 +106,32 @@ configMapGenerator:
 {{- end }}
 {{- end }}
 {{- $eab := and .ACME .ACME.EABKeyID }}
-{{- if or .Certs $eab .ConfigFile (and .Gateway .Gateway.BackendCA) }}
+{{- $gitopsPassword := and .GitOps .AppCertificate }}
+{{- if or .Certs $eab .ConfigFile (and .Gateway .Gateway.BackendCA) $gitopsPassword }}
 # Every Secret and ConfigMap generated here carries our marker, so that status finds them and uninstall
 # removes them (and only them).
 generatorOptions:
   labels:
     app.kubernetes.io/managed-by: kubectl-kestra-tls
 {{- end }}
-{{- if or .Certs $eab }}
+{{- if or .Certs $eab $gitopsPassword }}
 secretGenerator:
+{{- end }}
+{{- if $gitopsPassword }}
+  # The password cert-manager encrypts Kestra's stores with, and Kestra opens them with. In git, in plain
+  # text: it guards nothing, since cert-manager writes the unencrypted key (tls.key) into the same Secret as
+  # the stores. A fixed name, since the Certificate refers to it.
+  - name: {{ .Values.app.passwordSecretName }}
+    {{- with .Kestra.Namespace }}
+    namespace: {{ . }}
+    {{- end }}
+    literals:
+      - password={{ .GitOpsPassword }}
+    options:
+      disableNameSuffixHash: true
+      labels:
+        app.kubernetes.io/managed-by: kubectl-kestra-tls
+        kestra-tls.io/role: store-password
 {{- end }}
 {{- if $eab }}
   # The ACME account binding's HMAC key, where the ClusterIssuer reads it: cert-manager's namespace.

@@ -84,7 +84,7 @@ type GenerateOptions struct {
 	AppIssuer, RestartOnRenewal, KestraVersion                                 string
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
-	SelfSigned, NoCertManager, OutboundTrust, CSRF, ClusterIssuer              bool
+	SelfSigned, NoCertManager, OutboundTrust, CSRF, ClusterIssuer, GitOps      bool
 	CAPermit                                                                   []string
 	Port                                                                       int
 
@@ -204,6 +204,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVar(&o.OutboundTrust, "outbound-trust", false, "app mode: JAVA_OPTS trust for tasks' outbound HTTPS (public CAs plus ours)")
 	fs.StringVar(&o.CABundle, "ca-bundle", "", "PEM bundle of public CAs for --outbound-trust (default: Mozilla's root store, built in)")
 	fs.BoolVar(&o.CSRF, "csrf", false, "turn on Micronaut's CSRF protection")
+	fs.BoolVar(&o.GitOps, "gitops", false, "an overlay to commit for Argo CD or Flux: no key, keystore or password from certs/; cert-manager makes our CA (--self-signed) and, in app mode, Kestra's keystore in the cluster (kubectl kestra-tls ca prints the CA)")
 	fs.StringVar(&o.Deployment, "deployment", "", "the Deployment or StatefulSet that serves Kestra's UI in the base (default: found by the chart's labels or Kestra's image)")
 	fs.StringVar(&o.Container, "container", "", "Kestra's container in that workload (default: the one running Kestra, never a sidecar)")
 	fs.StringVar(&o.Service, "service", "", "Kestra's Service in the base (with --target compose: Kestra's service in the Compose file)")
@@ -382,6 +383,7 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("outbound-trust", "app.outboundTrust", o.OutboundTrust)
 	add("ca-bundle", "app.caBundle", o.CABundle)
 	add("csrf", "csrf", o.CSRF)
+	add("gitops", "gitops", o.GitOps)
 	add("cluster-issuer", "certManager.clusterIssuer", o.ClusterIssuer)
 	add("ca-permit", "certManager.permitted", o.CAPermit)
 	add("deployment", "kestra.deployment", o.Deployment)
@@ -550,6 +552,13 @@ func (o *GenerateOptions) printNext(overlay *overlays.Overlay) {
 		namespace = " -n " + o.resolved.Namespace
 	} else if ns, err := namespaceOf(o.configFlags); err == nil && ns != "" && o.changed("namespace") {
 		namespace = " -n " + ns
+	}
+	if o.resolved.GitOps {
+		fmt.Fprintf(o.Out, "commit it (it holds no key): git add %s, and point Argo CD or Flux at it (or: kubectl kestra-tls apply %s%s)\n", o.OutputDir, o.OutputDir, namespace)
+		if o.resolved.IssuedByOurCAIssuer() {
+			fmt.Fprintf(o.Out, "once applied, the CA clients must trust, which cert-manager makes in the cluster: kubectl kestra-tls ca%s > ca.pem\n", namespace)
+		}
+		return
 	}
 	if o.resolved.Target != "helm" {
 		fmt.Fprintf(o.Out, "apply it with: kubectl kestra-tls apply %s%s   (or: kubectl apply -k %s)\n", o.OutputDir, namespace, o.OutputDir)

@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
@@ -59,6 +61,11 @@ func certificatesOfOverlay(dir, namespace string) ([]apply.CertificateRef, error
 	if err != nil {
 		return nil, err
 	}
+	// Our CA made by cert-manager (--gitops) is renewed on its own schedule, never with Kestra's certificate.
+	objects = slices.DeleteFunc(objects, func(object *unstructured.Unstructured) bool {
+		isCA, _, _ := unstructured.NestedBool(object.Object, "spec", "isCA")
+		return object.GetKind() == "Certificate" && isCA
+	})
 	return apply.CertificatesIn(objects, namespace), nil
 }
 

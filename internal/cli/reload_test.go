@@ -545,7 +545,7 @@ func TestHelmChecksumRollsOnlyWhatKestraCannotReload(t *testing.T) {
 		version string
 		rolls   bool
 	}{
-		"Kestra 1.3 reloads: the checksum stays": {"1.3", false},
+		"Kestra 1.3 reloads: the checksum stays":  {"1.3", false},
 		"Kestra 1.2 restarts: the checksum moves": {"1.2", true},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -58,6 +58,7 @@ apply puts it in the cluster and waits until the certificate is Ready. As in kub
 		NewCmdStatus(configFlags, streams),
 		NewCmdRenew(configFlags, streams),
 		NewCmdRotateCA(configFlags, streams),
+		NewCmdCA(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	return cmd

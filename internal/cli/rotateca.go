@@ -110,6 +110,8 @@ func (o *RotateCAOptions) Run(ctx context.Context) error {
 	v := g.resolved
 	rotation := v.CARotation()
 	switch {
+	case v.GitOps:
+		return fmt.Errorf("%s was generated with --gitops: its CA is made by cert-manager in the cluster (Certificate %s-root, renewed with the same key, so clients keep trusting it), and replacing it in three steps through cert-manager is not done yet", o.Dir, v.CertManager.CAIssuerName)
 	case rotation != "":
 	case v.Certificates.CADir != "":
 		return fmt.Errorf("%s shares the CA in --ca-dir %s with other overlays, which would all have to move at once: rotate-ca works on a CA kept in the overlay", o.Dir, v.Certificates.CADir)

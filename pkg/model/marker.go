@@ -13,6 +13,8 @@ const (
 	RoleLabel    = "kestra-tls.io/role"
 	RoleStores   = "stores"
 	RolePassword = "store-password"
+	// RoleCARoot marks the Secret of the root CA cert-manager makes with --gitops: what clients must trust.
+	RoleCARoot = "ca-root"
 	// HostsAnnotation lists, comma-separated, the names Kestra's own certificate must cover.
 	HostsAnnotation = "kestra-tls.io/hosts"
 	// CARotationAnnotation is on our CA issuer while rotate-ca is under way: its step, trust or issue.

@@ -54,6 +54,10 @@ func planMaterial(opts Options) (*Material, error) {
 	if v.Mode != "app" && !selfSigned && !backend {
 		return nil, nil
 	}
+	if v.GitOps {
+		// cert-manager makes the CA and the keystore in the cluster: nothing for certs/.
+		return nil, nil
+	}
 	c := v.Certificates
 	supplied, password, err := Sources(c, opts.Force, opts.StorePassword).Load()
 	if err != nil {

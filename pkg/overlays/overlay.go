@@ -28,13 +28,19 @@ func IsEarlierRun(valuesFile []byte) bool { return strings.HasPrefix(string(valu
 // File names in the overlay.
 const (
 	ValuesFile      = "values.yaml"
+	// GitOpsStorePassword encrypts the stores cert-manager writes for Kestra with --gitops. It is in git and
+	// the same for everyone, and it may be: it guards nothing, since cert-manager writes Kestra's key
+	// unencrypted (tls.key) into the same Secret. What guards the key is who may read that Secret.
+	GitOpsStorePassword = "kestra-tls-gitops"
+	// CABootstrapFile has cert-manager make our CA in the cluster (--gitops).
+	CABootstrapFile = "ca-bootstrap.yaml"
 	CertsDir        = model.CertsDir
 	embeddedBaseDir = "base"
 )
 
 // ourFiles are the files some runs write and others don't: a re-run removes the ones it no longer writes
 // (patch-*.yaml too), in a folder that generate wrote.
-var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", "certificate.yaml", "service-patch.yaml", "namespace.yaml", model.ConfigFile, HelmValuesFile, "deployment-patch.yaml"}
+var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", CABootstrapFile, "certificate.yaml", "service-patch.yaml", "namespace.yaml", model.ConfigFile, HelmValuesFile, "deployment-patch.yaml"}
 
 // valuesHeader marks a folder as written by generate, so that stale files of ours may be removed from it,
 // and its values.yaml as an earlier run's, not a values file of the user's.
@@ -117,6 +123,11 @@ type templateData struct {
 	// Renewal is how a renewed keystore reaches Kestra: in place (a stores Secret of a fixed name) or by a
 	// restart.
 	Renewal model.Renewal
+	// CABootstrap is our CA made by cert-manager in the cluster (--gitops), nil otherwise.
+	CABootstrap *caBootstrapData
+	// GitOps: the overlay reads nothing from certs/; GitOpsPassword is then the store password, in git.
+	GitOps         bool
+	GitOpsPassword string
 }
 
 type kestraData struct {
@@ -219,6 +230,10 @@ func generateTarget(opts Options) (*Overlay, error) {
 	}
 	data.Certs = certs(m)
 	data.Renewal = m.Renewal
+	data.GitOps = v.GitOps
+	if v.GitOps {
+		data.GitOpsPassword = GitOpsStorePassword
+	}
 	data.AppCertificate = appCertificate(v.Values, modelOpts.ServiceHosts)
 	data.IssuerAnnotations = issuerAnnotations(v.Values)
 	withClass := v.Values
@@ -266,6 +281,12 @@ func generateTarget(opts Options) (*Overlay, error) {
 	}
 	if (v.IssuesCertificate() && v.Issuer.CertManager && v.Issuer.Type != "ref") || (data.AppCertificate != nil && v.Issuer.Type == "self-signed") {
 		manifests = append(manifests, "cluster-issuer.yaml")
+	}
+	if data.CABootstrap, err = caBootstrap(v.Values, modelOpts.ServiceHosts); err != nil {
+		return nil, err
+	}
+	if data.CABootstrap != nil {
+		manifests = append(manifests, CABootstrapFile)
 	}
 	if v.Namespace != "" {
 		manifests = append(manifests, "namespace.yaml")

@@ -102,6 +102,9 @@ func (v Values) Validate() error {
 	if err := v.validateAppIssuer(); err != nil {
 		return err
 	}
+	if err := v.validateGitOps(); err != nil {
+		return err
+	}
 	switch v.App.ClientAuthentication {
 	case "want", "need", "none", "":
 	default:
@@ -231,6 +234,15 @@ func (v Values) validateAppIssuer() error {
 	if !v.AppIssuedByCertManager() {
 		return nil
 	}
+	if v.GitOps {
+		// The checks below name --app-issuer; with --gitops the user did not pass it.
+		if err := v.validateGitOps(); err != nil {
+			return err
+		}
+		if v.Issuer.Type != "ref" && v.Issuer.Type != "self-signed" {
+			return fmt.Errorf("--gitops in app mode has cert-manager write Kestra's keystore in the cluster: it needs the issuer, --self-signed (our CA, made by cert-manager) or --issuer-ref NAME (yours); Let's Encrypt would need an Ingress to validate, use --mode ingress for that")
+		}
+	}
 	switch {
 	case v.Issuer.Type != "ref" && v.Issuer.Type != "self-signed":
 		return fmt.Errorf("--app-issuer cert-manager needs the issuer of Kestra's certificate: --issuer-ref NAME (yours) or --self-signed (our CA as a cert-manager CA issuer); Let's Encrypt would need an Ingress to validate, use --mode ingress for that")
@@ -297,6 +309,30 @@ func (v Values) validateNames() error {
 	}
 	if v.App.PasswordEnv != "" && len(validation.IsEnvVarName(v.App.PasswordEnv)) > 0 {
 		return fmt.Errorf("app.passwordEnv %q is not an environment variable name: use letters, digits and _, e.g. KESTRA_TLS_STORE_PASSWORD", v.App.PasswordEnv)
+	}
+	return nil
+}
+
+// validateGitOps refuses, with --gitops, what would need a key, a keystore or a password in the overlay.
+func (v Values) validateGitOps() error {
+	if !v.GitOps {
+		return nil
+	}
+	switch {
+	case v.Target != "kustomize":
+		return fmt.Errorf("--gitops writes a kustomize overlay for Argo CD or Flux: drop --target %s", v.Target)
+	case v.SuppliesCertificate():
+		return fmt.Errorf("--gitops with a certificate you supply (--cert, --key, --pkcs12) would put its key in git: sealing it (Sealed Secrets, SOPS) is not done yet; give your CA to cert-manager as an issuer instead and pass --issuer-ref, or drop --gitops")
+	case v.Issuer.Type == "self-signed" && !v.Issuer.CertManager:
+		return fmt.Errorf("--gitops with --no-cert-manager would put our CA's key in git: drop --no-cert-manager (cert-manager makes the CA in the cluster)")
+	case v.Mode == "app" && v.App.OutboundTrust:
+		return fmt.Errorf("--gitops with --outbound-trust: the outbound truststore would hold our CA, which cert-manager now makes in the cluster, and needs trust-manager to be built there (not done yet); drop --outbound-trust")
+	case v.Mode == "gateway" && v.Gateway.BackendTLS:
+		return fmt.Errorf("--gitops with --backend-tls: Kestra's backend certificate would come from certs/ (not done yet); drop --backend-tls")
+	case v.Issuer.Type == "self-signed" && v.CertManager.ClusterIssuer:
+		return fmt.Errorf("--gitops with --cluster-issuer: the CA cert-manager makes lives beside Kestra, for a namespaced Issuer; drop --cluster-issuer")
+	case v.Mode == "app" && v.App.Issuer == "local":
+		return fmt.Errorf("--gitops with --app-issuer local would put Kestra's keystore in git: cert-manager writes it in the cluster with --gitops (drop --app-issuer local)")
 	}
 	return nil
 }

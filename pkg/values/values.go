@@ -26,6 +26,9 @@ type Values struct {
 	Templates    string       `json:"templates"`
 	Namespace    string       `json:"namespace"`
 	CSRF         bool         `json:"csrf"`
+	// GitOps makes an overlay to commit: no key, keystore or password read from certs/; cert-manager makes
+	// our CA and Kestra's keystore inside the cluster.
+	GitOps bool `json:"gitops"`
 	Kestra       Kestra       `json:"kestra"`
 	Ingress      Ingress      `json:"ingress"`
 	Issuer       Issuer       `json:"issuer"`
@@ -71,7 +74,8 @@ func (v Values) AppIssuedByCertManager() bool {
 		return false
 	}
 	if v.App.Issuer == "" {
-		return v.Issuer.Type == "ref"
+		// An overlay for git holds no keystore: cert-manager writes it in the cluster.
+		return v.Issuer.Type == "ref" || v.GitOps
 	}
 	return v.App.Issuer == "cert-manager"
 }
