@@ -27,7 +27,7 @@ func IsEarlierRun(valuesFile []byte) bool { return strings.HasPrefix(string(valu
 
 // File names in the overlay.
 const (
-	ValuesFile      = "values.yaml"
+	ValuesFile = "values.yaml"
 	// GitOpsStorePassword encrypts the stores cert-manager writes for Kestra with --gitops. It is in git and
 	// the same for everyone, and it may be: it guards nothing, since cert-manager writes Kestra's key
 	// unencrypted (tls.key) into the same Secret. What guards the key is who may read that Secret.

@@ -19,16 +19,16 @@ import (
 
 // Values is the schema of values.yaml; templates/values.yaml documents every key.
 type Values struct {
-	Mode         string       `json:"mode"`
-	Target       string       `json:"target"`
-	Hosts        []string     `json:"hosts"`
-	Base         string       `json:"base"`
-	Templates    string       `json:"templates"`
-	Namespace    string       `json:"namespace"`
-	CSRF         bool         `json:"csrf"`
+	Mode      string   `json:"mode"`
+	Target    string   `json:"target"`
+	Hosts     []string `json:"hosts"`
+	Base      string   `json:"base"`
+	Templates string   `json:"templates"`
+	Namespace string   `json:"namespace"`
+	CSRF      bool     `json:"csrf"`
 	// GitOps makes an overlay to commit: no key, keystore or password read from certs/; cert-manager makes
 	// our CA and Kestra's keystore inside the cluster.
-	GitOps bool `json:"gitops"`
+	GitOps       bool         `json:"gitops"`
 	Kestra       Kestra       `json:"kestra"`
 	Ingress      Ingress      `json:"ingress"`
 	Issuer       Issuer       `json:"issuer"`
