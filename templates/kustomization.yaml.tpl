@@ -183,6 +183,7 @@ secretGenerator:
       - truststore.jks={{ .Certs.Dir }}/truststore.jks
       {{- if .Values.app.outboundTrust }}
       - outbound-truststore.jks={{ .Certs.Dir }}/outbound-truststore.jks
+      - outbound-ca-bundle.pem={{ .Certs.Dir }}/outbound-ca-bundle.pem
       {{- end }}
     options:
       {{- if or (not $kustomize) .Renewal.Reloads }}

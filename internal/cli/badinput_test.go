@@ -195,6 +195,8 @@ func TestBadInputSweep(t *testing.T) {
 		"--gitops with --outbound-trust":                   {with(app, "--gitops", "--self-signed", "-n", "kestra", "--outbound-trust"), []string{"--gitops", "--outbound-trust", "trust-manager"}},
 		"--gitops in app mode with Let's Encrypt":          {with(app, "--gitops", "-n", "kestra"), []string{"--gitops", "--self-signed", "--issuer-ref"}},
 		"--gitops with --app-issuer local":                 {with(app, "--gitops", "--self-signed", "-n", "kestra", "--app-issuer", "local"), []string{"--gitops", "--app-issuer local"}},
+		"--trust-ca without --outbound-trust":              {with(app, "--trust-ca", f.certPEM), []string{"--trust-ca", "--outbound-trust"}},
+		"a --trust-ca that holds no certificate":           {with(app, "--outbound-trust", "--trust-ca", files["ca-bundle-garbage"]), []string{"--trust-ca " + files["ca-bundle-garbage"]}},
 		"a --kestra-version that is no version":            {with(app, "--kestra-version", "prod"), []string{`--kestra-version "prod"`, "1.3", "latest"}},
 		"an unknown app.renewal":                           {with(app, "--set", "app.renewal=hot"), []string{`app.renewal="hot"`, "reload", "restart"}},
 		"app.renewal reload for Kestra 1.2":                {with(app, "--set", "app.renewal=reload", "--kestra-version", "1.2"), []string{"app.renewal is reload", "older than Kestra 1.3", "--kestra-version"}},

@@ -77,7 +77,7 @@ type GenerateOptions struct {
 	Mode, Target, IngressClass, Issuer, IssuerRef, Email, ACMEServer, CABundle string
 	ACMEStaging                                                                bool
 	ACMECABundle, EABKeyID, EABHMACKeyFile, SolverFile                         string
-	ComposeFiles, ComposeEnvFiles                                              []string
+	ComposeFiles, ComposeEnvFiles, TrustCAs                                    []string
 	GatewayClass, Gateway                                                      string
 	BackendTLS                                                                 bool
 	DualProtocol, RedirectHTTP                                                 bool
@@ -202,6 +202,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.SolverFile, "solver-file", "", "YAML file with your cert-manager ACME solvers (a list, or one solver), replacing HTTP-01 through the Ingress: dns01 for wildcard hosts")
 	fs.IntVar(&o.Port, "port", 0, "HTTPS port of Kestra in app mode (default 8443)")
 	fs.BoolVar(&o.OutboundTrust, "outbound-trust", false, "app mode: JAVA_OPTS trust for tasks' outbound HTTPS (public CAs plus ours)")
+	fs.StringArrayVar(&o.TrustCAs, "trust-ca", nil, "with --outbound-trust: a PEM file of CAs we did not make that Kestra and its tasks must trust (a proxy's, a registry's, a corporate CA; repeatable)")
 	fs.StringVar(&o.CABundle, "ca-bundle", "", "PEM bundle of public CAs for --outbound-trust (default: Mozilla's root store, built in)")
 	fs.BoolVar(&o.CSRF, "csrf", false, "turn on Micronaut's CSRF protection")
 	fs.BoolVar(&o.GitOps, "gitops", false, "an overlay to commit for Argo CD or Flux: no key, keystore or password from certs/; cert-manager makes our CA (--self-signed) and, in app mode, Kestra's keystore in the cluster (kubectl kestra-tls ca prints the CA)")
@@ -383,6 +384,7 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("outbound-trust", "app.outboundTrust", o.OutboundTrust)
 	add("ca-bundle", "app.caBundle", o.CABundle)
 	add("csrf", "csrf", o.CSRF)
+	add("trust-ca", "app.trustCAs", o.TrustCAs)
 	add("gitops", "gitops", o.GitOps)
 	add("cluster-issuer", "certManager.clusterIssuer", o.ClusterIssuer)
 	add("ca-permit", "certManager.permitted", o.CAPermit)

@@ -90,10 +90,25 @@ func Values(in Input) (map[string]any, []string) {
 	set(out, appendByKey(list(in.Chart, "common", "extraVolumeMounts"), "name", map[string]any{
 		"name": model.StoresVolume, "mountPath": v.App.MountPath, "readOnly": true,
 	}), "common", "extraVolumeMounts")
-	set(out, appendByKey(list(in.Chart, "common", "extraEnv"), "name", map[string]any{
+	extraEnv := appendByKey(list(in.Chart, "common", "extraEnv"), "name", map[string]any{
 		"name":      v.App.PasswordEnv,
 		"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": v.App.PasswordSecretName, "key": "password"}},
-	}), "common", "extraEnv")
+	})
+	var kept []string
+	for _, variable := range model.TrustVariables {
+		if m.TrustEnv == nil {
+			break
+		}
+		if hasEnv(dig(in.Chart, "common"), variable) {
+			kept = append(kept, variable)
+			continue
+		}
+		extraEnv = append(extraEnv, map[string]any{"name": variable, "value": m.TrustEnv[variable]})
+	}
+	if len(kept) > 0 {
+		warnings = append(warnings, fmt.Sprintf("your common.extraEnv sets %s: kept as it is, so those consumers do not read the outbound bundle; give its CAs to --trust-ca and remove it for one trust everywhere", strings.Join(kept, ", ")))
+	}
+	set(out, extraEnv, "common", "extraEnv")
 	set(out, map[string]any{ChecksumAnnotation: in.Checksum}, "common", "podAnnotations")
 	set(out, map[string]any{"port": v.App.Port, "containerPort": v.App.Port, "targetPort": "https", "protocol": "TCP"}, "service", "ports", "https")
 	if m.JavaOpts != "" {

@@ -60,6 +60,8 @@ type Env struct {
 	JavaOpts map[string]string
 	// FromValueFrom lists the variables above that come from a ConfigMap or Secret: we cannot extend those.
 	FromValueFrom []string
+	// Names are every variable the container sets, literal or not.
+	Names []string
 }
 
 // Install is Kestra as found in a base.
@@ -265,6 +267,7 @@ func componentFromCommand(c corev1.Container) string {
 func readEnv(c corev1.Container) Env {
 	env := Env{JavaOpts: map[string]string{}}
 	for _, e := range c.Env {
+		env.Names = append(env.Names, e.Name)
 		switch e.Name {
 		case "KESTRA_CONFIGURATION", "MICRONAUT_CONFIG_FILES", "JAVA_OPTS", "_JAVA_OPTIONS":
 		default:

@@ -114,12 +114,24 @@ func planMaterial(opts Options) (*Material, error) {
 		if err != nil {
 			return nil, err
 		}
-		jks, err := outboundTruststore(public, bundle.TrustedCerts(), bundle.Password)
+		extra, err := trustedCAs(v.App.TrustCAs)
 		if err != nil {
 			return nil, err
 		}
-		m.Files = append(m.Files, fileset.File{Name: OutboundTrustFile, Data: jks, Mode: fileset.Store})
-		m.Notes = append(m.Notes, fmt.Sprintf("outbound trust: %d public roots from %s, plus our CA", len(public), source))
+		ours := append(append([]*x509.Certificate{}, bundle.TrustedCerts()...), extra...)
+		jks, err := outboundTruststore(public, ours, bundle.Password)
+		if err != nil {
+			return nil, err
+		}
+		m.Files = append(m.Files,
+			fileset.File{Name: OutboundTrustFile, Data: jks, Mode: fileset.Store},
+			// The same trust for every process a task starts: Python, curl, git, Node and pip read PEM.
+			fileset.File{Name: OutboundBundleFile, Data: pki.EncodeCertificates(append(ours, public...)...), Mode: fileset.Public})
+		note := fmt.Sprintf("outbound trust: %d public roots from %s, plus our CA", len(public), source)
+		if len(extra) > 0 {
+			note += fmt.Sprintf(" and %d from --trust-ca", len(extra))
+		}
+		m.Notes = append(m.Notes, note+", for the JVM ("+OutboundTrustFile+") and for processes ("+OutboundBundleFile+")")
 	}
 	return m, nil
 }
@@ -181,4 +193,21 @@ func (m *Material) Write(dir string, writeSharedCA bool) (fileset.Result, error)
 		}
 	}
 	return fileset.Write(filepath.Join(dir, CertsDir), 0o700, m.Files)
+}
+
+// trustedCAs reads the --trust-ca files: each must hold at least one certificate.
+func trustedCAs(files []string) ([]*x509.Certificate, error) {
+	var all []*x509.Certificate
+	for _, file := range files {
+		data, err := generate.ReadInput("--trust-ca", file)
+		if err != nil {
+			return nil, err
+		}
+		certs, err := pki.ParseCertificates(data)
+		if err != nil || len(certs) == 0 {
+			return nil, fmt.Errorf("--trust-ca %s: %v (pass a PEM file of the CA certificates to trust)", file, err)
+		}
+		all = append(all, certs...)
+	}
+	return all, nil
 }

@@ -23,6 +23,8 @@ const (
 	CertsDir = "certs"
 	// OutboundTrustFile is the JKS of public CAs plus ours that JVM flags name for tasks' outbound HTTPS.
 	OutboundTrustFile = "outbound-truststore.jks"
+	// OutboundBundleFile is the same trust as PEM, for the processes tasks start.
+	OutboundBundleFile = "outbound-ca-bundle.pem"
 	// ConfigFile holds our configuration fragment when it reaches Micronaut as a file.
 	ConfigFile = "kestra-tls.yml"
 	// ConfigName names the ConfigMap (kustomize) or Secret (helm) that carries ConfigFile.
@@ -55,6 +57,11 @@ type Options struct {
 	KestraImage string
 }
 
+// TrustVariables are what the processes tasks start read their CAs from: OpenSSL and Python's ssl module
+// (SSL_CERT_FILE), requests (REQUESTS_CA_BUNDLE), curl (CURL_CA_BUNDLE), Node (NODE_EXTRA_CA_CERTS, added
+// to its own roots), pip (PIP_CERT) and git (GIT_SSL_CAINFO).
+var TrustVariables = []string{"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "PIP_CERT", "GIT_SSL_CAINFO"}
+
 // Model is Kestra's TLS, ready to render.
 type Model struct {
 	Values *values.Resolved
@@ -70,6 +77,9 @@ type Model struct {
 	ACME *ACME
 	// JavaOpts are the JVM flags for outbound trust, empty when off.
 	JavaOpts string
+	// TrustEnv are the variables that point the processes tasks start at the outbound PEM bundle, empty
+	// without outbound trust.
+	TrustEnv map[string]string
 	// Renewal is how a renewed certificate reaches Kestra serving HTTPS itself (app mode).
 	Renewal  Renewal
 	Warnings []string
@@ -108,6 +118,10 @@ func Build(opts Options) (*Model, error) {
 	}
 	if v.Mode == "app" && v.App.OutboundTrust {
 		m.JavaOpts = "-Djavax.net.ssl.trustStore=" + path.Join(v.App.MountPath, OutboundTrustFile) + " -Djavax.net.ssl.trustStoreType=JKS"
+		m.TrustEnv = map[string]string{}
+		for _, name := range TrustVariables {
+			m.TrustEnv[name] = path.Join(v.App.MountPath, OutboundBundleFile)
+		}
 	}
 	rendered, err := opts.Renderer.Render("kestra-configuration.yaml.tpl", map[string]any{
 		"Values": v.Map, "URL": m.URL, "DualProtocol": m.DualProtocol, "ServesHTTPS": v.ServesHTTPS(),

@@ -20,7 +20,7 @@ func StoreKeys(v values.Values) []string {
 		keys = append(keys, "truststore.jks")
 	}
 	if v.Mode == "app" && v.App.OutboundTrust {
-		keys = append(keys, OutboundTrustFile)
+		keys = append(keys, OutboundTrustFile, OutboundBundleFile)
 	}
 	return keys
 }

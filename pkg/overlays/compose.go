@@ -77,7 +77,7 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 	mountPath := v.App.MountPath
 	stores := []string{"keystore.p12", "truststore.jks"}
 	if v.App.OutboundTrust {
-		stores = append(stores, model.OutboundTrustFile)
+		stores = append(stores, model.OutboundTrustFile, model.OutboundBundleFile)
 	}
 	// Bind mounts keep the host's owner and mode, and the stores are written 0644, so that the image's
 	// non-root user, or whichever `user:` the service names, reads them. certs/ also holds the CA key, which
@@ -121,6 +121,17 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 			javaOpts = service.RawEnvironment["JAVA_OPTS"]
 		}
 		data.Environment["JAVA_OPTS"] = m.AppendJavaOpts(javaOpts)
+		var kept []string
+		for _, variable := range model.TrustVariables {
+			if _, theirs := service.RawEnvironment[variable]; theirs {
+				kept = append(kept, variable)
+				continue
+			}
+			data.Environment[variable] = m.TrustEnv[variable]
+		}
+		if len(kept) > 0 {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("service %s sets %s itself: kept as it is, so those consumers do not read the outbound bundle; give its CAs to --trust-ca and remove it for one trust everywhere", service.Name, strings.Join(kept, ", ")))
+		}
 	}
 	password := m.Material.Bundle.Password
 	if strings.ContainsAny(password, "'\n\r") {

@@ -103,6 +103,17 @@ func planWorkloads(install *kestra.Install, m *model.Model) ([]workloadPatch, []
 				return nil, nil, err
 			}
 			p.Env = append(p.Env, envVar{Name: name, Value: m.AppendJavaOpts(withoutTrustStore(w, name, &p))})
+			var kept []string
+			for _, variable := range model.TrustVariables {
+				if slices.Contains(w.Env.Names, variable) {
+					kept = append(kept, variable)
+					continue
+				}
+				p.Env = append(p.Env, envVar{Name: variable, Value: m.TrustEnv[variable]})
+			}
+			if len(kept) > 0 {
+				warnings = append(warnings, fmt.Sprintf("%s %s sets %s itself: kept as it is, so those consumers do not read the outbound bundle (%s); give its CAs to --trust-ca and remove it from the base for one trust everywhere", w.Kind, w.Name, strings.Join(kept, ", "), m.TrustEnv[model.TrustVariables[0]]))
+			}
 		} else {
 			// The guide's JAVA_OPTS trust store points into the mount ours replaces, with its own password.
 			for _, name := range []string{"JAVA_OPTS", "_JAVA_OPTIONS"} {

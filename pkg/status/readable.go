@@ -34,7 +34,7 @@ func unreadableStores(w workload) []string {
 		}
 		reads := readerOf(pod, container)
 		var locked []string
-		for _, key := range []string{"keystore.p12", "truststore.jks", model.OutboundTrustFile} {
+		for _, key := range []string{"keystore.p12", "truststore.jks", model.OutboundTrustFile, model.OutboundBundleFile} {
 			if mode, mounted := modes(key); mounted && !reads(mode) {
 				locked = append(locked, fmt.Sprintf("%s (mode %#o)", key, mode))
 			}

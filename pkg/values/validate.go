@@ -105,6 +105,9 @@ func (v Values) Validate() error {
 	if err := v.validateGitOps(); err != nil {
 		return err
 	}
+	if len(v.App.TrustCAs) > 0 && !(v.Mode == "app" && v.App.OutboundTrust) {
+		return fmt.Errorf("--trust-ca adds to the outbound trust that --outbound-trust gives Kestra (app mode): add --outbound-trust, or drop --trust-ca")
+	}
 	switch v.App.ClientAuthentication {
 	case "want", "need", "none", "":
 	default:

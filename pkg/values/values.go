@@ -232,6 +232,9 @@ type App struct {
 	MountPath          string `json:"mountPath"`
 	OutboundTrust      bool   `json:"outboundTrust"`
 	CABundle           string `json:"caBundle"`
+	// TrustCAs are PEM files of CAs we did not make that Kestra and its tasks must trust for outbound
+	// calls (a proxy's, a registry's, a corporate one), added to the JVM's truststore and the PEM bundle.
+	TrustCAs []string `json:"trustCAs"`
 	// Issuer is who issues Kestra's own certificate: "local" (generate, from our CA) or "cert-manager" (a
 	// Certificate writing the stores into sslSecretName); empty: cert-manager with --issuer-ref, else local.
 	Issuer string `json:"issuer"`
@@ -471,7 +474,7 @@ func Differences(want, got map[string]any) []string {
 // PathKeys are the values that name a file or folder: written to an earlier run's values.yaml relative to
 // the output folder, so that the folder works from wherever generate runs next.
 var PathKeys = []string{
-	"base", "templates", "compose.files", "compose.envFiles", "helm.chartValues", "app.caBundle",
+	"base", "templates", "compose.files", "compose.envFiles", "helm.chartValues", "app.caBundle", "app.trustCAs",
 	"certificates.caDir", "certificates.certFile", "certificates.keyFile", "certificates.caFile",
 	"certificates.pkcs12File", "certificates.keyPasswordFile", "certificates.storePasswordFile",
 	"issuer.acmeCABundle", "issuer.solverFile", "issuer.eab.hmacKeyFile",

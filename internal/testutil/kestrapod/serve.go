@@ -116,3 +116,11 @@ func CallOut(t testing.TB, p *Process, host string, port int) (string, error) {
 func (p *Process) credential() *javatls.Credential {
 	return &javatls.Credential{UID: p.User.UID, GID: p.User.GID, Groups: p.User.Groups}
 }
+
+// Exec runs a program inside the container, as its user with its environment (kestraserver.Exec): a task
+// of Kestra's calling out.
+func Exec(t testing.TB, p *Process, argv ...string) (string, error) {
+	t.Helper()
+	root := p.LayOut(t)
+	return kestraserver.Exec(t, kestraserver.Container{Root: root, Env: p.Env, UID: p.User.UID, GID: p.User.GID, Groups: p.User.Groups}, argv...)
+}

@@ -248,3 +248,26 @@ func forward(t testing.TB, target string) int {
 	}()
 	return listener.Addr().(*net.TCPAddr).Port
 }
+
+// Exec runs a program as a process of the container would: its files at their paths (a mount namespace),
+// its user, its environment; on this machine's network, so that it reaches servers on loopback. It is how
+// a task of Kestra's (a script, curl, git) runs inside Kestra's container.
+func Exec(t testing.TB, c Container, argv ...string) (string, error) {
+	t.Helper()
+	script, err := mountScript(c.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quoted := make([]string, len(argv))
+	for i, arg := range argv {
+		quoted[i] = "'" + strings.ReplaceAll(arg, "'", `'\''`) + "'"
+	}
+	script += fmt.Sprintf(" && exec setpriv --reuid=%d --regid=%d %s -- %s", c.UID, c.GID, groups(c.Groups), strings.Join(quoted, " "))
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/tmp"}
+	for key, value := range c.Env {
+		cmd.Env = append(cmd.Env, key+"="+value)
+	}
+	output, err := cmd.CombinedOutput()
+	return string(output), err
+}
