@@ -196,6 +196,10 @@ secretGenerator:
         kestra-tls.io/role: stores
       annotations:
         kestra-tls.io/hosts: {{ .Certs.Hosts | quote }}
+        {{- with .Certs.TrustCAs }}
+        # The --trust-ca certificates the outbound stores must hold (SHA-256), for status.
+        kestra-tls.io/trust-cas: {{ . | quote }}
+        {{- end }}
         {{- if .Renewal.Reloads }}
         kestra-tls.io/renewal: reload
         kestra-tls.io/reload-interval: {{ .Renewal.Interval | quote }}

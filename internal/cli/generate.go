@@ -77,11 +77,11 @@ type GenerateOptions struct {
 	Mode, Target, IngressClass, Issuer, IssuerRef, Email, ACMEServer, CABundle string
 	ACMEStaging                                                                bool
 	ACMECABundle, EABKeyID, EABHMACKeyFile, SolverFile                         string
-	ComposeFiles, ComposeEnvFiles, TrustCAs                                    []string
+	ComposeFiles, ComposeEnvFiles, TrustCAs, NoProxy                           []string
 	GatewayClass, Gateway                                                      string
 	BackendTLS                                                                 bool
 	DualProtocol, RedirectHTTP                                                 bool
-	AppIssuer, RestartOnRenewal, KestraVersion                                 string
+	AppIssuer, RestartOnRenewal, KestraVersion, Proxy                          string
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
 	SelfSigned, NoCertManager, OutboundTrust, CSRF, ClusterIssuer, GitOps      bool
@@ -202,6 +202,8 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.SolverFile, "solver-file", "", "YAML file with your cert-manager ACME solvers (a list, or one solver), replacing HTTP-01 through the Ingress: dns01 for wildcard hosts")
 	fs.IntVar(&o.Port, "port", 0, "HTTPS port of Kestra in app mode (default 8443)")
 	fs.BoolVar(&o.OutboundTrust, "outbound-trust", false, "app mode: JAVA_OPTS trust for tasks' outbound HTTPS (public CAs plus ours)")
+	fs.StringVar(&o.Proxy, "proxy", "", "app mode: the forward proxy Kestra and its tasks call out through, http://host:port (the JVM's proxy properties, HTTPS_PROXY and HTTP_PROXY); an intercepting one's CA goes to --trust-ca")
+	fs.StringSliceVar(&o.NoProxy, "no-proxy", nil, "with --proxy: hosts or domains reached directly (comma-separated or repeated), beside localhost and the cluster's own names (.svc, .cluster.local)")
 	fs.StringArrayVar(&o.TrustCAs, "trust-ca", nil, "with --outbound-trust: a PEM file of CAs we did not make that Kestra and its tasks must trust (a proxy's, a registry's, a corporate CA; repeatable)")
 	fs.StringVar(&o.CABundle, "ca-bundle", "", "PEM bundle of public CAs for --outbound-trust (default: Mozilla's root store, built in)")
 	fs.BoolVar(&o.CSRF, "csrf", false, "turn on Micronaut's CSRF protection")
@@ -385,6 +387,8 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("ca-bundle", "app.caBundle", o.CABundle)
 	add("csrf", "csrf", o.CSRF)
 	add("trust-ca", "app.trustCAs", o.TrustCAs)
+	add("proxy", "app.proxy", o.Proxy)
+	add("no-proxy", "app.noProxy", o.NoProxy)
 	add("gitops", "gitops", o.GitOps)
 	add("cluster-issuer", "certManager.clusterIssuer", o.ClusterIssuer)
 	add("ca-permit", "certManager.permitted", o.CAPermit)

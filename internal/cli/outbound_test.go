@@ -14,6 +14,8 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestraserver"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/proxy"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 )
@@ -28,6 +30,10 @@ type corporateServer struct {
 	paths  []string
 }
 
+// corporateHost is the corporate server's name: unknown to DNS here, so that only a proxy (which resolves
+// names itself) reaches it by name.
+const corporateHost = "intranet.corp.test"
+
 func startCorporateServer(t *testing.T) *corporateServer {
 	t.Helper()
 	now := time.Now()
@@ -36,7 +42,7 @@ func startCorporateServer(t *testing.T) *corporateServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, err := pki.ParseHosts([]string{"127.0.0.1"})
+	local, err := pki.ParseHosts([]string{"127.0.0.1", corporateHost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,4 +160,76 @@ func TestOutboundTrustReachesEveryConsumerInThePod(t *testing.T) {
 		t.Errorf("curl without CURL_CA_BUNDLE reached the corporate server: the system trusts its CA?\n%s", output)
 	}
 	t.Logf("curl without our variables: %s", strings.TrimSpace(output))
+}
+
+// fetchJava is what a Java task does: an HttpsURLConnection, which follows the JVM's proxy and trust
+// properties. Run with Java's source launcher, as the container's user, with JAVA_OPTS as Kestra's launcher
+// passes it.
+const fetchJava = `import java.net.*;
+public class Fetch {
+    public static void main(String[] args) throws Exception {
+        HttpURLConnection connection = (HttpURLConnection) URI.create(args[0]).toURL().openConnection();
+        System.out.println(new String(connection.getInputStream().readAllBytes()));
+    }
+}
+`
+
+// TestProxyCarriesEveryConsumersCalls: with --proxy (and --trust-ca for the server behind it), the JVM of a
+// Java task, curl, Python and git, each run inside Kestra's container as its user with its environment,
+// reach a server by a name only the proxy resolves, through the proxy's CONNECT tunnel, verifying the
+// server's chain with the outbound trust; an address of the default no-proxy list (loopback) is reached
+// directly.
+func TestProxyCarriesEveryConsumersCalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Python, curl, git and the JVM as the container's user (-short)")
+	}
+	kestrapod.RequireRoot(t)
+	corp := startCorporateServer(t)
+	forward := proxy.Start(t)
+	out := filepath.Join(t.TempDir(), "overlay")
+	if _, stderr, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem",
+		"--trust-ca", corp.RootCA, "--proxy", fmt.Sprintf("http://127.0.0.1:%d", forward.Port), "--no-proxy", "build.corp.test"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	p, err := kestrapod.Start(builtObjects(t, out), "Deployment", "kestra", "kestra")
+	if err != nil {
+		t.Fatalf("Kestra would not start: %v", err)
+	}
+	if !strings.Contains(p.Env["NO_PROXY"], ".svc") || !strings.Contains(p.Env["no_proxy"], "build.corp.test") || !strings.Contains(p.JVMOptions, "*.cluster.local") {
+		t.Errorf("the cluster's names and --no-proxy are not all reached directly: NO_PROXY=%q no_proxy=%q JVM %q", p.Env["NO_PROXY"], p.Env["no_proxy"], p.JVMOptions)
+	}
+	java := filepath.Join(p.LayOut(t), "app", "task")
+	if err := os.MkdirAll(java, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(java, "Fetch.java"), []byte(fetchJava), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("https://%s:%d/", corporateHost, corp.Port)
+	clients := map[string][]string{
+		"curl":            {"curl", "-sS", url},
+		"Python's urllib": {"/usr/bin/python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())", url},
+		// Kestra's launcher: java ${JAVA_OPTS} (word-split by the shell).
+		"a Java task": {"sh", "-c", kestraserver.JavaHome + "/bin/java -XX:-UsePerfData $JAVA_OPTS /app/task/Fetch.java " + url},
+	}
+	for name, argv := range clients {
+		before := len(forward.Tunnels())
+		output, err := kestrapod.Exec(t, p, argv...)
+		if err != nil || !strings.Contains(output, "kestra-tls-ok") {
+			t.Errorf("%s as %s through the proxy: %v\n%s", name, p.User, err, output)
+		}
+		if tunnels := forward.Tunnels()[before:]; len(tunnels) != 1 || tunnels[0] != fmt.Sprintf("%s:%d", corporateHost, corp.Port) {
+			t.Errorf("%s went through the proxy's tunnels %v, want one to %s:%d", name, tunnels, corporateHost, corp.Port)
+		}
+	}
+	before := len(forward.Tunnels())
+	output, _ := kestrapod.Exec(t, p, "git", "ls-remote", url+"repo.git")
+	if strings.Contains(output, "SSL certificate problem") || !corp.asked("/repo.git/info/refs") || len(forward.Tunnels()) != before+1 {
+		t.Errorf("git did not reach the server through the proxy over verified TLS (tunnels %v):\n%s", forward.Tunnels()[before:], output)
+	}
+	// Loopback is on the default no-proxy list: reached directly.
+	before = len(forward.Tunnels())
+	if output, err := kestrapod.Exec(t, p, "curl", "-sS", fmt.Sprintf("https://127.0.0.1:%d/", corp.Port)); err != nil || !strings.Contains(output, "kestra-tls-ok") || len(forward.Tunnels()) != before {
+		t.Errorf("curl to loopback, which NO_PROXY lists: %v, tunnels %v\n%s", err, forward.Tunnels()[before:], output)
+	}
 }

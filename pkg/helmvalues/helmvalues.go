@@ -95,18 +95,15 @@ func Values(in Input) (map[string]any, []string) {
 		"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": v.App.PasswordSecretName, "key": "password"}},
 	})
 	var kept []string
-	for _, variable := range model.TrustVariables {
-		if m.TrustEnv == nil {
-			break
-		}
-		if hasEnv(dig(in.Chart, "common"), variable) {
-			kept = append(kept, variable)
+	for _, variable := range m.OutboundEnv {
+		if hasEnv(dig(in.Chart, "common"), variable.Name) {
+			kept = append(kept, variable.Name)
 			continue
 		}
-		extraEnv = append(extraEnv, map[string]any{"name": variable, "value": m.TrustEnv[variable]})
+		extraEnv = append(extraEnv, map[string]any{"name": variable.Name, "value": variable.Value})
 	}
 	if len(kept) > 0 {
-		warnings = append(warnings, fmt.Sprintf("your common.extraEnv sets %s: kept as it is, so those consumers do not read the outbound bundle; give its CAs to --trust-ca and remove it for one trust everywhere", strings.Join(kept, ", ")))
+		warnings = append(warnings, fmt.Sprintf("your common.extraEnv sets %s: kept as it is, so what reads it misses our outbound bundle or proxy; give its CAs to --trust-ca (its proxy to --proxy) and remove it for one setting everywhere", strings.Join(kept, ", ")))
 	}
 	set(out, extraEnv, "common", "extraEnv")
 	set(out, map[string]any{ChecksumAnnotation: in.Checksum}, "common", "podAnnotations")

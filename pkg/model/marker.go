@@ -13,6 +13,9 @@ const (
 	RoleLabel    = "kestra-tls.io/role"
 	RoleStores   = "stores"
 	RolePassword = "store-password"
+	// TrustCAsAnnotation on the stores Secret lists the SHA-256 fingerprints of the --trust-ca certificates
+	// its outbound stores must hold.
+	TrustCAsAnnotation = "kestra-tls.io/trust-cas"
 	// RoleCARoot marks the Secret of the root CA cert-manager makes with --gitops: what clients must trust.
 	RoleCARoot = "ca-root"
 	// HostsAnnotation lists, comma-separated, the names Kestra's own certificate must cover.

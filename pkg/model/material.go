@@ -25,6 +25,8 @@ type Material struct {
 	Warnings    []string
 	// Notes say what went in, for the user to check.
 	Notes []string
+	// TrustedExtra are the --trust-ca certificates in the outbound stores, which status checks are there.
+	TrustedExtra []*x509.Certificate
 }
 
 // gitignore keeps `git add .` in an overlay from committing keys, stores and the password.
@@ -118,6 +120,7 @@ func planMaterial(opts Options) (*Material, error) {
 		if err != nil {
 			return nil, err
 		}
+		m.TrustedExtra = extra
 		ours := append(append([]*x509.Certificate{}, bundle.TrustedCerts()...), extra...)
 		jks, err := outboundTruststore(public, ours, bundle.Password)
 		if err != nil {

@@ -62,6 +62,9 @@ type Options struct {
 // to its own roots), pip (PIP_CERT) and git (GIT_SSL_CAINFO).
 var TrustVariables = []string{"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "PIP_CERT", "GIT_SSL_CAINFO"}
 
+// EnvVar is an environment variable a Kestra container gets.
+type EnvVar struct{ Name, Value string }
+
 // Model is Kestra's TLS, ready to render.
 type Model struct {
 	Values *values.Resolved
@@ -77,9 +80,9 @@ type Model struct {
 	ACME *ACME
 	// JavaOpts are the JVM flags for outbound trust, empty when off.
 	JavaOpts string
-	// TrustEnv are the variables that point the processes tasks start at the outbound PEM bundle, empty
-	// without outbound trust.
-	TrustEnv map[string]string
+	// OutboundEnv are the variables the processes tasks start read: the outbound PEM bundle's, then the
+	// proxy's; empty without --outbound-trust and --proxy.
+	OutboundEnv []EnvVar
 	// Renewal is how a renewed certificate reaches Kestra serving HTTPS itself (app mode).
 	Renewal  Renewal
 	Warnings []string
@@ -118,11 +121,16 @@ func Build(opts Options) (*Model, error) {
 	}
 	if v.Mode == "app" && v.App.OutboundTrust {
 		m.JavaOpts = "-Djavax.net.ssl.trustStore=" + path.Join(v.App.MountPath, OutboundTrustFile) + " -Djavax.net.ssl.trustStoreType=JKS"
-		m.TrustEnv = map[string]string{}
 		for _, name := range TrustVariables {
-			m.TrustEnv[name] = path.Join(v.App.MountPath, OutboundBundleFile)
+			m.OutboundEnv = append(m.OutboundEnv, EnvVar{Name: name, Value: path.Join(v.App.MountPath, OutboundBundleFile)})
 		}
 	}
+	proxyFlags, proxyEnv, err := proxySettings(v.Values)
+	if err != nil {
+		return nil, err
+	}
+	m.JavaOpts = strings.TrimSpace(m.JavaOpts + " " + proxyFlags)
+	m.OutboundEnv = append(m.OutboundEnv, proxyEnv...)
 	rendered, err := opts.Renderer.Render("kestra-configuration.yaml.tpl", map[string]any{
 		"Values": v.Map, "URL": m.URL, "DualProtocol": m.DualProtocol, "ServesHTTPS": v.ServesHTTPS(),
 		"Truststore": v.HasTruststore(), "Reloads": m.Renewal.Reloads, "Provider": CertificateProvider,
@@ -136,6 +144,9 @@ func Build(opts Options) (*Model, error) {
 	}
 	return m, nil
 }
+
+// OutboundTrust tells whether every Kestra component mounts the outbound stores.
+func (m *Model) OutboundTrust() bool { return m.Values.Mode == "app" && m.Values.App.OutboundTrust }
 
 // MountsStores tells whether Kestra's containers need the stores volume: Kestra serves HTTPS itself, or
 // its tasks trust through the outbound store.

@@ -122,15 +122,15 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 		}
 		data.Environment["JAVA_OPTS"] = m.AppendJavaOpts(javaOpts)
 		var kept []string
-		for _, variable := range model.TrustVariables {
-			if _, theirs := service.RawEnvironment[variable]; theirs {
-				kept = append(kept, variable)
+		for _, variable := range m.OutboundEnv {
+			if _, theirs := service.RawEnvironment[variable.Name]; theirs {
+				kept = append(kept, variable.Name)
 				continue
 			}
-			data.Environment[variable] = m.TrustEnv[variable]
+			data.Environment[variable.Name] = variable.Value
 		}
 		if len(kept) > 0 {
-			out.Warnings = append(out.Warnings, fmt.Sprintf("service %s sets %s itself: kept as it is, so those consumers do not read the outbound bundle; give its CAs to --trust-ca and remove it for one trust everywhere", service.Name, strings.Join(kept, ", ")))
+			out.Warnings = append(out.Warnings, fmt.Sprintf("service %s sets %s itself: kept as it is, so what reads it misses our outbound bundle or proxy; give its CAs to --trust-ca (its proxy to --proxy) and remove it for one setting everywhere", service.Name, strings.Join(kept, ", ")))
 		}
 	}
 	password := m.Material.Bundle.Password

@@ -4,6 +4,8 @@
 package overlays
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -142,13 +144,20 @@ type certsData struct {
 	Issuer bool
 	// Hosts are the names Kestra's own certificate covers, for the stores Secret's hosts annotation.
 	Hosts string
+	// TrustCAs are the SHA-256 fingerprints of the --trust-ca certificates, comma-separated.
+	TrustCAs string
 }
 
 func certs(m *model.Model) *certsData {
 	if m.Material == nil {
 		return nil
 	}
-	return &certsData{Dir: CertsDir, Issuer: m.Material.Bundle.Issuer != nil, Hosts: strings.Join(m.Material.Bundle.Hosts.All(), ",")}
+	var fingerprints []string
+	for _, cert := range m.Material.TrustedExtra {
+		sum := sha256.Sum256(cert.Raw)
+		fingerprints = append(fingerprints, hex.EncodeToString(sum[:]))
+	}
+	return &certsData{Dir: CertsDir, Issuer: m.Material.Bundle.Issuer != nil, Hosts: strings.Join(m.Material.Bundle.Hosts.All(), ","), TrustCAs: strings.Join(fingerprints, ",")}
 }
 
 // Generate renders the output folder of the values' target without writing anything.

@@ -104,15 +104,15 @@ func planWorkloads(install *kestra.Install, m *model.Model) ([]workloadPatch, []
 			}
 			p.Env = append(p.Env, envVar{Name: name, Value: m.AppendJavaOpts(withoutTrustStore(w, name, &p))})
 			var kept []string
-			for _, variable := range model.TrustVariables {
-				if slices.Contains(w.Env.Names, variable) {
-					kept = append(kept, variable)
+			for _, variable := range m.OutboundEnv {
+				if slices.Contains(w.Env.Names, variable.Name) {
+					kept = append(kept, variable.Name)
 					continue
 				}
-				p.Env = append(p.Env, envVar{Name: variable, Value: m.TrustEnv[variable]})
+				p.Env = append(p.Env, envVar{Name: variable.Name, Value: variable.Value})
 			}
 			if len(kept) > 0 {
-				warnings = append(warnings, fmt.Sprintf("%s %s sets %s itself: kept as it is, so those consumers do not read the outbound bundle (%s); give its CAs to --trust-ca and remove it from the base for one trust everywhere", w.Kind, w.Name, strings.Join(kept, ", "), m.TrustEnv[model.TrustVariables[0]]))
+				warnings = append(warnings, fmt.Sprintf("%s %s sets %s itself: kept as it is, so what reads it misses our outbound bundle or proxy; give its CAs to --trust-ca (its proxy to --proxy) and remove it from the base for one setting everywhere", w.Kind, w.Name, strings.Join(kept, ", ")))
 			}
 		} else {
 			// The guide's JAVA_OPTS trust store points into the mount ours replaces, with its own password.
@@ -122,7 +122,7 @@ func planWorkloads(install *kestra.Install, m *model.Model) ([]workloadPatch, []
 				}
 			}
 		}
-		if (server && m.MountsStores()) || m.JavaOpts != "" {
+		if (server && m.MountsStores()) || m.OutboundTrust() {
 			p.Mounts = append([]mount{{Name: model.StoresVolume, MountPath: v.App.MountPath}}, p.Mounts...)
 			p.MountsStores = true
 			p.StoreKeys, p.StoresMode = model.StoreKeys(v.Values), model.StoresFileMode

@@ -167,6 +167,7 @@ func checkApp(s *snapshot, group []workload, opts Options) Install {
 		k.TruststoreHoldsIssuer = k.Leaf.VerifiedBy == "truststore"
 		k.Rotation = rotationStep(chain[0], trusted)
 	}
+	checkTrustCAs(&install, secret, data, password)
 	for _, w := range group {
 		for _, problem := range unreadableStores(w) {
 			k.Unreadable = append(k.Unreadable, problem)
@@ -293,4 +294,37 @@ func mountsSecret(pod *unstructured.Unstructured, name string) bool {
 		}
 	}
 	return false
+}
+
+// checkTrustCAs finds the --trust-ca certificates the stores Secret says its outbound stores hold and that
+// they do not: the tasks calling a server of that CA then fail, in the JVM or in the processes.
+func checkTrustCAs(install *Install, secret *unstructured.Unstructured, data map[string][]byte, password string) {
+	wanted := secret.GetAnnotations()[model.TrustCAsAnnotation]
+	if wanted == "" {
+		return
+	}
+	inBundle := map[string]bool{}
+	if certs, err := pki.ParseCertificates(data[model.OutboundBundleFile]); err == nil {
+		for _, cert := range certs {
+			inBundle[fingerprint(cert)] = true
+		}
+	}
+	inJKS := map[string]bool{}
+	if certs, err := keystore.TrustedInJKS(data[model.OutboundTrustFile], password); err == nil {
+		for _, cert := range certs {
+			inJKS[fingerprint(cert)] = true
+		}
+	}
+	for _, sum := range strings.Split(wanted, ",") {
+		var lacking []string
+		if !inBundle[sum] {
+			lacking = append(lacking, model.OutboundBundleFile+" (processes)")
+		}
+		if !inJKS[sum] {
+			lacking = append(lacking, model.OutboundTrustFile+" (the JVM)")
+		}
+		if len(lacking) > 0 {
+			install.add(Broken, fmt.Sprintf("Secret %s lacks the --trust-ca certificate sha256 %s... in %s: tasks calling its servers fail; re-run generate with that --trust-ca and apply", secret.GetName(), sum[:16], strings.Join(lacking, " and ")))
+		}
+	}
 }

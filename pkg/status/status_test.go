@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +172,37 @@ func reloading(objects []runtime.Object) []runtime.Object {
 	return objects
 }
 
+// withTrustCA gives appObjects' stores the outbound stores and the annotation naming a --trust-ca
+// certificate, which they hold or not.
+func withTrustCA(t *testing.T, objects []runtime.Object, holds bool) []runtime.Object {
+	t.Helper()
+	corp := otherCA(t)
+	held := []*x509.Certificate{}
+	if holds {
+		held = append(held, corp)
+	}
+	jks, err := keystore.JKS(append([]keystore.TrustedEntry{{Alias: "public-1", Cert: otherCA(t)}}, trusted(held)...), "store-pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores := objects[0].(*unstructured.Unstructured)
+	data := stores.Object["data"].(map[string]any)
+	data[model.OutboundTrustFile] = b64(jks)
+	data[model.OutboundBundleFile] = b64(pki.EncodeCertificates(held...))
+	annotations := stores.GetAnnotations()
+	annotations[model.TrustCAsAnnotation] = fingerprint(corp)
+	stores.SetAnnotations(annotations)
+	return objects
+}
+
+func trusted(certs []*x509.Certificate) []keystore.TrustedEntry {
+	var entries []keystore.TrustedEntry
+	for i, cert := range certs {
+		entries = append(entries, keystore.TrustedEntry{Alias: fmt.Sprintf("corp-%d", i), Cert: cert})
+	}
+	return entries
+}
+
 // mountedApp is appObjects with the stores mounted into the Kestra container as the volume's defaultMode
 // lays them out, and the pod's securityContext (nil: none, the image's user).
 func mountedApp(t *testing.T, defaultMode int64, podSecurity map[string]any) []runtime.Object {
@@ -245,6 +277,10 @@ func TestCheck(t *testing.T) {
 			appObjects(t, "store-pass", "store-pass", before, "kestra-ssl-abc"), Warning, "restart needed"},
 		"a pod started before the Secret changed, on a Kestra that reloads, needs no restart": {
 			reloading(appObjects(t, "store-pass", "store-pass", before, "kestra-ssl-abc")), Healthy, ""},
+		"outbound stores holding the --trust-ca certificate are healthy": {
+			withTrustCA(t, appObjects(t, "store-pass", "store-pass", after, "kestra-ssl-abc"), true), Healthy, ""},
+		"outbound stores that lost a --trust-ca certificate are broken": {
+			withTrustCA(t, appObjects(t, "store-pass", "store-pass", after, "kestra-ssl-abc"), false), Broken, "lacks the --trust-ca certificate"},
 		"a pod on an older stores Secret is a rollout under way": {
 			appObjects(t, "store-pass", "store-pass", after, "kestra-ssl-old"), Warning, "rollout under way"},
 		"a keystore that does not open with the password Secret is broken": {

@@ -235,6 +235,10 @@ type App struct {
 	// TrustCAs are PEM files of CAs we did not make that Kestra and its tasks must trust for outbound
 	// calls (a proxy's, a registry's, a corporate one), added to the JVM's truststore and the PEM bundle.
 	TrustCAs []string `json:"trustCAs"`
+	// Proxy is the forward proxy Kestra and its tasks call out through (http://host:port), empty for none;
+	// NoProxy are hosts reached directly, beside the cluster's own (localhost, .svc, .cluster.local).
+	Proxy   string   `json:"proxy"`
+	NoProxy []string `json:"noProxy"`
 	// Issuer is who issues Kestra's own certificate: "local" (generate, from our CA) or "cert-manager" (a
 	// Certificate writing the stores into sslSecretName); empty: cert-manager with --issuer-ref, else local.
 	Issuer string `json:"issuer"`
