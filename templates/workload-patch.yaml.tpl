@@ -54,7 +54,15 @@ spec:
               $patch: delete
             {{- end }}
           {{- end }}
-      {{- if or $w.Mounts $w.DropVolumes }}
+        {{- range $w.Daemons }}
+        # The Docker daemon checks each --registry's certificate against the outbound trust.
+        - name: {{ .Container }}
+          volumeMounts:
+            - name: {{ $.RegistriesVolume }}
+              mountPath: {{ .MountPath }}
+              readOnly: true
+        {{- end }}
+      {{- if or $w.Mounts $w.DropVolumes $w.Daemons }}
       volumes:
         {{- range $w.DropVolumes }}
         # The base's own SSL volume, replaced by the overlay's stores.
@@ -72,6 +80,17 @@ spec:
               {{- range $w.StoreKeys }}
               - key: {{ . }}
                 path: {{ . }}
+              {{- end }}
+        {{- end }}
+        {{- if $w.Daemons }}
+        - name: {{ $.RegistriesVolume }}
+          secret:
+            secretName: {{ $.Values.app.sslSecretName }}
+            defaultMode: 0444
+            items:
+              {{- range $w.RegistryItems }}
+              - key: {{ .Key }}
+                path: {{ .Path }}
               {{- end }}
         {{- end }}
         {{- if $w.MountsConfig }}

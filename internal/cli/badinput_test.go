@@ -200,6 +200,8 @@ func TestBadInputSweep(t *testing.T) {
 		"--proxy with credentials":                         {with(app, "--proxy", "http://user:"+plantedSecret+"@proxy.corp.example:3128"), []string{"--proxy", "credentials", "REDACTED"}},
 		"--no-proxy without --proxy":                       {with(app, "--no-proxy", "build.corp.example"), []string{"--no-proxy", "--proxy"}},
 		"--proxy in ingress mode":                          {with(ingress, "--proxy", "http://proxy.corp.example:3128"), []string{"--proxy", "--mode app"}},
+		"--registry without --outbound-trust":              {with(app, "--registry", "registry.corp.example:5000"), []string{"--registry registry.corp.example:5000", "--outbound-trust"}},
+		"--registry as a URL":                              {with(app, "--outbound-trust", "--registry", "https://registry.corp.example/v2"), []string{`--registry "https://registry.corp.example/v2"`, "host:port"}},
 		"--trust-ca without --outbound-trust":              {with(app, "--trust-ca", f.certPEM), []string{"--trust-ca", "--outbound-trust"}},
 		"a --trust-ca that holds no certificate":           {with(app, "--outbound-trust", "--trust-ca", files["ca-bundle-garbage"]), []string{"--trust-ca " + files["ca-bundle-garbage"]}},
 		"a --kestra-version that is no version":            {with(app, "--kestra-version", "prod"), []string{`--kestra-version "prod"`, "1.3", "latest"}},

@@ -77,7 +77,7 @@ type GenerateOptions struct {
 	Mode, Target, IngressClass, Issuer, IssuerRef, Email, ACMEServer, CABundle string
 	ACMEStaging                                                                bool
 	ACMECABundle, EABKeyID, EABHMACKeyFile, SolverFile                         string
-	ComposeFiles, ComposeEnvFiles, TrustCAs, NoProxy                           []string
+	ComposeFiles, ComposeEnvFiles, TrustCAs, NoProxy, Registries               []string
 	GatewayClass, Gateway                                                      string
 	BackendTLS                                                                 bool
 	DualProtocol, RedirectHTTP                                                 bool
@@ -204,6 +204,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVar(&o.OutboundTrust, "outbound-trust", false, "app mode: JAVA_OPTS trust for tasks' outbound HTTPS (public CAs plus ours)")
 	fs.StringVar(&o.Proxy, "proxy", "", "app mode: the forward proxy Kestra and its tasks call out through, http://host:port (the JVM's proxy properties, HTTPS_PROXY and HTTP_PROXY); an intercepting one's CA goes to --trust-ca")
 	fs.StringSliceVar(&o.NoProxy, "no-proxy", nil, "with --proxy: hosts or domains reached directly (comma-separated or repeated), beside localhost and the cluster's own names (.svc, .cluster.local)")
+	fs.StringArrayVar(&o.Registries, "registry", nil, "with --outbound-trust: an image registry (host[:port], repeatable) whose certificate the Docker-in-Docker sidecar checks against the outbound trust (certs.d/<registry>/ca.crt)")
 	fs.StringArrayVar(&o.TrustCAs, "trust-ca", nil, "with --outbound-trust: a PEM file of CAs we did not make that Kestra and its tasks must trust (a proxy's, a registry's, a corporate CA; repeatable)")
 	fs.StringVar(&o.CABundle, "ca-bundle", "", "PEM bundle of public CAs for --outbound-trust (default: Mozilla's root store, built in)")
 	fs.BoolVar(&o.CSRF, "csrf", false, "turn on Micronaut's CSRF protection")
@@ -388,6 +389,7 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("csrf", "csrf", o.CSRF)
 	add("trust-ca", "app.trustCAs", o.TrustCAs)
 	add("proxy", "app.proxy", o.Proxy)
+	add("registry", "app.registries", o.Registries)
 	add("no-proxy", "app.noProxy", o.NoProxy)
 	add("gitops", "gitops", o.GitOps)
 	add("cluster-issuer", "certManager.clusterIssuer", o.ClusterIssuer)

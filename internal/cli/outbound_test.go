@@ -2,6 +2,7 @@ package cli
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -231,5 +232,80 @@ func TestProxyCarriesEveryConsumersCalls(t *testing.T) {
 	before = len(forward.Tunnels())
 	if output, err := kestrapod.Exec(t, p, "curl", "-sS", fmt.Sprintf("https://127.0.0.1:%d/", corp.Port)); err != nil || !strings.Contains(output, "kestra-tls-ok") || len(forward.Tunnels()) != before {
 		t.Errorf("curl to loopback, which NO_PROXY lists: %v, tunnels %v\n%s", err, forward.Tunnels()[before:], output)
+	}
+}
+
+// TestRegistryCAReachesTheChartsDockerDaemon: with --registry, the official chart's Docker-in-Docker
+// sidecar (rendered by the real helm) gets the outbound trust as certs.d/<registry>/ca.crt where its
+// daemon reads it, as its user reads it: under the rootless daemon's home (the chart's default mode, uid
+// 1000) or in /etc/docker/certs.d (insecure mode, root); the file verifies the registry's chain as Docker
+// does (the registry's CA beside the system's roots).
+func TestRegistryCAReachesTheChartsDockerDaemon(t *testing.T) {
+	testutil.Chart(t)
+	corp := startCorporateServer(t)
+	registry := fmt.Sprintf("%s:%d", corporateHost, corp.Port)
+	checkDaemon := func(t *testing.T, objects []map[string]any, certsDir string) {
+		t.Helper()
+		dind, err := kestrapod.Start(objects, "Deployment", "kestra-standalone", "kestra-standalone-docker-dind")
+		if err != nil {
+			t.Fatal(err)
+		}
+		caFile := certsDir + "/" + registry + "/ca.crt"
+		f, ok := dind.Files[caFile]
+		if !ok {
+			var seen []string
+			for path := range dind.Files {
+				seen = append(seen, path)
+			}
+			t.Fatalf("the Docker daemon finds no %s; it sees %v", caFile, seen)
+		}
+		if !dind.User.CanRead(f) {
+			t.Errorf("%s is %s, which the daemon's user %s cannot read", caFile, f, dind.User)
+		}
+		cas, err := pki.ParseCertificates(f.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		for _, ca := range cas {
+			pool.AddCert(ca)
+		}
+		conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", corp.Port), &tls.Config{RootCAs: pool, ServerName: corporateHost})
+		if err != nil {
+			t.Fatalf("the registry's chain does not verify against %s: %v", caFile, err)
+		}
+		conn.Close()
+	}
+	t.Run("--target helm through the chart dind.extraVolumeMounts", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "helm")
+		if _, stderr, err := runCmd(t, "generate", "--target", "helm", "-o", out, "--mode", "app", "--host", "kestra.example.com", "-n", "kestra",
+			"--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--trust-ca", corp.RootCA, "--registry", registry); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		rendered := testutil.RenderChart(t, "kestra", "kestra", "-f", filepath.Join(out, "helm-values.yaml"))
+		checkDaemon(t, append(decodeObjects(t, rendered), builtObjects(t, out)...), "/home/rootless/.config/docker/certs.d")
+	})
+	for name, tc := range map[string]struct {
+		helmArgs []string
+		certsDir string
+	}{
+		"rootless dind (the chart default)": {nil, "/home/rootless/.config/docker/certs.d"},
+		"insecure dind as root":             {[]string{"--set", "dind.mode=insecure"}, "/etc/docker/certs.d"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			base := filepath.Join(t.TempDir(), "kestra.yaml")
+			if err := os.WriteFile(base, testutil.RenderChart(t, "kestra", "kestra", tc.helmArgs...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "overlay")
+			if _, stderr, err := runCmd(t, "generate", "-o", out, "--base", base, "--mode", "app", "--host", "kestra.example.com", "-n", "kestra",
+				"--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--trust-ca", corp.RootCA, "--registry", registry); err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			checkDaemon(t, builtObjects(t, out), tc.certsDir)
+		})
 	}
 }

@@ -108,6 +108,28 @@ func Values(in Input) (map[string]any, []string) {
 	set(out, extraEnv, "common", "extraEnv")
 	set(out, map[string]any{ChecksumAnnotation: in.Checksum}, "common", "podAnnotations")
 	set(out, map[string]any{"port": v.App.Port, "containerPort": v.App.Port, "targetPort": "https", "protocol": "TCP"}, "service", "ports", "https")
+	if len(v.App.Registries) > 0 && m.OutboundTrust() {
+		if enabled, given := dig(in.Chart, "dind", "enabled").(bool); given && !enabled {
+			warnings = append(warnings, "--registry: your values turn the chart's Docker-in-Docker sidecar off (dind.enabled: false), so no Docker daemon gets the registries' CA")
+		} else {
+			var items []any
+			for _, registry := range v.App.Registries {
+				items = append(items, map[string]any{"key": model.OutboundBundleFile, "path": registry + "/ca.crt"})
+			}
+			set(out, appendByKey(list(out, "common", "extraVolumes"), "name", map[string]any{
+				"name":   model.RegistriesVolume,
+				"secret": map[string]any{"secretName": v.App.SSLSecretName, "defaultMode": model.StoresFileMode, "items": items},
+			}), "common", "extraVolumes")
+			// The chart's rootless daemon (its default mode) reads certs.d under its home, as root under /etc.
+			certsDir := "/home/rootless/.config/docker/certs.d"
+			if mode, _ := dig(in.Chart, "dind", "mode").(string); mode == "insecure" {
+				certsDir = "/etc/docker/certs.d"
+			}
+			set(out, appendByKey(list(in.Chart, "dind", "extraVolumeMounts"), "name", map[string]any{
+				"name": model.RegistriesVolume, "mountPath": certsDir, "readOnly": true,
+			}), "dind", "extraVolumeMounts")
+		}
+	}
 	if m.JavaOpts != "" {
 		// The chart puts jvm.extraOpts in _JAVA_OPTIONS; a component's own extraOpts replaces the common one.
 		common, _ := dig(in.Chart, "common", "jvm", "extraOpts").(string)

@@ -44,8 +44,52 @@ type Workload struct {
 	Ports            []corev1.ContainerPort
 	Volumes          []corev1.Volume
 	Mounts           []corev1.VolumeMount
+	// Docker are the pod's Docker daemons (the chart's Docker-in-Docker sidecar), which pull the images of
+	// Docker task runners.
+	Docker []DockerDaemon
 	// podPorts are the ports of every container of the pod: a Service's named targetPort may be any's.
 	podPorts []corev1.ContainerPort
+}
+
+// DockerDaemon is a Docker-in-Docker container beside Kestra.
+type DockerDaemon struct {
+	Container string
+	// Rootless: dockerd runs as a user (the chart's default, docker:dind-rootless as uid 1000) and reads
+	// registry CAs under its home (~/.config/docker/certs.d) instead of /etc/docker/certs.d.
+	Rootless bool
+}
+
+// CertsDir is where the daemon reads each registry's CA: DIR/<host[:port]>/ca.crt.
+func (d DockerDaemon) CertsDir() string {
+	if d.Rootless {
+		return "/home/rootless/.config/docker/certs.d"
+	}
+	return "/etc/docker/certs.d"
+}
+
+// dockerDaemons finds the containers that run dockerd: Docker's dind images (docker:dind, dind-rootless).
+func dockerDaemons(template corev1.PodTemplateSpec) []DockerDaemon {
+	var found []DockerDaemon
+	for _, c := range template.Spec.Containers {
+		repository, tag := c.Image, ""
+		if colon := strings.LastIndex(repository, ":"); colon > strings.LastIndex(repository, "/") {
+			repository, tag = repository[:colon], repository[colon+1:]
+		}
+		if path.Base(repository) != "docker" || !strings.Contains(tag, "dind") {
+			continue
+		}
+		uid := int64(-1)
+		if template.Spec.SecurityContext != nil && template.Spec.SecurityContext.RunAsUser != nil {
+			uid = *template.Spec.SecurityContext.RunAsUser
+		}
+		if c.SecurityContext != nil && c.SecurityContext.RunAsUser != nil {
+			uid = *c.SecurityContext.RunAsUser
+		}
+		// The rootless image runs as its user unless told otherwise; as root, dockerd is not rootless.
+		rootless := uid > 0 || (uid < 0 && strings.Contains(tag, "rootless"))
+		found = append(found, DockerDaemon{Container: c.Name, Rootless: rootless})
+	}
+	return found
 }
 
 // Env is what the Kestra container's environment says about configuration and JVM options.
@@ -216,7 +260,7 @@ func asKestra(w podWorkload, sel Selection, baseName string) (Workload, bool, er
 	return Workload{
 		Kind: w.kind, Namespace: w.meta.Namespace, Name: w.meta.Name, Component: component, Container: c.Name, Image: c.Image,
 		Env: readEnv(c), PodLabels: w.template.Labels, Ports: c.Ports, Volumes: w.template.Spec.Volumes, Mounts: c.VolumeMounts,
-		podPorts: podPorts(containers),
+		Docker: dockerDaemons(w.template), podPorts: podPorts(containers),
 	}, true, nil
 }
 

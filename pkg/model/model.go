@@ -31,6 +31,8 @@ const (
 	ConfigName = "kestra-tls-config"
 	// StoresVolume is the pod volume with the stores.
 	StoresVolume = "kestra-ssl"
+	// RegistriesVolume lays the outbound bundle out as each --registry's ca.crt for Docker daemons.
+	RegistriesVolume = "kestra-tls-registries"
 )
 
 // Options are the inputs the model needs besides the values.

@@ -127,6 +127,8 @@ type templateData struct {
 	Renewal model.Renewal
 	// CABootstrap is our CA made by cert-manager in the cluster (--gitops), nil otherwise.
 	CABootstrap *caBootstrapData
+	// RegistriesVolume names the Docker daemons' volume of registry CAs.
+	RegistriesVolume string
 	// GitOps: the overlay reads nothing from certs/; GitOpsPassword is then the store password, in git.
 	GitOps         bool
 	GitOpsPassword string
@@ -240,6 +242,7 @@ func generateTarget(opts Options) (*Overlay, error) {
 	data.Certs = certs(m)
 	data.Renewal = m.Renewal
 	data.GitOps = v.GitOps
+	data.RegistriesVolume = RegistriesVolume
 	if v.GitOps {
 		data.GitOpsPassword = GitOpsStorePassword
 	}

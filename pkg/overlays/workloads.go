@@ -42,7 +42,17 @@ type workloadPatch struct {
 	Adopted []string
 	// Delivery is how our configuration reaches the server: DeliverEnv or DeliverFile; empty elsewhere.
 	Delivery string
+	// Daemons are the pod's Docker daemons that get the registries' CAs, RegistryItems their files.
+	Daemons       []daemonMount
+	RegistryItems []registryItem
 }
+
+// RegistriesVolume lays the outbound bundle out as each registry's ca.crt for the Docker daemons.
+const RegistriesVolume = model.RegistriesVolume
+
+type daemonMount struct{ Container, MountPath string }
+
+type registryItem struct{ Key, Path string }
 
 type envVar struct {
 	Name, Value           string
@@ -127,11 +137,24 @@ func planWorkloads(install *kestra.Install, m *model.Model) ([]workloadPatch, []
 			p.MountsStores = true
 			p.StoreKeys, p.StoresMode = model.StoreKeys(v.Values), model.StoresFileMode
 		}
+		if m.OutboundTrust() && len(v.App.Registries) > 0 {
+			for _, daemon := range w.Docker {
+				p.Daemons = append(p.Daemons, daemonMount{Container: daemon.Container, MountPath: daemon.CertsDir()})
+			}
+			if len(p.Daemons) > 0 {
+				for _, registry := range v.App.Registries {
+					p.RegistryItems = append(p.RegistryItems, registryItem{Key: model.OutboundBundleFile, Path: registry + "/ca.crt"})
+				}
+			}
+		}
 		dropBaseSSLMount(w, v.App.MountPath, &p)
-		if len(p.Env) == 0 && len(p.Mounts) == 0 && !p.HTTPS && len(p.DropMounts) == 0 {
+		if len(p.Env) == 0 && len(p.Mounts) == 0 && !p.HTTPS && len(p.DropMounts) == 0 && len(p.Daemons) == 0 {
 			continue
 		}
 		patches = append(patches, p)
+	}
+	if len(v.App.Registries) > 0 && !slices.ContainsFunc(patches, func(p workloadPatch) bool { return len(p.Daemons) > 0 }) {
+		warnings = append(warnings, fmt.Sprintf("--registry %s: no Kestra workload of the base has a Docker-in-Docker sidecar (docker:dind), so no Docker daemon gets the registries' CA; Docker task runners on the node's own Docker read /etc/docker/certs.d on the node", strings.Join(v.App.Registries, ", ")))
 	}
 	return patches, warnings, nil
 }

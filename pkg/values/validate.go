@@ -108,6 +108,14 @@ func (v Values) Validate() error {
 	if len(v.App.TrustCAs) > 0 && !(v.Mode == "app" && v.App.OutboundTrust) {
 		return fmt.Errorf("--trust-ca adds to the outbound trust that --outbound-trust gives Kestra (app mode): add --outbound-trust, or drop --trust-ca")
 	}
+	for _, registry := range v.App.Registries {
+		if !(v.Mode == "app" && v.App.OutboundTrust) {
+			return fmt.Errorf("--registry %s gives the Docker daemon the outbound trust, which --outbound-trust makes (app mode): add --outbound-trust", registry)
+		}
+		if !registryName.MatchString(registry) {
+			return fmt.Errorf("--registry %q: give the registry as Docker names it in an image, host or host:port (registry.corp.example:5000), without https:// or a path", registry)
+		}
+	}
 	switch v.App.ClientAuthentication {
 	case "want", "need", "none", "":
 	default:
@@ -202,6 +210,9 @@ func ParseGatewayRef(ref string) (namespace, name, listener string, err error) {
 	}
 	return namespace, name, listener, nil
 }
+
+// registryName is a registry as an image names it: a DNS name or IP, and a port.
+var registryName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
 
 // reloadInterval is a positive whole number of seconds, minutes or hours, as Micronaut reads a Duration.
 var reloadInterval = regexp.MustCompile(`^0*[1-9][0-9]*(s|m|h)$`)
