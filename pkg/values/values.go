@@ -237,11 +237,11 @@ type App struct {
 	TrustCAs []string `json:"trustCAs"`
 	// Proxy is the forward proxy Kestra and its tasks call out through (http://host:port), empty for none;
 	// NoProxy are hosts reached directly, beside the cluster's own (localhost, .svc, .cluster.local).
-	Proxy   string   `json:"proxy"`
+	Proxy string `json:"proxy"`
 	// Registries are the image registries (host[:port]) whose certificates the pod's Docker daemons check
 	// against the outbound trust: each gets certs.d/<registry>/ca.crt.
 	Registries []string `json:"registries"`
-	NoProxy []string `json:"noProxy"`
+	NoProxy    []string `json:"noProxy"`
 	// Issuer is who issues Kestra's own certificate: "local" (generate, from our CA) or "cert-manager" (a
 	// Certificate writing the stores into sslSecretName); empty: cert-manager with --issuer-ref, else local.
 	Issuer string `json:"issuer"`
