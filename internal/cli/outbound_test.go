@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestraserver"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/postgres"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/proxy"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
@@ -35,7 +37,15 @@ type corporateServer struct {
 // names itself) reaches it by name.
 const corporateHost = "intranet.corp.test"
 
-func startCorporateServer(t *testing.T) *corporateServer {
+// corporatePKI is a CA we did not make: a root, an issuing intermediate, and a server certificate for hosts.
+type corporatePKI struct {
+	rootFile           string // PEM of the root, for --trust-ca
+	chainPEM, keyPEM   []byte // the server's certificate and the intermediate, its key
+	leaf, intermediate *x509.Certificate
+	leafKey            crypto.Signer
+}
+
+func newCorporatePKI(t *testing.T, hosts ...string) *corporatePKI {
 	t.Helper()
 	now := time.Now()
 	rootKey, _ := pki.ECDSAP256.GenerateKey()
@@ -43,24 +53,36 @@ func startCorporateServer(t *testing.T) *corporateServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, err := pki.ParseHosts([]string{"127.0.0.1", corporateHost})
+	names, err := pki.ParseHosts(hosts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	intermediateKey, _ := pki.ECDSAP256.GenerateKey()
-	intermediate, err := pki.NewIssuer(root, pki.IssuerRequest{CommonName: "Corp Issuing CA", Permitted: local, Days: 365, Key: intermediateKey, Now: now.Add(-time.Hour)})
+	intermediate, err := pki.NewIssuer(root, pki.IssuerRequest{CommonName: "Corp Issuing CA", Permitted: names, Days: 365, Key: intermediateKey, Now: now.Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	leafKey, _ := pki.ECDSAP256.GenerateKey()
-	leaf, err := pki.IssueServer(intermediate, pki.ServerRequest{Hosts: local, Days: 30, Key: leafKey, Now: now.Add(-time.Hour)})
+	leaf, err := pki.IssueServer(intermediate, pki.ServerRequest{Hosts: names, Days: 30, Key: leafKey, Now: now.Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &corporateServer{RootCA: filepath.Join(t.TempDir(), "corp-root.pem")}
-	if err := os.WriteFile(s.RootCA, pki.EncodeCertificates(root.Cert), 0o644); err != nil {
+	keyPEM, err := pki.EncodePrivateKey(leafKey)
+	if err != nil {
 		t.Fatal(err)
 	}
+	c := &corporatePKI{rootFile: filepath.Join(t.TempDir(), "corp-root.pem"), chainPEM: pki.EncodeCertificates(leaf, intermediate.Cert), keyPEM: keyPEM,
+		leaf: leaf, intermediate: intermediate.Cert, leafKey: leafKey}
+	if err := os.WriteFile(c.rootFile, pki.EncodeCertificates(root.Cert), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func startCorporateServer(t *testing.T) *corporateServer {
+	t.Helper()
+	corp := newCorporatePKI(t, "127.0.0.1", corporateHost)
+	s := &corporateServer{RootCA: corp.rootFile}
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +98,7 @@ func startCorporateServer(t *testing.T) *corporateServer {
 			}
 			fmt.Fprintln(w, "kestra-tls-ok: reached through the corporate CA")
 		}),
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leaf.Raw, intermediate.Cert.Raw}, PrivateKey: leafKey}}},
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{corp.leaf.Raw, corp.intermediate.Raw}, PrivateKey: corp.leafKey}}},
 	}
 	go server.ServeTLS(listener, "", "")
 	t.Cleanup(func() { server.Close() })
@@ -307,5 +329,81 @@ func TestRegistryCAReachesTheChartsDockerDaemon(t *testing.T) {
 			}
 			checkDaemon(t, builtObjects(t, out), tc.certsDir)
 		})
+	}
+}
+
+// jdbcJava is what Kestra's PostgreSQL backend does at start: the JDBC driver connects with the URL of
+// its datasource.
+const jdbcJava = `import java.sql.*;
+public class Jdbc {
+    public static void main(String[] args) throws Exception {
+        try (Connection c = DriverManager.getConnection(args[0], "kestra", "");
+             ResultSet r = c.createStatement().executeQuery("select 'kestra-tls-ok: ' || version()")) {
+            r.next();
+            System.out.println(r.getString(1));
+        }
+    }
+}
+`
+
+// TestPostgresBackendVerifiesThroughTheOutboundBundle: a base whose Kestra datasource asks PostgreSQL's
+// JDBC driver to verify the server (sslmode=verify-full) gets sslrootcert pointing at the outbound bundle;
+// the real driver (the version Kestra's platform pins) on Kestra's Java, run in the container as its user
+// with the URL Kestra reads, reaches Debian's PostgreSQL over TLS, its certificate from a --trust-ca CA.
+// The URL as the base wrote it fails there: the driver finds no CA.
+func TestPostgresBackendVerifiesThroughTheOutboundBundle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs PostgreSQL and the JVM (-short)")
+	}
+	kestrapod.RequireRoot(t)
+	java := kestraserver.Java(t)
+	drivers, _ := filepath.Glob(filepath.Join(testutil.BinDir(), "kestra-server", "lib", "postgresql-*.jar"))
+	if len(drivers) == 0 {
+		t.Fatal("bin/kestra-server/lib has no PostgreSQL JDBC driver: run `make tools`")
+	}
+	corp := newCorporatePKI(t, "127.0.0.1")
+	port := postgres.Start(t, corp.chainPEM, corp.keyPEM)
+	url := fmt.Sprintf("jdbc:postgresql://127.0.0.1:%d/postgres?sslmode=verify-full", port)
+	base := filepath.Join(t.TempDir(), "kestra.yaml")
+	writeFiles(t, filepath.Dir(base), map[string]string{"kestra.yaml": strings.Replace(chartLikeBase, "ports: [{name: http, containerPort: 8080}]}",
+		"ports: [{name: http, containerPort: 8080}], env: [{name: KESTRA_CONFIGURATION, value: \"datasources:\\n  postgres:\\n    url: "+url+"\\n    username: kestra\\nkestra:\\n  repository:\\n    type: postgres\\n\"}]}", 1)})
+	out := filepath.Join(t.TempDir(), "overlay")
+	stdout, stderr, err := runCmd(t, "generate", "-o", out, "--base", base, "--mode", "app", "--host", "kestra.example.com",
+		"--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--trust-ca", corp.rootFile)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout+stderr, "datasource postgres verifies the database's certificate against the outbound bundle") {
+		t.Errorf("generate does not say it points the datasource at the bundle:\n%s\n%s", stdout, stderr)
+	}
+	p, err := kestrapod.Start(builtObjects(t, out), "Deployment", "kestra", "kestra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := p.String("datasources.postgres.url")
+	if written != url+"&sslrootcert=/app/ssl/"+model.OutboundBundleFile {
+		t.Fatalf("Kestra reads datasources.postgres.url = %q", written)
+	}
+	task := filepath.Join(p.LayOut(t), "app", "task")
+	if err := os.MkdirAll(task, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	driver, err := os.ReadFile(drivers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string][]byte{"Jdbc.java": []byte(jdbcJava), "postgresql.jar": driver} {
+		if err := os.WriteFile(filepath.Join(task, name), content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	connect := func(url string) (string, error) {
+		return kestrapod.Exec(t, p, java, "-XX:-UsePerfData", "-cp", "/app/task/postgresql.jar", "/app/task/Jdbc.java", url)
+	}
+	if output, err := connect(written); err != nil || !strings.Contains(output, "kestra-tls-ok: PostgreSQL") {
+		t.Errorf("the JDBC driver with the URL Kestra reads, as %s: %v\n%s", p.User, err, output)
+	}
+	if output, err := connect(url); err == nil || strings.Contains(output, "kestra-tls-ok") {
+		t.Errorf("the base's URL, without sslrootcert, reached PostgreSQL: the test proves nothing\n%s", output)
 	}
 }

@@ -266,9 +266,17 @@ func deliverComposeConfiguration(service *compose.Service, m *model.Model, data 
 		out.Warnings = append(out.Warnings, fmt.Sprintf("service %s sets both KESTRA_CONFIGURATION and MICRONAUT_CONFIG_FILES: Kestra's launcher replaces MICRONAUT_CONFIG_FILES with the file it writes from KESTRA_CONFIGURATION, so Kestra reads none of the listed files today. kestra-tls merges into KESTRA_CONFIGURATION", service.Name))
 	}
 	// Compose interpolates this file: our placeholders are escaped, the user's text is kept as written.
-	merged, err := m.MergeInto(literal, "KESTRA_CONFIGURATION of service "+service.Name)
+	source := "KESTRA_CONFIGURATION of service " + service.Name
+	merged, err := m.MergeInto(literal, source)
 	if err != nil {
 		return err
+	}
+	merged, verified, err := m.DatasourceTrust(merged, source)
+	if err != nil {
+		return err
+	}
+	for _, name := range verified {
+		out.Notes = append(out.Notes, fmt.Sprintf("service %s: its PostgreSQL datasource %s verifies the database's certificate against the outbound bundle (sslrootcert)", service.Name, name))
 	}
 	data.Environment["KESTRA_CONFIGURATION"] = escapeOurPlaceholders(merged, m)
 	return nil

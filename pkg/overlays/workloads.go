@@ -96,9 +96,17 @@ func planWorkloads(install *kestra.Install, m *model.Model) ([]workloadPatch, []
 				if removed {
 					p.Adopted = append(p.Adopted, fmt.Sprintf("%s %s: the micronaut.server.ssl of its KESTRA_CONFIGURATION (keystore, password in plain text) is replaced by ours", w.Kind, w.Name))
 				}
-				merged, err := m.MergeInto(configuration, fmt.Sprintf("the KESTRA_CONFIGURATION of %s %s", w.Kind, w.Name))
+				source := fmt.Sprintf("the KESTRA_CONFIGURATION of %s %s", w.Kind, w.Name)
+				merged, err := m.MergeInto(configuration, source)
 				if err != nil {
 					return nil, nil, err
+				}
+				merged, verified, err := m.DatasourceTrust(merged, source)
+				if err != nil {
+					return nil, nil, err
+				}
+				for _, name := range verified {
+					p.Adopted = append(p.Adopted, fmt.Sprintf("%s %s: its PostgreSQL datasource %s verifies the database's certificate against the outbound bundle (sslrootcert)", w.Kind, w.Name, name))
 				}
 				p.Env = append(p.Env, envVar{Name: "KESTRA_CONFIGURATION", Value: merged, Block: true})
 			} else {
