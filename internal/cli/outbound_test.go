@@ -346,8 +346,9 @@ public class Jdbc {
 }
 `
 
-// TestPostgresBackendVerifiesThroughTheOutboundBundle: a base whose Kestra datasource asks PostgreSQL's
-// JDBC driver to verify the server (sslmode=verify-full) gets sslrootcert pointing at the outbound bundle;
+// TestPostgresBackendVerifiesThroughTheOutboundBundle: a Kestra datasource that asks PostgreSQL's JDBC
+// driver to verify the server (sslmode=verify-full), in the base's KESTRA_CONFIGURATION or in the chart's
+// configurations.application (rendered by the real helm), gets sslrootcert pointing at the outbound bundle;
 // the real driver (the version Kestra's platform pins) on Kestra's Java, run in the container as its user
 // with the URL Kestra reads, reaches Debian's PostgreSQL over TLS, its certificate from a --trust-ca CA.
 // The URL as the base wrote it fails there: the driver finds no CA.
@@ -364,46 +365,84 @@ func TestPostgresBackendVerifiesThroughTheOutboundBundle(t *testing.T) {
 	corp := newCorporatePKI(t, "127.0.0.1")
 	port := postgres.Start(t, corp.chainPEM, corp.keyPEM)
 	url := fmt.Sprintf("jdbc:postgresql://127.0.0.1:%d/postgres?sslmode=verify-full", port)
-	base := filepath.Join(t.TempDir(), "kestra.yaml")
-	writeFiles(t, filepath.Dir(base), map[string]string{"kestra.yaml": strings.Replace(chartLikeBase, "ports: [{name: http, containerPort: 8080}]}",
-		"ports: [{name: http, containerPort: 8080}], env: [{name: KESTRA_CONFIGURATION, value: \"datasources:\\n  postgres:\\n    url: "+url+"\\n    username: kestra\\nkestra:\\n  repository:\\n    type: postgres\\n\"}]}", 1)})
-	out := filepath.Join(t.TempDir(), "overlay")
-	stdout, stderr, err := runCmd(t, "generate", "-o", out, "--base", base, "--mode", "app", "--host", "kestra.example.com",
-		"--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--trust-ca", corp.rootFile)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	if !strings.Contains(stdout+stderr, "datasource postgres verifies the database's certificate against the outbound bundle") {
-		t.Errorf("generate does not say it points the datasource at the bundle:\n%s\n%s", stdout, stderr)
-	}
-	p, err := kestrapod.Start(builtObjects(t, out), "Deployment", "kestra", "kestra")
-	if err != nil {
-		t.Fatal(err)
-	}
-	written := p.String("datasources.postgres.url")
-	if written != url+"&sslrootcert=/app/ssl/"+model.OutboundBundleFile {
-		t.Fatalf("Kestra reads datasources.postgres.url = %q", written)
-	}
-	task := filepath.Join(p.LayOut(t), "app", "task")
-	if err := os.MkdirAll(task, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	driver, err := os.ReadFile(drivers[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, content := range map[string][]byte{"Jdbc.java": []byte(jdbcJava), "postgresql.jar": driver} {
-		if err := os.WriteFile(filepath.Join(task, name), content, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	connect := func(url string) (string, error) {
-		return kestrapod.Exec(t, p, java, "-XX:-UsePerfData", "-cp", "/app/task/postgresql.jar", "/app/task/Jdbc.java", url)
-	}
-	if output, err := connect(written); err != nil || !strings.Contains(output, "kestra-tls-ok: PostgreSQL") {
-		t.Errorf("the JDBC driver with the URL Kestra reads, as %s: %v\n%s", p.User, err, output)
-	}
-	if output, err := connect(url); err == nil || strings.Contains(output, "kestra-tls-ok") {
-		t.Errorf("the base's URL, without sslrootcert, reached PostgreSQL: the test proves nothing\n%s", output)
+	trust := []string{"--mode", "app", "--host", "kestra.example.com", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--trust-ca", corp.rootFile}
+	for _, tc := range []struct {
+		name string
+		// kestra renders Kestra with generate's output in out: the objects and Kestra's workload and container.
+		kestra func(t *testing.T, out string) (objects []map[string]any, workload, container string, said string)
+	}{
+		{"kustomize over a base with KESTRA_CONFIGURATION", func(t *testing.T, out string) ([]map[string]any, string, string, string) {
+			base := filepath.Join(t.TempDir(), "kestra.yaml")
+			writeFiles(t, filepath.Dir(base), map[string]string{"kestra.yaml": strings.Replace(chartLikeBase, "ports: [{name: http, containerPort: 8080}]}",
+				"ports: [{name: http, containerPort: 8080}], env: [{name: KESTRA_CONFIGURATION, value: \"datasources:\\n  postgres:\\n    url: "+url+"\\n    username: kestra\\nkestra:\\n  repository:\\n    type: postgres\\n\"}]}", 1)})
+			stdout, stderr, err := runCmd(t, append([]string{"generate", "-o", out, "--base", base}, trust...)...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			return builtObjects(t, out), "kestra", "kestra", stdout + stderr
+		}},
+		{"kustomize over the chart's helm template output", func(t *testing.T, out string) ([]map[string]any, string, string, string) {
+			testutil.Chart(t)
+			mine := filepath.Join(t.TempDir(), "my-values.yaml")
+			writeFiles(t, filepath.Dir(mine), map[string]string{"my-values.yaml": "configurations:\n  application:\n    datasources:\n      postgres:\n        url: " + url + "\n        username: kestra\n    kestra:\n      repository:\n        type: postgres\n"})
+			base := filepath.Join(t.TempDir(), "kestra.yaml")
+			if err := os.WriteFile(base, testutil.RunHelm(t, "template", "kestra", testutil.Chart(t), "-n", "kestra", "-f", mine), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			stdout, stderr, err := runCmd(t, append([]string{"generate", "-o", out, "--base", base, "-n", "kestra"}, trust...)...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			return builtObjects(t, out), "kestra-standalone", "kestra-standalone", stdout + stderr
+		}},
+		{"--target helm over the chart's configurations.application", func(t *testing.T, out string) ([]map[string]any, string, string, string) {
+			testutil.Chart(t)
+			mine := filepath.Join(t.TempDir(), "my-values.yaml")
+			writeFiles(t, filepath.Dir(mine), map[string]string{"my-values.yaml": "configurations:\n  application:\n    datasources:\n      postgres:\n        url: " + url + "\n        username: kestra\n    kestra:\n      repository:\n        type: postgres\n"})
+			stdout, stderr, err := runCmd(t, append([]string{"generate", "--target", "helm", "-o", out, "-n", "kestra", "--chart-values", mine}, trust...)...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			rendered := testutil.RunHelm(t, "template", "kestra", testutil.Chart(t), "-n", "kestra", "-f", mine, "-f", filepath.Join(out, "helm-values.yaml"))
+			return append(decodeObjects(t, rendered), builtObjects(t, out)...), "kestra-standalone", "kestra-standalone", stdout + stderr
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "overlay")
+			objects, workload, container, said := tc.kestra(t, out)
+			if !strings.Contains(said, "datasource postgres verifies the database's certificate against the outbound bundle") {
+				t.Errorf("generate does not say it points the datasource at the bundle:\n%s", said)
+			}
+			p, err := kestrapod.Start(objects, "Deployment", workload, container)
+			if err != nil {
+				t.Fatal(err)
+			}
+			written := p.String("datasources.postgres.url")
+			if written != url+"&sslrootcert=/app/ssl/"+model.OutboundBundleFile {
+				t.Fatalf("Kestra reads datasources.postgres.url = %q", written)
+			}
+			task := filepath.Join(p.LayOut(t), "app", "task")
+			if err := os.MkdirAll(task, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			driver, err := os.ReadFile(drivers[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, content := range map[string][]byte{"Jdbc.java": []byte(jdbcJava), "postgresql.jar": driver} {
+				if err := os.WriteFile(filepath.Join(task, name), content, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			connect := func(url string) (string, error) {
+				return kestrapod.Exec(t, p, java, "-XX:-UsePerfData", "-cp", "/app/task/postgresql.jar", "/app/task/Jdbc.java", url)
+			}
+			if output, err := connect(written); err != nil || !strings.Contains(output, "kestra-tls-ok: PostgreSQL") {
+				t.Errorf("the JDBC driver with the URL Kestra reads, as %s: %v\n%s", p.User, err, output)
+			}
+			if output, err := connect(url); err == nil || strings.Contains(output, "kestra-tls-ok") {
+				t.Errorf("the base's URL, without sslrootcert, reached PostgreSQL: the test proves nothing\n%s", output)
+			}
+		})
 	}
 }

@@ -25,6 +25,21 @@ func (m *Model) DatasourceTrust(configuration, source string) (string, []string,
 	if err := yaml.Unmarshal([]byte(configuration), &tree); err != nil {
 		return configuration, nil, nil // the merge before this one names the error
 	}
+	fragment, changed := m.DatasourceFragment(tree)
+	if len(changed) == 0 {
+		return configuration, nil, nil
+	}
+	merged, err := mergeYAML(configuration, fragment, source)
+	return merged, changed, err
+}
+
+// DatasourceFragment is the configuration that sets sslrootcert on the PostgreSQL datasources of tree
+// (a configuration as Micronaut reads it) that verify their server and name no root certificate, and the
+// names of those datasources; nil without outbound trust or without any.
+func (m *Model) DatasourceFragment(tree map[string]any) (map[string]any, []string) {
+	if !m.OutboundTrust() {
+		return nil, nil
+	}
 	datasources, _ := tree["datasources"].(map[string]any)
 	bundle := path.Join(m.Values.App.MountPath, OutboundBundleFile)
 	fragment := map[string]any{}
@@ -43,11 +58,10 @@ func (m *Model) DatasourceTrust(configuration, source string) (string, []string,
 		changed = append(changed, name)
 	}
 	if len(changed) == 0 {
-		return configuration, nil, nil
+		return nil, nil
 	}
 	sort.Strings(changed)
-	merged, err := mergeYAML(configuration, map[string]any{"datasources": fragment}, source)
-	return merged, changed, err
+	return map[string]any{"datasources": fragment}, changed
 }
 
 func containsAny(s string, parts []string) bool {

@@ -16,6 +16,7 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/render"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
 
 // HelmValuesFile is the values file for the official chart that the helm target writes.
@@ -71,6 +72,15 @@ func generateHelm(opts Options, renderer *render.Renderer) (*Overlay, error) {
 			manifests = append(manifests, "cluster-issuer.yaml")
 		}
 	} else {
+		// The chart's configurations.application (your values) names the datasources; ours is read after it.
+		if application, ok := helmvalues.Dig(chart, "configurations", "application").(map[string]any); ok {
+			if extra, verified := m.DatasourceFragment(application); len(verified) > 0 {
+				m.Fragment = values.MergeMaps(m.Fragment, extra)
+				for _, name := range verified {
+					out.Notes = append(out.Notes, fmt.Sprintf("configurations.application: its PostgreSQL datasource %s verifies the database's certificate against the outbound bundle (sslrootcert, in %s)", name, model.ConfigFile))
+				}
+			}
+		}
 		fragment, err := m.FragmentYAML()
 		if err != nil {
 			return nil, err

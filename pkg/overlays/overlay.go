@@ -267,6 +267,7 @@ func generateTarget(opts Options) (*Overlay, error) {
 		data.ConfigFile = data.ConfigFile || p.MountsConfig
 	}
 	if data.ConfigFile {
+		out.Adopted = append(out.Adopted, fileDatasources(b.Install, b.Objects, m)...)
 		fragment, err := m.FragmentYAML()
 		if err != nil {
 			return nil, err
