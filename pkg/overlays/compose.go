@@ -133,6 +133,9 @@ func generateCompose(opts Options, renderer *render.Renderer) (*Overlay, error) 
 			out.Warnings = append(out.Warnings, fmt.Sprintf("service %s sets %s itself: kept as it is, so what reads it misses our outbound bundle or proxy; give its CAs to --trust-ca (its proxy to --proxy) and remove it for one setting everywhere", service.Name, strings.Join(kept, ", ")))
 		}
 	}
+	if len(v.App.Registries) > 0 {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("--registry %s: with Compose, Docker task runners use the host's Docker daemon, which kestra-tls does not configure: copy %s to /etc/docker/certs.d/<registry>/ca.crt on the host for each registry", strings.Join(v.App.Registries, ", "), filepath.Join(opts.Dir, CertsDir, model.OutboundBundleFile)))
+	}
 	password := m.Material.Bundle.Password
 	if strings.ContainsAny(password, "'\n\r") {
 		return nil, fmt.Errorf("the store password holds a quote or a line break, which a Compose env_file cannot carry: choose another (--store-password-file)")
