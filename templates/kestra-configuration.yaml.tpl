@@ -2,8 +2,22 @@
 Micronaut as the last of MICRONAUT_CONFIG_FILES (the official chart's way). */ -}}
 kestra:
   url: {{ .URL }}
-{{- if or .Values.csrf .ServesHTTPS }}
+{{- if or .Values.csrf .ServesHTTPS .ForwardedHosts }}
 micronaut:
+  {{- if .ForwardedHosts }}
+  server:
+    # Behind the Ingress or Gateway that ends TLS, the URLs Kestra builds from a request (SSO redirect URIs)
+    # take their scheme from X-Forwarded-Proto and their host from Host, which the proxy keeps; only the
+    # --host names are believed, so a request with a forged Host gets http://localhost, not its own URL.
+    host-resolution:
+      protocol-header: X-Forwarded-Proto
+      host-header: Host
+      port-in-host: true
+      allowed-hosts:
+        {{- range .ForwardedHosts }}
+        - {{ . | quote }}
+        {{- end }}
+  {{- end }}
   {{- if .Values.csrf }}
   security:
     csrf:

@@ -6,6 +6,7 @@ package model
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -136,6 +137,7 @@ func Build(opts Options) (*Model, error) {
 	rendered, err := opts.Renderer.Render("kestra-configuration.yaml.tpl", map[string]any{
 		"Values": v.Map, "URL": m.URL, "DualProtocol": m.DualProtocol, "ServesHTTPS": v.ServesHTTPS(),
 		"Truststore": v.HasTruststore(), "Reloads": m.Renewal.Reloads, "Provider": CertificateProvider,
+		"ForwardedHosts": forwardedHosts(v.Values),
 	})
 	if err != nil {
 		return nil, err
@@ -248,4 +250,21 @@ func dropSSL(tree map[string]any, prefix string) bool {
 		}
 	}
 	return removed
+}
+
+// forwardedHosts are the resolved base URLs Micronaut may build behind the Ingress or Gateway, as patterns
+// of its host-resolution.allowed-hosts: https and each --host (a wildcard host stands for one label).
+func forwardedHosts(v values.Values) []string {
+	if !v.TerminatesOutside() {
+		return nil
+	}
+	var patterns []string
+	for _, host := range v.Hosts {
+		if rest, wildcard := strings.CutPrefix(host, "*."); wildcard {
+			patterns = append(patterns, `https://[^.:/]+\.`+regexp.QuoteMeta(rest))
+			continue
+		}
+		patterns = append(patterns, "https://"+regexp.QuoteMeta(host))
+	}
+	return patterns
 }

@@ -5,6 +5,7 @@ import io.micronaut.http.HttpRequest;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
+import io.micronaut.http.server.util.HttpHostResolver;
 import io.micronaut.http.sse.Event;
 import java.time.Duration;
 import org.reactivestreams.Publisher;
@@ -20,12 +21,20 @@ public class UiController {
     private final String name;
     private final int events;
     private final Duration interval;
+    private final HttpHostResolver hosts;
 
     public UiController(@Value("${tlsground.name:kestra-tls-ok}") String name, @Value("${tlsground.events:5}") int events,
-                        @Value("${tlsground.interval:50ms}") Duration interval) {
+                        @Value("${tlsground.interval:50ms}") Duration interval, HttpHostResolver hosts) {
         this.name = name;
         this.events = events;
         this.interval = interval;
+        this.hosts = hosts;
+    }
+
+    /** The base URL Micronaut resolves for the request, as Kestra builds its own URLs (SSO redirect URIs) from it. */
+    @Get(uri = "/api/v1/host", produces = MediaType.TEXT_PLAIN)
+    public String host(HttpRequest<?> request) {
+        return hosts.resolve(request);
     }
 
     /** What the tests' clients (curl, the JVM's, OpenSSL, a proxy) check they reached. */
