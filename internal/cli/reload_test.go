@@ -221,23 +221,7 @@ func TestKestraReloadsARenewedCertificateWithoutRestart(t *testing.T) {
 	if updated := p.Update(t, next); len(updated) != 1 || updated[0] != "/app/ssl" {
 		t.Fatalf("the kubelet would have updated %v, want /app/ssl only", updated)
 	}
-	at, ok := loop.waitServed(renewed, reloadInterval+10*time.Second)
-	if !ok {
-		t.Fatalf("Kestra still serves serial %x %s after the swap (reload interval %s):\n%s", servedSerial(t, srv.Local), time.Since(swapped).Round(time.Second), reloadInterval, srv.Logs.Tail(20))
-	}
-	if took := at.Sub(swapped); took > reloadInterval+2*time.Second {
-		t.Errorf("the new serial was served %s after the swap, past the reload interval %s", took.Round(100*time.Millisecond), reloadInterval)
-	}
-	time.Sleep(time.Second)
-	loop.finish()
-	requests, failures := loop.report()
-	if len(failures) > 0 {
-		t.Errorf("%d of %d requests failed across the renewal: %s", len(failures), requests, strings.Join(failures[:min(len(failures), 5)], "; "))
-	}
-	if started := strings.Count(srv.Logs.String(), "Server Running"); started != 1 {
-		t.Errorf("Kestra's server started %d times, want once (no restart)", started)
-	}
-	t.Logf("%d requests, none failed; serial %x served %s after the swap", requests, renewed, at.Sub(swapped).Round(100*time.Millisecond))
+	servedWithoutRestart(t, loop, srv, renewed, swapped)
 }
 
 // remintServer mints a new server certificate from the overlay's CA in dir, as renew does before it
@@ -301,6 +285,29 @@ func TestAFileWatcherMissesTheKubeletsSwap(t *testing.T) {
 	}
 }
 
+// servedWithoutRestart checks what a renewal in place must give: the serial served within the reload
+// interval of the change, no failed request of the loop, Kestra's server started once.
+func servedWithoutRestart(t *testing.T, loop *httpsLoop, srv *kestraserver.Server, serial *big.Int, changed time.Time) {
+	t.Helper()
+	at, ok := loop.waitServed(serial, reloadInterval+10*time.Second)
+	if !ok {
+		t.Fatalf("Kestra still serves serial %x %s after the change (reload interval %s):\n%s", servedSerial(t, srv.Local), time.Since(changed).Round(time.Second), reloadInterval, srv.Logs.Tail(20))
+	}
+	if took := at.Sub(changed); took > reloadInterval+2*time.Second {
+		t.Errorf("the new serial was served %s after the change, past the reload interval %s", took.Round(100*time.Millisecond), reloadInterval)
+	}
+	time.Sleep(time.Second)
+	loop.finish()
+	requests, failures := loop.report()
+	if len(failures) > 0 {
+		t.Errorf("%d of %d requests failed across the renewal: %s", len(failures), requests, strings.Join(failures[:min(len(failures), 5)], "; "))
+	}
+	if started := strings.Count(srv.Logs.String(), "Server Running"); started != 1 {
+		t.Errorf("Kestra's server started %d times, want once (no restart)", started)
+	}
+	t.Logf("%d requests, none failed; serial %x served %s after the change", requests, serial, at.Sub(changed).Round(100*time.Millisecond))
+}
+
 // keystorePassword is the password Micronaut opens Kestra's keystore with, as it resolves it: the file
 // certificate provider's where Kestra reloads, else micronaut.server.ssl.key-store's.
 func keystorePassword(p *kestrapod.Process) string {
@@ -343,23 +350,7 @@ func TestComposeKestraReloadsRenewedStoresWithoutRestart(t *testing.T) {
 	if !strings.Contains(stdout, "reloads the keystore") || strings.Contains(stdout, "restart Kestra") {
 		t.Errorf("renew should say Kestra reloads in place:\n%s\n%s", stdout, stderr)
 	}
-	written := time.Now()
-	at, ok := loop.waitServed(renewed, reloadInterval+10*time.Second)
-	if !ok {
-		t.Fatalf("Kestra still serves serial %x %s after renew:\n%s", servedSerial(t, srv.Local), time.Since(written).Round(time.Second), srv.Logs.Tail(20))
-	}
-	if took := at.Sub(written); took > reloadInterval+2*time.Second {
-		t.Errorf("the new serial was served %s after renew, past the reload interval %s", took.Round(100*time.Millisecond), reloadInterval)
-	}
-	time.Sleep(time.Second)
-	loop.finish()
-	requests, failures := loop.report()
-	if len(failures) > 0 {
-		t.Errorf("%d of %d requests failed across the renewal: %s", len(failures), requests, strings.Join(failures[:min(len(failures), 5)], "; "))
-	}
-	if started := strings.Count(srv.Logs.String(), "Server Running"); started != 1 {
-		t.Errorf("Kestra's server started %d times, want once (no restart)", started)
-	}
+	servedWithoutRestart(t, loop, srv, renewed, time.Now())
 }
 
 // caBundle writes the PEM certificates of files into one file, as a client given both CAs at step 1 holds.
@@ -517,23 +508,10 @@ func TestCertManagersRenewalReachesAKestraThatReloads(t *testing.T) {
 	}
 	swapped := time.Now()
 	p.Update(t, livePod(t, c, ns, k))
-	at, ok := loop.waitServed(chain[0].SerialNumber, reloadInterval+10*time.Second)
-	if !ok {
-		t.Fatalf("Kestra still serves serial %x after the swap:\n%s", servedSerial(t, srv.Local), srv.Logs.Tail(20))
-	}
-	if took := at.Sub(swapped); took > reloadInterval+2*time.Second {
-		t.Errorf("the new serial was served %s after the swap, past the reload interval %s", took.Round(100*time.Millisecond), reloadInterval)
-	}
-	loop.finish()
-	if requests, failures := loop.report(); len(failures) > 0 {
-		t.Errorf("%d of %d requests failed across cert-manager's renewal: %s", len(failures), requests, strings.Join(failures[:min(len(failures), 5)], "; "))
-	}
+	servedWithoutRestart(t, loop, srv, chain[0].SerialNumber, swapped)
 	after, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "kestra", metav1.GetOptions{})
 	if err != nil || after.Generation != before.Generation {
 		t.Errorf("renew changed the Deployment: generation %d to %d (%v)", before.Generation, after.Generation, err)
-	}
-	if started := strings.Count(srv.Logs.String(), "Server Running"); started != 1 {
-		t.Errorf("Kestra's server started %d times, want once", started)
 	}
 }
 

@@ -47,20 +47,9 @@ func (p *Process) LayOut(t testing.TB) string {
 			continue
 		}
 		local := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, local, f)
 		for dir := filepath.Dir(local); dir != root; dir = filepath.Dir(dir) {
 			os.Chmod(dir, 0o755) // MkdirAll's mode passes through the umask
-		}
-		if err := os.WriteFile(local, f.Data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(local, f.UID, f.GID); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(local, f.Mode); err != nil {
-			t.Fatal(err)
 		}
 	}
 	p.root = root
