@@ -63,6 +63,7 @@ func TestKestraBuildsHTTPSURLsBehindTheIngress(t *testing.T) {
 		"the overlay, a request the Ingress forwards":            {ours, "kestra.example.com", forwarded, "https://kestra.example.com"},
 		"the overlay, with X-Forwarded-Host too (ingress-nginx)": {ours, "kestra.example.com", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "kestra.example.com"}, "https://kestra.example.com"},
 		"the overlay, a forged Host":                             {ours, "evil.example", forwarded, "http://localhost"},
+		"the overlay, through kubectl port-forward":              {ours, "localhost:8080", nil, "http://localhost:8080"},
 		"the base alone, the same request":                       {base, "kestra.example.com", forwarded, "http://kestra.example.com"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -81,7 +81,7 @@ type Model struct {
 	Material *Material
 	// ACME is the ACME ClusterIssuer's trust, account binding and solvers, nil without one.
 	ACME *ACME
-	// JavaOpts are the JVM flags for outbound trust, empty when off.
+	// JavaOpts are the JVM flags for outbound trust and the proxy, empty without either.
 	JavaOpts string
 	// OutboundEnv are the variables the processes tasks start read: the outbound PEM bundle's, then the
 	// proxy's; empty without --outbound-trust and --proxy.
@@ -253,12 +253,13 @@ func dropSSL(tree map[string]any, prefix string) bool {
 }
 
 // forwardedHosts are the resolved base URLs Micronaut may build behind the Ingress or Gateway, as patterns
-// of its host-resolution.allowed-hosts: https and each --host (a wildcard host stands for one label).
+// of its host-resolution.allowed-hosts: https and each --host (a wildcard host stands for one label), and
+// loopback with its port, for `kubectl port-forward`.
 func forwardedHosts(v values.Values) []string {
 	if !v.TerminatesOutside() {
 		return nil
 	}
-	var patterns []string
+	patterns := []string{`https?://(localhost|127\.0\.0\.1)(:[0-9]+)?`}
 	for _, host := range v.Hosts {
 		if rest, wildcard := strings.CutPrefix(host, "*."); wildcard {
 			patterns = append(patterns, `https://[^.:/]+\.`+regexp.QuoteMeta(rest))
