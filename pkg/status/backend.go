@@ -84,15 +84,10 @@ func checkBackends(s *snapshot, install *Install, services []string) {
 // selectedWorkloads are the Deployments and StatefulSets in namespace whose pods the selector picks.
 func (s *snapshot) selectedWorkloads(namespace string, selector labels.Selector) []*unstructured.Unstructured {
 	var found []*unstructured.Unstructured
-	for _, items := range [][]unstructured.Unstructured{s.deployments, s.statefulSets} {
-		for i := range items {
-			if items[i].GetNamespace() != namespace {
-				continue
-			}
-			podLabels, _, _ := unstructured.NestedStringMap(items[i].Object, "spec", "template", "metadata", "labels")
-			if selector.Matches(labels.Set(podLabels)) {
-				found = append(found, &items[i])
-			}
+	for _, w := range s.inNamespace().workloads[namespace] {
+		podLabels, _, _ := unstructured.NestedStringMap(w.Object, "spec", "template", "metadata", "labels")
+		if selector.Matches(labels.Set(podLabels)) {
+			found = append(found, w)
 		}
 	}
 	return found
@@ -100,10 +95,32 @@ func (s *snapshot) selectedWorkloads(namespace string, selector labels.Selector)
 
 // selectsPod says whether any pod in namespace matches: pods made without a Deployment or StatefulSet.
 func (s *snapshot) selectsPod(namespace string, selector labels.Selector) bool {
-	for i := range s.pods {
-		if s.pods[i].GetNamespace() == namespace && selector.Matches(labels.Set(s.pods[i].GetLabels())) {
+	for _, pod := range s.inNamespace().pods[namespace] {
+		if selector.Matches(labels.Set(pod.GetLabels())) {
 			return true
 		}
 	}
 	return false
+}
+
+// byNamespace are the snapshot's workloads and pods by namespace: status -A over a fleet looks each
+// install's up among thousands, once per backend Service.
+type byNamespace struct {
+	workloads, pods map[string][]*unstructured.Unstructured
+}
+
+func (s *snapshot) inNamespace() *byNamespace {
+	if s.index != nil {
+		return s.index
+	}
+	s.index = &byNamespace{workloads: map[string][]*unstructured.Unstructured{}, pods: map[string][]*unstructured.Unstructured{}}
+	for _, items := range [][]unstructured.Unstructured{s.deployments, s.statefulSets} {
+		for i := range items {
+			s.index.workloads[items[i].GetNamespace()] = append(s.index.workloads[items[i].GetNamespace()], &items[i])
+		}
+	}
+	for i := range s.pods {
+		s.index.pods[s.pods[i].GetNamespace()] = append(s.index.pods[s.pods[i].GetNamespace()], &s.pods[i])
+	}
+	return s.index
 }

@@ -35,6 +35,8 @@ type snapshot struct {
 	// clusterIssuersHidden: the user may not list ClusterIssuers (a namespaced Role, as a status CronJob
 	// gets); their Ready is then unknown, not missing.
 	clusterIssuersHidden bool
+	// index is inNamespace's, made on first use.
+	index *byNamespace
 }
 
 type listing struct {

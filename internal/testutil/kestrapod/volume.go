@@ -174,15 +174,6 @@ func hasPrefixName(files map[string]File, prefix string) bool {
 	return false
 }
 
-func (p *Process) bindOf(name string) (string, bool) {
-	for dir := range p.binds {
-		if strings.HasPrefix(name, dir+"/") {
-			return dir, true
-		}
-	}
-	return "", false
-}
-
 func (p *Process) volumeDirOf(name string) (string, bool) {
 	for dir := range p.volumeDirs {
 		if strings.HasPrefix(name, dir+"/") {
