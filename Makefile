@@ -13,6 +13,7 @@ HELM_BIN := $(BIN)/helm
 PEBBLE_BIN := $(BIN)/pebble
 COMPOSE_BIN := $(BIN)/docker-compose
 TRAEFIK_BIN := $(BIN)/traefik
+SEALED_BIN := $(BIN)/sealed-secrets-controller
 KESTRA_SERVER := $(BIN)/kestra-server/kestra-server.jar
 # Kestra's images run Temurin 25 (since Kestra 1.3): Kestra's server in the test ground is built and run with it.
 TEMURIN  ?= /usr/lib/jvm/temurin-25-jdk-amd64
@@ -31,7 +32,7 @@ $(PLUGIN): $(shell find cmd internal pkg templates -name '*' -type f 2>/dev/null
 # The real kube-apiserver, etcd and kubectl, and the real cert-manager controllers with their CRDs, built
 # from the Go module proxy by the tools modules under hack/tools (cold ~15 min on 2 cores, warm seconds);
 # pebble for the ACME tests.
-tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN) $(COMPOSE_BIN) $(TRAEFIK_BIN) $(KESTRA_SERVER)
+tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN) $(COMPOSE_BIN) $(TRAEFIK_BIN) $(SEALED_BIN) $(KESTRA_SERVER)
 $(K8S_BINS) &: hack/tools/k8s/go.mod hack/tools/k8s/go.sum hack/build-k8s-tools.sh
 	BIN_DIR=$(BIN) hack/build-k8s-tools.sh
 $(CM_BIN) &: hack/tools/cert-manager/go.mod hack/tools/cert-manager/go.sum hack/tools/cert-manager/main.go hack/tools/cert-manager/acmesolver/main.go hack/build-cert-manager.sh
@@ -48,6 +49,12 @@ $(TRAEFIK_BIN): hack/tools/traefik/go.mod hack/tools/traefik/go.sum
 # The real helm (v4) that renders and installs the official chart in the chart tests.
 $(HELM_BIN): hack/tools/helm/go.mod hack/tools/helm/go.sum
 	cd hack/tools/helm && $(GO) build -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v4.3.1" -o $@ helm.sh/helm/v4/cmd/helm
+
+# The real Sealed Secrets controller and its CRD, which unseal what `generate --gitops --seal-with` seals in
+# the GitOps tests (cold ~1 min).
+$(SEALED_BIN): hack/tools/sealed-secrets/go.mod hack/tools/sealed-secrets/go.sum
+	cd hack/tools/sealed-secrets && $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/bitnami-labs/sealed-secrets/cmd/controller && \
+		mkdir -p $(BIN)/sealed-secrets-crds && install -m 0644 "$$($(GO) list -m -f '{{.Dir}}' github.com/bitnami-labs/sealed-secrets)"/helm/sealed-secrets/crds/*.yaml $(BIN)/sealed-secrets-crds/
 
 # pebble, Let's Encrypt's ACME test server, that the ACME tests and `make demo MODE=acme` issue from.
 $(PEBBLE_BIN): hack/tools/pebble/go.mod hack/tools/pebble/go.sum

@@ -36,6 +36,10 @@ resources:
 {{- end }}
 {{- end }}
 {{- end }}
+{{- with .Sealed }}
+  # Kestra's stores and their password, sealed: only the cluster's Sealed Secrets controller opens them.
+  - {{ . }}
+{{- end }}
 {{- if $issuer }}
 {{- if not (index $.Adopted.Patches "cluster-issuer.yaml") }}
   - cluster-issuer.yaml
@@ -107,14 +111,15 @@ configMapGenerator:
 {{- end }}
 {{- $eab := and .ACME .ACME.EABKeyID }}
 {{- $gitopsPassword := and .GitOps .AppCertificate }}
-{{- if or .Certs $eab .ConfigFile (and .Gateway .Gateway.BackendCA) $gitopsPassword }}
+{{- $certs := and .Certs (not .Sealed) }}
+{{- if or $certs $eab .ConfigFile (and .Gateway .Gateway.BackendCA) $gitopsPassword }}
 # Every Secret and ConfigMap generated here carries our marker, so that status finds them and uninstall
 # removes them (and only them).
 generatorOptions:
   labels:
     app.kubernetes.io/managed-by: kubectl-kestra-tls
 {{- end }}
-{{- if or .Certs $eab $gitopsPassword }}
+{{- if or $certs $eab $gitopsPassword }}
 secretGenerator:
 {{- end }}
 {{- if $gitopsPassword }}
@@ -142,7 +147,7 @@ secretGenerator:
     options:
       disableNameSuffixHash: true
 {{- end }}
-{{- if .Certs }}
+{{- if $certs }}
 {{- if .AppCertificate }}
   # The password cert-manager encrypts Kestra's stores with, and Kestra opens them with; a fixed name,
   # since the Certificate refers to it.

@@ -13,6 +13,12 @@ metadata:
   {{- end }}
 spec:
   template:
+    {{- if and $w.MountsStores $.SealedDigest (not $.Renewal.Reloads) }}
+    metadata:
+      annotations:
+        # The stores come sealed, under a fixed name: a new sealing rolls the pods, as a new hash suffix would.
+        kestra-tls.io/sealed-stores: {{ $.SealedDigest | quote }}
+    {{- end }}
     spec:
       containers:
         - name: {{ $w.Container }}

@@ -85,6 +85,7 @@ type GenerateOptions struct {
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
 	SelfSigned, NoCertManager, OutboundTrust, CSRF, ClusterIssuer, GitOps      bool
+	SealWith                                                                   string
 	CAPermit                                                                   []string
 	Port                                                                       int
 
@@ -209,6 +210,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.CABundle, "ca-bundle", "", "PEM bundle of public CAs for --outbound-trust (default: Mozilla's root store, built in)")
 	fs.BoolVar(&o.CSRF, "csrf", false, "turn on Micronaut's CSRF protection")
 	fs.BoolVar(&o.GitOps, "gitops", false, "an overlay to commit for Argo CD or Flux: no key, keystore or password from certs/; cert-manager makes our CA (--self-signed) and, in app mode, Kestra's keystore in the cluster (kubectl kestra-tls ca prints the CA)")
+	fs.StringVar(&o.SealWith, "seal-with", "", "with --gitops and your own certificate (--cert/--key, --pkcs12): the Sealed Secrets controller's certificate (kubeseal --fetch-cert) to seal Kestra's stores and password with, offline, so that they go into git encrypted")
 	fs.StringVar(&o.Deployment, "deployment", "", "the Deployment or StatefulSet that serves Kestra's UI in the base (default: found by the chart's labels or Kestra's image)")
 	fs.StringVar(&o.Container, "container", "", "Kestra's container in that workload (default: the one running Kestra, never a sidecar)")
 	fs.StringVar(&o.Service, "service", "", "Kestra's Service in the base (with --target compose: Kestra's service in the Compose file)")
@@ -392,6 +394,7 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("registry", "app.registries", o.Registries)
 	add("no-proxy", "app.noProxy", o.NoProxy)
 	add("gitops", "gitops", o.GitOps)
+	add("seal-with", "sealing.sealedSecretsCert", o.SealWith)
 	add("cluster-issuer", "certManager.clusterIssuer", o.ClusterIssuer)
 	add("ca-permit", "certManager.permitted", o.CAPermit)
 	add("deployment", "kestra.deployment", o.Deployment)

@@ -56,8 +56,9 @@ func planMaterial(opts Options) (*Material, error) {
 	if v.Mode != "app" && !selfSigned && !backend {
 		return nil, nil
 	}
-	if v.GitOps {
-		// cert-manager makes the CA and the keystore in the cluster: nothing for certs/.
+	if v.GitOps && !v.Seals() {
+		// cert-manager makes the CA and the keystore in the cluster: nothing for certs/. (A supplied
+		// certificate's stores are made here, and sealed for git.)
 		return nil, nil
 	}
 	c := v.Certificates

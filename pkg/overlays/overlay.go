@@ -42,7 +42,7 @@ const (
 
 // ourFiles are the files some runs write and others don't: a re-run removes the ones it no longer writes
 // (patch-*.yaml too), in a folder that generate wrote.
-var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", CABootstrapFile, "certificate.yaml", "service-patch.yaml", "namespace.yaml", model.ConfigFile, HelmValuesFile, "deployment-patch.yaml"}
+var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", CABootstrapFile, SealedFile, "certificate.yaml", "service-patch.yaml", "namespace.yaml", model.ConfigFile, HelmValuesFile, "deployment-patch.yaml"}
 
 // valuesHeader marks a folder as written by generate, so that stale files of ours may be removed from it,
 // and its values.yaml as an earlier run's, not a values file of the user's.
@@ -132,6 +132,9 @@ type templateData struct {
 	// GitOps: the overlay reads nothing from certs/; GitOpsPassword is then the store password, in git.
 	GitOps         bool
 	GitOpsPassword string
+	// Sealed names the file of SealedSecrets that replaces the generators of Kestra's stores and password
+	// (--gitops with a supplied certificate); SealedDigest changes with what it holds.
+	Sealed, SealedDigest string
 }
 
 type kestraData struct {
@@ -331,6 +334,11 @@ func generateTarget(opts Options) (*Overlay, error) {
 			return nil, err
 		}
 		out.Files = append(out.Files, fileset.File{Name: p.File, Data: rendered, Mode: fileset.Public})
+	}
+	if v.Seals() {
+		if err := out.seal(opts, v.Values, renderer, &data, patches); err != nil {
+			return nil, err
+		}
 	}
 	return out, out.addValues(v, opts.Dir)
 }

@@ -330,22 +330,28 @@ func (v Values) validateNames() error {
 // validateGitOps refuses, with --gitops, what would need a key, a keystore or a password in the overlay.
 func (v Values) validateGitOps() error {
 	if !v.GitOps {
+		if v.Sealing.SealedSecretsCert != "" {
+			return fmt.Errorf("--seal-with seals what --gitops would otherwise refuse to put in git: add --gitops, or drop --seal-with")
+		}
 		return nil
+	}
+	if v.Sealing.SealedSecretsCert != "" && !v.SuppliesCertificate() {
+		return fmt.Errorf("--seal-with seals the Secrets of a certificate you supply (--cert and --key, or --pkcs12), and there is none: with --gitops cert-manager makes every key in the cluster; drop --seal-with, or pass your certificate")
 	}
 	switch {
 	case v.Target != "kustomize":
 		return fmt.Errorf("--gitops writes a kustomize overlay for Argo CD or Flux: drop --target %s", v.Target)
-	case v.SuppliesCertificate():
-		return fmt.Errorf("--gitops with a certificate you supply (--cert, --key, --pkcs12) would put its key in git: sealing it (Sealed Secrets, SOPS) is not done yet; give your CA to cert-manager as an issuer instead and pass --issuer-ref, or drop --gitops")
+	case v.SuppliesCertificate() && v.Sealing.SealedSecretsCert == "":
+		return fmt.Errorf("--gitops with a certificate you supply (--cert, --key, --pkcs12) would put its key in git: seal it for the cluster's Sealed Secrets controller with --seal-with CERT.pem (kubeseal --fetch-cert > CERT.pem), give your CA to cert-manager as an issuer and pass --issuer-ref instead, or drop --gitops")
 	case v.Issuer.Type == "self-signed" && !v.Issuer.CertManager:
 		return fmt.Errorf("--gitops with --no-cert-manager would put our CA's key in git: drop --no-cert-manager (cert-manager makes the CA in the cluster)")
-	case v.Mode == "app" && v.App.OutboundTrust:
+	case v.Mode == "app" && v.App.OutboundTrust && !v.SuppliesCertificate():
 		return fmt.Errorf("--gitops with --outbound-trust: the outbound truststore would hold our CA, which cert-manager now makes in the cluster, and needs trust-manager to be built there (not done yet); drop --outbound-trust")
 	case v.Mode == "gateway" && v.Gateway.BackendTLS:
 		return fmt.Errorf("--gitops with --backend-tls: Kestra's backend certificate would come from certs/ (not done yet); drop --backend-tls")
 	case v.Issuer.Type == "self-signed" && v.CertManager.ClusterIssuer:
 		return fmt.Errorf("--gitops with --cluster-issuer: the CA cert-manager makes lives beside Kestra, for a namespaced Issuer; drop --cluster-issuer")
-	case v.Mode == "app" && v.App.Issuer == "local":
+	case v.Mode == "app" && v.App.Issuer == "local" && !v.SuppliesCertificate():
 		return fmt.Errorf("--gitops with --app-issuer local would put Kestra's keystore in git: cert-manager writes it in the cluster with --gitops (drop --app-issuer local)")
 	}
 	return nil

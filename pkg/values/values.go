@@ -29,6 +29,7 @@ type Values struct {
 	// GitOps makes an overlay to commit: no key, keystore or password read from certs/; cert-manager makes
 	// our CA and Kestra's keystore inside the cluster.
 	GitOps       bool         `json:"gitops"`
+	Sealing      Sealing      `json:"sealing"`
 	Kestra       Kestra       `json:"kestra"`
 	Ingress      Ingress      `json:"ingress"`
 	Issuer       Issuer       `json:"issuer"`
@@ -74,8 +75,8 @@ func (v Values) AppIssuedByCertManager() bool {
 		return false
 	}
 	if v.App.Issuer == "" {
-		// An overlay for git holds no keystore: cert-manager writes it in the cluster.
-		return v.Issuer.Type == "ref" || v.GitOps
+		// An overlay for git holds no keystore (unless sealed): cert-manager writes it in the cluster.
+		return v.Issuer.Type == "ref" || (v.GitOps && !v.SuppliesCertificate())
 	}
 	return v.App.Issuer == "cert-manager"
 }
@@ -134,6 +135,16 @@ func (v Values) MintsServerCertificate() bool {
 	}
 	return v.Issuer.Type == "self-signed" && !v.Issuer.CertManager
 }
+
+// Sealing is how, with --gitops, the Secrets made from a certificate the user supplies go into git: sealed
+// for the Sealed Secrets controller of the cluster, never in plain text.
+type Sealing struct {
+	// SealedSecretsCert is the controller's public certificate (kubeseal --fetch-cert), --seal-with.
+	SealedSecretsCert string `json:"sealedSecretsCert"`
+}
+
+// Seals tells whether the overlay carries the supplied certificate's Secrets sealed.
+func (v Values) Seals() bool { return v.GitOps && v.SuppliesCertificate() }
 
 // Compose is the user's Docker Compose project, for target compose.
 type Compose struct {
@@ -484,7 +495,7 @@ var PathKeys = []string{
 	"base", "templates", "compose.files", "compose.envFiles", "helm.chartValues", "app.caBundle", "app.trustCAs",
 	"certificates.caDir", "certificates.certFile", "certificates.keyFile", "certificates.caFile",
 	"certificates.pkcs12File", "certificates.keyPasswordFile", "certificates.storePasswordFile",
-	"issuer.acmeCABundle", "issuer.solverFile", "issuer.eab.hmacKeyFile",
+	"issuer.acmeCABundle", "issuer.solverFile", "issuer.eab.hmacKeyFile", "sealing.sealedSecretsCert",
 }
 
 // RebasePaths rewrites every relative path among PathKeys in m (a string, or a list of them) with to.
