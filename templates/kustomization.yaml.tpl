@@ -36,9 +36,12 @@ resources:
 {{- end }}
 {{- end }}
 {{- end }}
-{{- with .Sealed }}
-  # Kestra's stores and their password, sealed: only the cluster's Sealed Secrets controller opens them.
+{{- with .SealedFiles }}
+  # Kestra's stores and their password, encrypted: only the cluster opens them (the Sealed Secrets
+  # controller, or Flux's SOPS decryption).
+  {{- range . }}
   - {{ . }}
+  {{- end }}
 {{- end }}
 {{- if $issuer }}
 {{- if not (index $.Adopted.Patches "cluster-issuer.yaml") }}
@@ -111,7 +114,7 @@ configMapGenerator:
 {{- end }}
 {{- $eab := and .ACME .ACME.EABKeyID }}
 {{- $gitopsPassword := and .GitOps .AppCertificate }}
-{{- $certs := and .Certs (not .Sealed) }}
+{{- $certs := and .Certs (not .SealedFiles) }}
 {{- if or $certs $eab .ConfigFile (and .Gateway .Gateway.BackendCA) $gitopsPassword }}
 # Every Secret and ConfigMap generated here carries our marker, so that status finds them and uninstall
 # removes them (and only them).

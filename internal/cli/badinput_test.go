@@ -194,6 +194,8 @@ func TestBadInputSweep(t *testing.T) {
 		"--seal-with without --gitops":                           {with(app, "--cert", f.certPEM, "--key", f.keyPEM, "--ca", f.caPEM, "--seal-with", f.caPEM), []string{"--seal-with", "--gitops"}},
 		"--seal-with without a certificate to seal":              {with(app, "--gitops", "--self-signed", "-n", "kestra", "--seal-with", f.caPEM), []string{"--seal-with", "--cert"}},
 		"--seal-with a file that is no certificate":              {with(app, "--gitops", "--cert", f.certPEM, "--key", f.keyPEM, "--ca", f.caPEM, "--seal-with", f.keyPEM), []string{"--seal-with " + f.keyPEM, "kubeseal --fetch-cert"}},
+		"--sops-age that is no age public key":                   {with(app, "--gitops", "--cert", f.certPEM, "--key", f.keyPEM, "--ca", f.caPEM, "--sops-age", "AGE-SECRET-KEY-1XYZ"), []string{"--sops-age", "age-keygen -y"}},
+		"--sops-age and --seal-with together":                    {with(app, "--gitops", "--cert", f.certPEM, "--key", f.keyPEM, "--ca", f.caPEM, "--seal-with", f.caPEM, "--sops-age", "age1xyz"), []string{"--seal-with", "--sops-age", "keep the one"}},
 		"--seal-with a certificate that is not the controller's": {with(app, "--gitops", "--cert", f.certPEM, "--key", f.keyPEM, "--ca", f.caPEM, "--seal-with", f.caPEM), []string{"--seal-with " + f.caPEM, "not RSA"}},
 		"--gitops with --no-cert-manager":                        {with(ingress, "--gitops", "--no-cert-manager"), []string{"--gitops", "--no-cert-manager"}},
 		"--gitops with --outbound-trust":                         {with(app, "--gitops", "--self-signed", "-n", "kestra", "--outbound-trust"), []string{"--gitops", "--outbound-trust", "trust-manager"}},

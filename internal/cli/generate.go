@@ -86,6 +86,7 @@ type GenerateOptions struct {
 	ChartValues                                                                []string
 	SelfSigned, NoCertManager, OutboundTrust, CSRF, ClusterIssuer, GitOps      bool
 	SealWith                                                                   string
+	SOPSAge                                                                    []string
 	CAPermit                                                                   []string
 	Port                                                                       int
 
@@ -211,6 +212,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVar(&o.CSRF, "csrf", false, "turn on Micronaut's CSRF protection")
 	fs.BoolVar(&o.GitOps, "gitops", false, "an overlay to commit for Argo CD or Flux: no key, keystore or password from certs/; cert-manager makes our CA (--self-signed) and, in app mode, Kestra's keystore in the cluster (kubectl kestra-tls ca prints the CA)")
 	fs.StringVar(&o.SealWith, "seal-with", "", "with --gitops and your own certificate (--cert/--key, --pkcs12): the Sealed Secrets controller's certificate (kubeseal --fetch-cert) to seal Kestra's stores and password with, offline, so that they go into git encrypted")
+	fs.StringArrayVar(&o.SOPSAge, "sops-age", nil, "with --gitops and your own certificate: an age public key (age1..., repeatable) that SOPS encrypts Kestra's stores and password for, as <name>.sops.yaml files Flux decrypts (spec.decryption.provider: sops)")
 	fs.StringVar(&o.Deployment, "deployment", "", "the Deployment or StatefulSet that serves Kestra's UI in the base (default: found by the chart's labels or Kestra's image)")
 	fs.StringVar(&o.Container, "container", "", "Kestra's container in that workload (default: the one running Kestra, never a sidecar)")
 	fs.StringVar(&o.Service, "service", "", "Kestra's Service in the base (with --target compose: Kestra's service in the Compose file)")
@@ -395,6 +397,7 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("no-proxy", "app.noProxy", o.NoProxy)
 	add("gitops", "gitops", o.GitOps)
 	add("seal-with", "sealing.sealedSecretsCert", o.SealWith)
+	add("sops-age", "sealing.sopsAge", o.SOPSAge)
 	add("cluster-issuer", "certManager.clusterIssuer", o.ClusterIssuer)
 	add("ca-permit", "certManager.permitted", o.CAPermit)
 	add("deployment", "kestra.deployment", o.Deployment)

@@ -17,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"filippo.io/age"
+
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
@@ -26,134 +28,211 @@ import (
 
 var sealedSecretsResource = schema.GroupVersionResource{Group: "bitnami.com", Version: "v1alpha1", Resource: "sealedsecrets"}
 
-// TestGitOpsSealsASuppliedCertificate is a platform team with a corporate certificate for Kestra: generate
-// --gitops --seal-with the cluster's controller certificate (fetched as kubeseal --fetch-cert would), commit;
-// the fresh clone holds no key, no keystore and not the store password; plain kubectl builds and applies it;
-// the real Sealed Secrets controller unseals Kestra's stores and password, byte for byte what generate made,
-// and Kestra's server serves the corporate certificate from them. A parent kustomization that moves the
-// overlay to another namespace still unseals (cluster-wide scope); a re-run changes nothing in git; uninstall
-// takes the SealedSecrets away.
+// TestGitOpsSealsASuppliedCertificate is a platform team with a corporate certificate for Kestra, which goes
+// into git encrypted: sealed for the cluster's Sealed Secrets controller (--seal-with its certificate, as
+// kubeseal --fetch-cert gives it), or encrypted by SOPS for an age key (--sops-age, Flux's way). generate,
+// commit; the fresh clone holds no key, no keystore and not the store password; plain kubectl builds it,
+// also from a parent kustomization that moves it to another namespace and prefixes its names; the cluster
+// opens it (the real controller unseals; Flux's step is played by the real sops with the same library and
+// rules: decrypt every built Secret that SOPS encrypted, then kubectl apply --server-side). Kestra's stores
+// and password are then byte for byte what generate made, and Kestra's server serves the corporate
+// certificate from them. A re-run changes nothing in git; uninstall takes the install away.
 func TestGitOpsSealsASuppliedCertificate(t *testing.T) {
 	c := testCluster(t)
 	kubectl := testutil.Kubectls(t)[0]
-	controller, err := sealedsecrets.Start(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(controller.Stop)
 	ctx := context.Background()
-	controllerCert, err := controller.Cert(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealWith := filepath.Join(t.TempDir(), "sealed-secrets.pem")
-	if err := os.WriteFile(sealWith, controllerCert, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	f := newFixtures(t)
-
-	const ns, moved, host = "gitops-sealed", "gitops-sealed-moved", "kestra.example.com"
-	repo := t.TempDir()
-	gitRepo(t, repo, "init", "-q", "-b", "main")
-	out := filepath.Join(repo, "kestra-tls")
-	generate := []string{"generate", "--gitops", "--mode", "app", "--host", host, "--cert", f.certPEM, "--key", f.keyPEM, "--ca", f.caPEM, "--seal-with", sealWith, "-n", ns, "-o", out}
-	if _, stderr, err := runCmd(t, generate...); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	// A second folder, for a parent kustomization that moves the install to another namespace.
-	parent := filepath.Join(repo, "moved")
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(parent, "kustomization.yaml"), []byte("namespace: "+moved+"\nresources:\n  - ../kestra-tls\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitRepo(t, repo, "add", "-A")
-	gitRepo(t, repo, "commit", "-q", "-m", "Kestra over HTTPS with our corporate certificate")
-	clone := filepath.Join(t.TempDir(), "clone")
-	gitRepo(t, filepath.Dir(clone), "clone", "-q", "file://"+repo, clone)
-	if found := secretsInTree(t, clone); len(found) > 0 {
-		t.Fatalf("the repository holds private keys or keystores: %v", found)
-	}
-	password, err := os.ReadFile(filepath.Join(out, "certs", "store-password"))
+	identity, err := age.GenerateX25519Identity()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if found := filesHolding(t, clone, bytes.TrimSpace(password)); len(found) > 0 {
-		t.Fatalf("the store password is in the repository: %v", found)
+	ageKeyFile := filepath.Join(t.TempDir(), "age.key")
+	if err := os.WriteFile(ageKeyFile, []byte(identity.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 
-	overlay := filepath.Join(clone, "kestra-tls")
-	for _, dir := range []string{overlay, filepath.Join(clone, "moved")} {
-		if output, err := exec.Command(kubectl, "kustomize", dir).CombinedOutput(); err != nil {
-			t.Fatalf("kubectl kustomize %s on a fresh clone: %v\n%s", dir, err, output)
-		}
-	}
-	for _, namespace := range []string{ns, moved} {
-		if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, dir := range []string{overlay, filepath.Join(clone, "moved")} {
-		if output, err := exec.Command(kubectl, "apply", "--server-side", "-k", dir, "--kubeconfig", c.Kubeconfig).CombinedOutput(); err != nil {
-			t.Fatalf("kubectl apply --server-side -k %s: %v\n%s", dir, err, output)
-		}
-	}
-	want := map[string]map[string]string{
-		"kestra-ssl":          {"keystore.p12": "keystore.p12", "truststore.jks": "truststore.jks"},
-		"kestra-ssl-password": {"password": "store-password"},
-	}
-	for _, namespace := range []string{ns, moved} {
-		for name, files := range want {
-			secret := unsealed(t, c, controller, namespace, name)
-			for key, file := range files {
-				made, err := os.ReadFile(filepath.Join(out, "certs", file))
+	for _, tc := range []struct {
+		name, ns string
+		// way starts what opens the overlay in the cluster and returns generate's flags for it.
+		way func(t *testing.T) []string
+		// install puts the overlay in dir into the cluster, as Argo CD or Flux would.
+		install func(t *testing.T, dir string)
+	}{
+		{
+			name: "Sealed Secrets: the controller unseals", ns: "gitops-sealed",
+			way: func(t *testing.T) []string {
+				controller, err := sealedsecrets.Start(c)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !bytes.Equal(secret.Data[key], made) {
-					t.Errorf("Secret %s/%s, %s: the controller unsealed %d bytes that differ from generate's %s", namespace, name, key, len(secret.Data[key]), file)
+				t.Cleanup(controller.Stop)
+				cert, err := controller.Cert(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sealWith := filepath.Join(t.TempDir(), "sealed-secrets.pem")
+				if err := os.WriteFile(sealWith, cert, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					if t.Failed() {
+						t.Logf("Sealed Secrets controller:\n%s", controller.Logs.Tail(30))
+					}
+				})
+				return []string{"--seal-with", sealWith}
+			},
+			install: func(t *testing.T, dir string) {
+				if output, err := exec.Command(kubectl, "apply", "--server-side", "-k", dir, "--kubeconfig", c.Kubeconfig).CombinedOutput(); err != nil {
+					t.Fatalf("kubectl apply --server-side -k %s: %v\n%s", dir, err, output)
+				}
+			},
+		},
+		{
+			name: "SOPS for age: decrypted as Flux does", ns: "gitops-sops",
+			way: func(t *testing.T) []string { return []string{"--sops-age", identity.Recipient().String()} },
+			install: func(t *testing.T, dir string) {
+				built, err := exec.Command(kubectl, "kustomize", dir).Output()
+				if err != nil {
+					t.Fatalf("kubectl kustomize %s: %v", dir, err)
+				}
+				var decrypted []string
+				for _, doc := range strings.Split(string(built), "\n---\n") {
+					if strings.Contains(doc, "\nsops:\n") {
+						doc = sopsDecrypt(t, ageKeyFile, doc)
+					}
+					decrypted = append(decrypted, doc)
+				}
+				apply := exec.Command(kubectl, "apply", "--server-side", "-f", "-", "--kubeconfig", c.Kubeconfig)
+				apply.Stdin = strings.NewReader(strings.Join(decrypted, "\n---\n"))
+				if output, err := apply.CombinedOutput(); err != nil {
+					t.Fatalf("kubectl apply --server-side of the decrypted build of %s: %v\n%s", dir, err, output)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			moved := tc.ns + "-moved"
+			const host = "kestra.example.com"
+			repo := t.TempDir()
+			gitRepo(t, repo, "init", "-q", "-b", "main")
+			out := filepath.Join(repo, "kestra-tls")
+			generate := append([]string{"generate", "--gitops", "--mode", "app", "--host", host, "--cert", f.certPEM, "--key", f.keyPEM, "--ca", f.caPEM, "-n", tc.ns, "-o", out}, tc.way(t)...)
+			if _, stderr, err := runCmd(t, generate...); err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			// A parent kustomization, as a fleet repository has one per cluster.
+			parent := filepath.Join(repo, "moved")
+			if err := os.MkdirAll(parent, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(parent, "kustomization.yaml"), []byte("namespace: "+moved+"\nresources:\n  - ../kestra-tls\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			gitRepo(t, repo, "add", "-A")
+			gitRepo(t, repo, "commit", "-q", "-m", "Kestra over HTTPS with our corporate certificate")
+			clone := filepath.Join(t.TempDir(), "clone")
+			gitRepo(t, filepath.Dir(clone), "clone", "-q", "file://"+repo, clone)
+			if found := secretsInTree(t, clone); len(found) > 0 {
+				t.Fatalf("the repository holds private keys or keystores: %v", found)
+			}
+			password, err := os.ReadFile(filepath.Join(out, "certs", "store-password"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if found := filesHolding(t, clone, bytes.TrimSpace(password)); len(found) > 0 {
+				t.Fatalf("the store password is in the repository: %v", found)
+			}
+
+			overlay := filepath.Join(clone, "kestra-tls")
+			for _, namespace := range []string{tc.ns, moved} {
+				if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
 				}
 			}
-		}
-	}
+			tc.install(t, overlay)
+			tc.install(t, filepath.Join(clone, "moved"))
+			want := map[string]map[string]string{
+				"kestra-ssl":          {"keystore.p12": "keystore.p12", "truststore.jks": "truststore.jks"},
+				"kestra-ssl-password": {"password": "store-password"},
+			}
+			for _, namespace := range []string{tc.ns, moved} {
+				for name, files := range want {
+					secret := secretOf(t, c, namespace, name)
+					for key, file := range files {
+						made, err := os.ReadFile(filepath.Join(out, "certs", file))
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !bytes.Equal(secret.Data[key], made) {
+							t.Errorf("Secret %s/%s, %s: %d bytes in the cluster that differ from generate's %s", namespace, name, key, len(secret.Data[key]), file)
+						}
+					}
+				}
+			}
 
-	report, _ := statusOf(t, c, ns)
-	p := livePod(t, c, ns, onlyInstall(t, report).Keystore)
-	port := kestrapod.Serve(t, p)
-	caPEM, err := os.ReadFile(f.caPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
-	conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), &tls.Config{RootCAs: pool, ServerName: host})
-	if err != nil {
-		t.Fatalf("Kestra's server, from the stores the controller unsealed, does not verify against the corporate CA: %v", err)
-	}
-	served := conn.ConnectionState().PeerCertificates[0]
-	conn.Close()
-	certPEM, _ := os.ReadFile(f.certPEM)
-	if supplied, err := pki.ParseCertificates(certPEM); err != nil || !served.Equal(supplied[0]) {
-		t.Errorf("Kestra serves %s, not the certificate supplied (%v)", served.Subject, err)
-	}
+			report, _ := statusOf(t, c, tc.ns)
+			p := livePod(t, c, tc.ns, onlyInstall(t, report).Keystore)
+			port := kestrapod.Serve(t, p)
+			caPEM, err := os.ReadFile(f.caPEM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(caPEM)
+			conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), &tls.Config{RootCAs: pool, ServerName: host})
+			if err != nil {
+				t.Fatalf("Kestra's server, from the stores the cluster opened, does not verify against the corporate CA: %v", err)
+			}
+			served := conn.ConnectionState().PeerCertificates[0]
+			conn.Close()
+			certPEM, _ := os.ReadFile(f.certPEM)
+			if supplied, err := pki.ParseCertificates(certPEM); err != nil || !served.Equal(supplied[0]) {
+				t.Errorf("Kestra serves %s, not the certificate supplied (%v)", served.Subject, err)
+			}
 
-	if _, stderr, err := runCmd(t, generate...); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	if changed := gitRepo(t, repo, "status", "--porcelain"); changed != "" {
-		t.Errorf("re-running generate changed the repository (sealing again?):\n%s", changed)
-	}
-	if stdout, stderr, err := runCmd(t, append([]string{"uninstall", out, "--yes", "--timeout", "0"}, clusterArgs(c, "", ns)...)...); err != nil {
-		t.Errorf("uninstall: %v\n%s\n%s", err, stdout, stderr)
-	}
-	if left, err := c.Dynamic.Resource(sealedSecretsResource).Namespace(ns).List(ctx, metav1.ListOptions{}); err != nil || len(left.Items) != 0 {
-		t.Errorf("uninstall left %d SealedSecrets (%v)", len(left.Items), err)
+			if _, stderr, err := runCmd(t, generate...); err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			if changed := gitRepo(t, repo, "status", "--porcelain"); changed != "" {
+				t.Errorf("re-running generate changed the repository (sealing again?):\n%s", changed)
+			}
+			if stdout, stderr, err := runCmd(t, append([]string{"uninstall", out, "--yes", "--timeout", "0"}, clusterArgs(c, "", tc.ns)...)...); err != nil {
+				t.Errorf("uninstall: %v\n%s\n%s", err, stdout, stderr)
+			}
+			if left, err := c.Client.CoreV1().Secrets(tc.ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=kubectl-kestra-tls"}); err != nil || len(left.Items) != 0 {
+				t.Errorf("uninstall left %d Secrets of ours (%v)", len(left.Items), err)
+			}
+			if tc.ns == "gitops-sealed" {
+				if left, err := c.Dynamic.Resource(sealedSecretsResource).Namespace(tc.ns).List(ctx, metav1.ListOptions{}); err != nil || len(left.Items) != 0 {
+					t.Errorf("uninstall left %d SealedSecrets (%v)", len(left.Items), err)
+				}
+			}
+		})
 	}
 }
 
-// unsealed waits for the Secret the controller makes from the SealedSecret of that name.
-func unsealed(t *testing.T, c *cluster.Cluster, controller *sealedsecrets.Controller, namespace, name string) *corev1.Secret {
+// sopsDecrypt is doc decrypted by the real sops (bin/sops, the library Flux's kustomize-controller
+// decrypts with) for the age identity in keyFile.
+func sopsDecrypt(t *testing.T, keyFile, doc string) string {
+	t.Helper()
+	sops := filepath.Join(testutil.BinDir(), "sops")
+	if _, err := os.Stat(sops); err != nil {
+		t.Fatalf("%s is missing: run `make tools`", sops)
+	}
+	cmd := exec.Command(sops, "--decrypt", "--input-type", "yaml", "--output-type", "yaml", "/dev/stdin")
+	cmd.Env = []string{"SOPS_AGE_KEY_FILE=" + keyFile, "HOME=" + t.TempDir(), "PATH=/usr/bin:/bin"}
+	cmd.Stdin = strings.NewReader(doc)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	decrypted, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("sops --decrypt: %v\n%s\n%s", err, stderr.String(), doc)
+	}
+	return string(decrypted)
+}
+
+// secretOf waits for the Secret (the Sealed Secrets controller makes it a moment after the SealedSecret).
+func secretOf(t *testing.T, c *cluster.Cluster, namespace, name string) *corev1.Secret {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -162,7 +241,7 @@ func unsealed(t *testing.T, c *cluster.Cluster, controller *sealedsecrets.Contro
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("the Sealed Secrets controller made no Secret %s/%s in 60s:\n%s", namespace, name, controller.Logs.Tail(30))
+	t.Fatalf("no Secret %s/%s in 60s", namespace, name)
 	return nil
 }
 

@@ -132,9 +132,10 @@ type templateData struct {
 	// GitOps: the overlay reads nothing from certs/; GitOpsPassword is then the store password, in git.
 	GitOps         bool
 	GitOpsPassword string
-	// Sealed names the file of SealedSecrets that replaces the generators of Kestra's stores and password
-	// (--gitops with a supplied certificate); SealedDigest changes with what it holds.
-	Sealed, SealedDigest string
+	// SealedFiles hold Kestra's stores and password sealed or encrypted, in place of their generators
+	// (--gitops with a supplied certificate); SealedDigest changes with what they hold.
+	SealedFiles                []string
+	SealedDigest, SealedHeader string
 }
 
 type kestraData struct {

@@ -112,7 +112,7 @@ func legacyOwned(dir string) func(string) bool {
 }
 
 // stalePatterns are the names of files of ours that some runs write and others don't.
-var stalePatterns = []string{"patch-*.yaml", "ingress-*-backend.yaml"}
+var stalePatterns = []string{"patch-*.yaml", "ingress-*-backend.yaml", "*" + sopsSuffix}
 
 // removeStale removes the files an earlier run wrote that this one did not, as long as they are unedited;
 // it reports the edited ones it kept.

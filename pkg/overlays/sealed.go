@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -34,76 +35,105 @@ const sealedHeader = `# Kestra's stores and their password, sealed by kubectl ke
 # Cluster-wide scope, so that kustomize may set their namespace. Re-run generate instead of editing.
 `
 
-// seal replaces the generators of Kestra's stores and password with SealedSecrets: it builds the overlay as
-// it is (the generators read certs/, in memory), seals the Secrets they make under their names without the
-// hash suffix, and renders the kustomization and the workload patches again around the sealed file.
+// sopsSuffix ends the name of each Secret SOPS encrypted with --sops-age, one per file as the sops CLI and
+// KSOPS expect.
+const sopsSuffix = ".sops.yaml"
+
+// sealer turns one Secret into what goes into git, and says whether a Secret was already turned with the
+// same key (Digest).
+type sealer interface {
+	Digest(seal.Secret) string
+	Seal(seal.Secret) ([]byte, error)
+}
+
+type sealedSecretsSealer struct{ *seal.SealedSecrets }
+
+func (s sealedSecretsSealer) Seal(secret seal.Secret) ([]byte, error) {
+	sealed, err := s.SealedSecrets.Seal(secret)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.Marshal(sealed)
+}
+
+type sopsSealer struct {
+	*seal.SOPS
+	now time.Time
+}
+
+func (s sopsSealer) Seal(secret seal.Secret) ([]byte, error) { return s.Encrypt(secret, s.now) }
+
+// seal replaces the generators of Kestra's stores and password with those Secrets sealed (Sealed Secrets)
+// or encrypted (SOPS): it builds the overlay as it is (the generators read certs/, in memory), turns the
+// Secrets they make, under their names without the hash suffix, and renders the kustomization and the
+// workload patches again around the sealed files.
 func (o *Overlay) seal(opts Options, v values.Values, renderer *render.Renderer, data *templateData, patches []workloadPatch) error {
-	sealer, err := seal.LoadSealedSecretsCert(v.Sealing.SealedSecretsCert, "--seal-with")
-	if err != nil {
-		return err
-	}
-	built, err := o.BuildAt(opts.Dir)
-	if err != nil {
-		return err
-	}
-	names := map[string]string{model.RoleStores: v.App.SSLSecretName, model.RolePassword: v.App.PasswordSecretName}
-	var secrets []seal.Secret
-	for _, object := range built.Resources() {
-		role := object.GetLabels()[model.RoleLabel]
-		if object.GetKind() != "Secret" || names[role] == "" || object.GetLabels()[model.ManagedByLabel] != model.ManagedByValue {
-			continue
-		}
-		m, err := object.Map()
+	var (
+		s    sealer
+		note string
+	)
+	if len(v.Sealing.SOPSAge) > 0 {
+		sops, err := seal.ParseAgeRecipients(v.Sealing.SOPSAge, "--sops-age")
 		if err != nil {
 			return err
 		}
-		secret := seal.Secret{Name: names[role], Namespace: object.GetNamespace(), Labels: object.GetLabels(), Annotations: object.GetAnnotations(), Data: map[string][]byte{}}
-		secret.Type, _ = m["type"].(string)
-		encoded, _ := m["data"].(map[string]any)
-		for key, value := range encoded {
-			text, _ := value.(string)
-			if secret.Data[key], err = base64.StdEncoding.DecodeString(text); err != nil {
-				return fmt.Errorf("Secret %s, %s: %v", secret.Name, key, err)
-			}
+		s = sopsSealer{SOPS: sops, now: opts.Now}
+		note = fmt.Sprintf("the *%s files hold Kestra's stores and password encrypted by SOPS for %s: commit the folder (certs/ stays out, by its .gitignore); Flux decrypts them with spec.decryption.provider: sops and the age identity in spec.decryption.secretRef", sopsSuffix, strings.Join(sops.Recipients(), ", "))
+	} else {
+		sealed, err := seal.LoadSealedSecretsCert(v.Sealing.SealedSecretsCert, "--seal-with")
+		if err != nil {
+			return err
 		}
-		secrets = append(secrets, secret)
+		s = sealedSecretsSealer{sealed}
+		note = fmt.Sprintf("%s holds Kestra's stores and password sealed for the Sealed Secrets controller of %s: commit the folder (certs/ stays out, by its .gitignore); the controller must run in the cluster before Argo CD or Flux applies it", SealedFile, v.Sealing.SealedSecretsCert)
+		data.SealedHeader = fmt.Sprintf(sealedHeader, sealed.Fingerprint())
 	}
-	if len(secrets) == 0 {
-		return fmt.Errorf("--seal-with: the overlay makes no Secret of Kestra's stores to seal")
+	secrets, err := o.secretsToSeal(opts.Dir, v)
+	if err != nil {
+		return err
 	}
-	slices.SortFunc(secrets, func(a, b seal.Secret) int { return strings.Compare(a.Name, b.Name) })
-
 	previous, previousDigests := earlierSealing(opts.Dir)
 	digests := map[string]string{}
-	var docs []string
+	var sealedDocs []string
 	for _, secret := range secrets {
-		digest := sealer.Digest(secret)
+		digest := s.Digest(secret)
 		digests[secret.Name] = digest
-		if doc, ok := previous[secret.Name]; ok && previousDigests[secret.Name] == digest {
-			// The same Secret for the same controller: keep its ciphertext (sealing again would change
-			// every line for nothing).
-			docs = append(docs, doc)
-			continue
+		doc, ok := previous[secret.Name]
+		if !ok || previousDigests[secret.Name] != digest {
+			// Sealing is randomized: only a changed Secret (or key) is sealed again, since a new ciphertext
+			// of the same Secret would change every line in git for nothing.
+			sealed, err := s.Seal(secret)
+			if err != nil {
+				return fmt.Errorf("sealing Secret %s: %v", secret.Name, err)
+			}
+			doc = string(sealed)
 		}
-		sealed, err := sealer.Seal(secret)
-		if err != nil {
-			return err
+		if _, sops := s.(sopsSealer); sops {
+			data.SealedFiles = append(data.SealedFiles, secret.Name+sopsSuffix)
+			o.Files = append(o.Files, fileset.File{Name: secret.Name + sopsSuffix, Data: []byte(doc), Mode: fileset.Public})
+		} else {
+			sealedDocs = append(sealedDocs, doc)
 		}
-		doc, err := yaml.Marshal(sealed)
-		if err != nil {
-			return err
-		}
-		docs = append(docs, string(doc))
 	}
-	content := fmt.Sprintf(sealedHeader, sealer.Fingerprint()) + strings.Join(docs, "---\n")
-	sum := sha256.Sum256([]byte(content))
+	if len(sealedDocs) > 0 {
+		data.SealedFiles = append(data.SealedFiles, SealedFile)
+		o.Files = append(o.Files, fileset.File{Name: SealedFile, Data: []byte(data.SealedHeader + strings.Join(sealedDocs, "---\n")), Mode: fileset.Public})
+	}
 	digestsJSON, err := json.MarshalIndent(digests, "", "  ")
 	if err != nil {
 		return err
 	}
 	o.CertsFiles = append(o.CertsFiles, fileset.File{Name: sealedDigestsFile, Data: append(digestsJSON, '\n'), Mode: fileset.Public})
 
-	data.Sealed, data.SealedDigest = SealedFile, hex.EncodeToString(sum[:8])
+	sum := sha256.New()
+	for _, name := range data.SealedFiles {
+		for _, f := range o.Files {
+			if f.Name == name {
+				sum.Write(f.Data)
+			}
+		}
+	}
+	data.SealedDigest = hex.EncodeToString(sum.Sum(nil)[:8])
 	kustomization, err := renderer.Render("kustomization.yaml.tpl", data)
 	if err != nil {
 		return err
@@ -117,22 +147,63 @@ func (o *Overlay) seal(opts Options, v values.Values, renderer *render.Renderer,
 		}
 		o.replaceFile(fileset.File{Name: p.File, Data: rendered, Mode: fileset.Public})
 	}
-	o.Files = append(o.Files, fileset.File{Name: SealedFile, Data: []byte(content), Mode: fileset.Public})
-	o.Notes = append(o.Notes, fmt.Sprintf("%s holds Kestra's stores and password sealed for the Sealed Secrets controller of %s: commit the folder (certs/ stays out, by its .gitignore); the controller must run in the cluster before Argo CD or Flux applies it", SealedFile, v.Sealing.SealedSecretsCert))
+	o.Notes = append(o.Notes, note)
 	return nil
+}
+
+// secretsToSeal are Kestra's stores and password as the overlay's generators make them (built in memory
+// from certs/), under the names the workloads refer to.
+func (o *Overlay) secretsToSeal(dir string, v values.Values) ([]seal.Secret, error) {
+	built, err := o.BuildAt(dir)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{model.RoleStores: v.App.SSLSecretName, model.RolePassword: v.App.PasswordSecretName}
+	var secrets []seal.Secret
+	for _, object := range built.Resources() {
+		role := object.GetLabels()[model.RoleLabel]
+		if object.GetKind() != "Secret" || names[role] == "" || object.GetLabels()[model.ManagedByLabel] != model.ManagedByValue {
+			continue
+		}
+		m, err := object.Map()
+		if err != nil {
+			return nil, err
+		}
+		secret := seal.Secret{Name: names[role], Namespace: object.GetNamespace(), Labels: object.GetLabels(), Annotations: object.GetAnnotations(), Data: map[string][]byte{}}
+		secret.Type, _ = m["type"].(string)
+		encoded, _ := m["data"].(map[string]any)
+		for key, value := range encoded {
+			text, _ := value.(string)
+			if secret.Data[key], err = base64.StdEncoding.DecodeString(text); err != nil {
+				return nil, fmt.Errorf("Secret %s, %s: %v", secret.Name, key, err)
+			}
+		}
+		secrets = append(secrets, secret)
+	}
+	if len(secrets) == 0 {
+		return nil, fmt.Errorf("the overlay makes no Secret of Kestra's stores to seal")
+	}
+	slices.SortFunc(secrets, func(a, b seal.Secret) int { return strings.Compare(a.Name, b.Name) })
+	return secrets, nil
 }
 
 // earlierSealing reads the SealedSecrets an earlier run wrote into dir, by name, and the digests it
 // recorded in certs/; nothing when there are none.
 func earlierSealing(dir string) (map[string]string, map[string]string) {
 	docs, digests := map[string]string{}, map[string]string{}
-	content, err := os.ReadFile(filepath.Join(dir, SealedFile))
-	if err != nil {
-		return docs, digests
-	}
 	recorded, err := os.ReadFile(filepath.Join(dir, CertsDir, sealedDigestsFile))
 	if err != nil || json.Unmarshal(recorded, &digests) != nil {
 		return docs, map[string]string{}
+	}
+	sopsFiles, _ := filepath.Glob(filepath.Join(dir, "*"+sopsSuffix))
+	for _, path := range sopsFiles {
+		if content, err := os.ReadFile(path); err == nil {
+			docs[strings.TrimSuffix(filepath.Base(path), sopsSuffix)] = string(content)
+		}
+	}
+	content, err := os.ReadFile(filepath.Join(dir, SealedFile))
+	if err != nil {
+		return docs, digests
 	}
 	for _, doc := range strings.Split(string(content), "---\n") {
 		var object struct {

@@ -97,6 +97,11 @@ func (r *Remover) Run(ctx context.Context, in Input) ([]string, error) {
 	if err != nil {
 		return lines, err
 	}
+	unsealed, err := r.removeUnsealed(ctx, deleted)
+	lines = append(lines, unsealed...)
+	if err != nil {
+		return lines, err
+	}
 	older, err := r.removeOlderGenerations(ctx, in.Built, overlay)
 	lines = append(lines, older...)
 	if err != nil {
@@ -295,6 +300,32 @@ func (r *Remover) removeIssued(ctx context.Context, ours []*unstructured.Unstruc
 			}
 			lines = append(lines, "secret/"+secretName+" deleted (cert-manager wrote it for Certificate "+certificate.GetName()+")")
 		}
+	}
+	return lines, nil
+}
+
+// removeUnsealed deletes the Secrets the Sealed Secrets controller made from our SealedSecrets that went
+// (the garbage collector would, through their owner reference, but a cluster may lag).
+func (r *Remover) removeUnsealed(ctx context.Context, deleted map[string]bool) ([]string, error) {
+	var lines []string
+	for _, key := range sortedKeys(deleted) {
+		kind, rest, _ := strings.Cut(key, "/")
+		namespace, name, _ := strings.Cut(rest, "/")
+		if kind != "SealedSecret" {
+			continue
+		}
+		secrets := r.Client.Resource(resources.Secrets).Namespace(namespace)
+		secret, err := secrets.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			continue
+		}
+		if !slices.ContainsFunc(secret.GetOwnerReferences(), func(ref metav1.OwnerReference) bool { return ref.Kind == "SealedSecret" && ref.Name == name }) {
+			continue
+		}
+		if err := r.delete(ctx, secrets, name); err != nil {
+			return lines, err
+		}
+		lines = append(lines, "secret/"+name+" deleted (the Sealed Secrets controller made it from SealedSecret "+name+")")
 	}
 	return lines, nil
 }

@@ -329,20 +329,27 @@ func (v Values) validateNames() error {
 
 // validateGitOps refuses, with --gitops, what would need a key, a keystore or a password in the overlay.
 func (v Values) validateGitOps() error {
+	flag := "--seal-with"
+	if len(v.Sealing.SOPSAge) > 0 {
+		flag = "--sops-age"
+	}
 	if !v.GitOps {
-		if v.Sealing.SealedSecretsCert != "" {
-			return fmt.Errorf("--seal-with seals what --gitops would otherwise refuse to put in git: add --gitops, or drop --seal-with")
+		if v.Sealing.Given() {
+			return fmt.Errorf("%s seals what --gitops would otherwise refuse to put in git: add --gitops, or drop %s", flag, flag)
 		}
 		return nil
 	}
-	if v.Sealing.SealedSecretsCert != "" && !v.SuppliesCertificate() {
-		return fmt.Errorf("--seal-with seals the Secrets of a certificate you supply (--cert and --key, or --pkcs12), and there is none: with --gitops cert-manager makes every key in the cluster; drop --seal-with, or pass your certificate")
+	switch {
+	case v.Sealing.SealedSecretsCert != "" && len(v.Sealing.SOPSAge) > 0:
+		return fmt.Errorf("--seal-with (Sealed Secrets) and --sops-age (SOPS) are two ways to the same end: keep the one your cluster decrypts with")
+	case v.Sealing.Given() && !v.SuppliesCertificate():
+		return fmt.Errorf("%s seals the Secrets of a certificate you supply (--cert and --key, or --pkcs12), and there is none: with --gitops cert-manager makes every key in the cluster; drop %s, or pass your certificate", flag, flag)
 	}
 	switch {
 	case v.Target != "kustomize":
 		return fmt.Errorf("--gitops writes a kustomize overlay for Argo CD or Flux: drop --target %s", v.Target)
-	case v.SuppliesCertificate() && v.Sealing.SealedSecretsCert == "":
-		return fmt.Errorf("--gitops with a certificate you supply (--cert, --key, --pkcs12) would put its key in git: seal it for the cluster's Sealed Secrets controller with --seal-with CERT.pem (kubeseal --fetch-cert > CERT.pem), give your CA to cert-manager as an issuer and pass --issuer-ref instead, or drop --gitops")
+	case v.SuppliesCertificate() && !v.Sealing.Given():
+		return fmt.Errorf("--gitops with a certificate you supply (--cert, --key, --pkcs12) would put its key in git: seal it for the cluster's Sealed Secrets controller with --seal-with CERT.pem (kubeseal --fetch-cert > CERT.pem), encrypt it with SOPS for Flux with --sops-age AGE-PUBLIC-KEY, give your CA to cert-manager as an issuer and pass --issuer-ref instead, or drop --gitops")
 	case v.Issuer.Type == "self-signed" && !v.Issuer.CertManager:
 		return fmt.Errorf("--gitops with --no-cert-manager would put our CA's key in git: drop --no-cert-manager (cert-manager makes the CA in the cluster)")
 	case v.Mode == "app" && v.App.OutboundTrust && !v.SuppliesCertificate():

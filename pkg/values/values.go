@@ -141,7 +141,12 @@ func (v Values) MintsServerCertificate() bool {
 type Sealing struct {
 	// SealedSecretsCert is the controller's public certificate (kubeseal --fetch-cert), --seal-with.
 	SealedSecretsCert string `json:"sealedSecretsCert"`
+	// SOPSAge are the age public keys SOPS encrypts for (Flux decrypts with the matching identity), --sops-age.
+	SOPSAge []string `json:"sopsAge"`
 }
+
+// Given tells whether a way of sealing was asked for.
+func (s Sealing) Given() bool { return s.SealedSecretsCert != "" || len(s.SOPSAge) > 0 }
 
 // Seals tells whether the overlay carries the supplied certificate's Secrets sealed.
 func (v Values) Seals() bool { return v.GitOps && v.SuppliesCertificate() }
