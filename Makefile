@@ -14,6 +14,7 @@ PEBBLE_BIN := $(BIN)/pebble
 COMPOSE_BIN := $(BIN)/docker-compose
 TRAEFIK_BIN := $(BIN)/traefik
 SEALED_BIN := $(BIN)/sealed-secrets-controller
+SOPS_BIN := $(BIN)/sops
 KESTRA_SERVER := $(BIN)/kestra-server/kestra-server.jar
 # Kestra's images run Temurin 25 (since Kestra 1.3): Kestra's server in the test ground is built and run with it.
 TEMURIN  ?= /usr/lib/jvm/temurin-25-jdk-amd64
@@ -32,7 +33,7 @@ $(PLUGIN): $(shell find cmd internal pkg templates -name '*' -type f 2>/dev/null
 # The real kube-apiserver, etcd and kubectl, and the real cert-manager controllers with their CRDs, built
 # from the Go module proxy by the tools modules under hack/tools (cold ~15 min on 2 cores, warm seconds);
 # pebble for the ACME tests.
-tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN) $(COMPOSE_BIN) $(TRAEFIK_BIN) $(SEALED_BIN) $(KESTRA_SERVER)
+tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN) $(COMPOSE_BIN) $(TRAEFIK_BIN) $(SEALED_BIN) $(SOPS_BIN) $(KESTRA_SERVER)
 $(K8S_BINS) &: hack/tools/k8s/go.mod hack/tools/k8s/go.sum hack/build-k8s-tools.sh
 	BIN_DIR=$(BIN) hack/build-k8s-tools.sh
 $(CM_BIN) &: hack/tools/cert-manager/go.mod hack/tools/cert-manager/go.sum hack/tools/cert-manager/main.go hack/tools/cert-manager/acmesolver/main.go hack/build-cert-manager.sh
@@ -55,6 +56,11 @@ $(HELM_BIN): hack/tools/helm/go.mod hack/tools/helm/go.sum
 $(SEALED_BIN): hack/tools/sealed-secrets/go.mod hack/tools/sealed-secrets/go.sum
 	cd hack/tools/sealed-secrets && $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/bitnami-labs/sealed-secrets/cmd/controller && \
 		mkdir -p $(BIN)/sealed-secrets-crds && install -m 0644 "$$($(GO) list -m -f '{{.Dir}}' github.com/bitnami-labs/sealed-secrets)"/helm/sealed-secrets/crds/*.yaml $(BIN)/sealed-secrets-crds/
+
+# The real sops CLI (its library is what Flux's kustomize-controller decrypts with), which decrypts what
+# `generate --gitops --sops-age` encrypts in the GitOps tests (cold ~2 min).
+$(SOPS_BIN): hack/tools/sops/go.mod hack/tools/sops/go.sum
+	cd hack/tools/sops && $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/getsops/sops/v3/cmd/sops
 
 # pebble, Let's Encrypt's ACME test server, that the ACME tests and `make demo MODE=acme` issue from.
 $(PEBBLE_BIN): hack/tools/pebble/go.mod hack/tools/pebble/go.sum
