@@ -3,12 +3,18 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +63,8 @@ func TestGitOpsSealsASuppliedCertificate(t *testing.T) {
 		way func(t *testing.T) []string
 		// install puts the overlay in dir into the cluster, as Argo CD or Flux would.
 		install func(t *testing.T, dir string)
+		// sealedForAnother is how status tells an overlay sealed for another cluster's key.
+		sealedForAnother string
 	}{
 		{
 			name: "Sealed Secrets: the controller unseals", ns: "gitops-sealed",
@@ -86,6 +94,7 @@ func TestGitOpsSealsASuppliedCertificate(t *testing.T) {
 					t.Fatalf("kubectl apply --server-side -k %s: %v\n%s", dir, err, output)
 				}
 			},
+			sealedForAnother: "could not unseal it",
 		},
 		{
 			name: "SOPS for age: decrypted as Flux does", ns: "gitops-sops",
@@ -151,6 +160,8 @@ func TestGitOpsSealsASuppliedCertificate(t *testing.T) {
 			}
 			tc.install(t, overlay)
 			tc.install(t, filepath.Join(clone, "moved"))
+			// What other tests' status -A would see: gone with this test.
+			t.Cleanup(func() { kubectlDelete(t, kubectl, c.Kubeconfig, filepath.Join(clone, "moved")) })
 			want := map[string]map[string]string{
 				"kestra-ssl":          {"keystore.p12": "keystore.p12", "truststore.jks": "truststore.jks"},
 				"kestra-ssl-password": {"password": "store-password"},
@@ -188,6 +199,35 @@ func TestGitOpsSealsASuppliedCertificate(t *testing.T) {
 			certPEM, _ := os.ReadFile(f.certPEM)
 			if supplied, err := pki.ParseCertificates(certPEM); err != nil || !served.Equal(supplied[0]) {
 				t.Errorf("Kestra serves %s, not the certificate supplied (%v)", served.Subject, err)
+			}
+
+			if tc.sealedForAnother != "" {
+				// The same overlay sealed for another cluster's controller: status says so, and how to seal
+				// for this one.
+				other := filepath.Join(t.TempDir(), "other-cluster.pem")
+				if err := os.WriteFile(other, rsaCertificate(t), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				wrong := tc.ns + "-wrong"
+				elsewhere := filepath.Join(t.TempDir(), "kestra-tls")
+				if _, stderr, err := runCmd(t, "generate", "--gitops", "--mode", "app", "--host", host, "--cert", f.certPEM, "--key", f.keyPEM, "--ca", f.caPEM, "-n", wrong, "-o", elsewhere, "--seal-with", other); err != nil {
+					t.Fatalf("%v\n%s", err, stderr)
+				}
+				if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: wrong}}, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				tc.install(t, elsewhere)
+				t.Cleanup(func() { kubectlDelete(t, kubectl, c.Kubeconfig, elsewhere) })
+				var report string
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+					stdout, _, err := runCmd(t, append([]string{"status"}, clusterArgs(c, "", wrong)...)...)
+					if report = stdout; ExitCode(err) == 3 && strings.Contains(stdout, tc.sealedForAnother) {
+						break
+					}
+				}
+				if !strings.Contains(report, tc.sealedForAnother) || !strings.Contains(report, "kubeseal --fetch-cert") {
+					t.Errorf("status of an overlay sealed for another controller does not say it could not be unsealed:\n%s", report)
+				}
 			}
 
 			if _, stderr, err := runCmd(t, generate...); err != nil {
@@ -262,4 +302,53 @@ func filesHolding(t *testing.T, dir string, needle []byte) []string {
 		return nil
 	})
 	return found
+}
+
+// rsaCertificate is a self-signed RSA certificate (PEM), as another cluster's Sealed Secrets controller has.
+func rsaCertificate(t *testing.T) []byte {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sealed-secret"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// kubectlDelete deletes what the kustomization in dir holds, and the Secrets of ours left in its namespaces
+// (a Secret the Sealed Secrets controller made, or one Flux would have decrypted, has no owner that goes).
+func kubectlDelete(t *testing.T, kubectl, kubeconfig, dir string) {
+	t.Helper()
+	built, err := exec.Command(kubectl, "kustomize", dir).Output()
+	if err != nil {
+		t.Errorf("kubectl kustomize %s: %v", dir, err)
+		return
+	}
+	var namespaces []string
+	for _, line := range strings.Split(string(built), "\n") {
+		if namespace, ok := strings.CutPrefix(line, "  namespace: "); ok && !slices.Contains(namespaces, namespace) {
+			namespaces = append(namespaces, namespace)
+		}
+	}
+	var kept []string
+	for _, doc := range strings.Split(string(built), "\n---\n") {
+		// An encrypted Secret cannot be sent to the API server, even for a delete.
+		if !strings.Contains(doc, "\nsops:\n") {
+			kept = append(kept, doc)
+		}
+	}
+	cmd := exec.Command(kubectl, "delete", "--ignore-not-found", "--wait=false", "-f", "-", "--kubeconfig", kubeconfig)
+	cmd.Stdin = strings.NewReader(strings.Join(kept, "\n---\n"))
+	if output, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("kubectl delete of %s: %v\n%s", dir, err, output)
+	}
+	for _, namespace := range namespaces {
+		if output, err := exec.Command(kubectl, "delete", "secrets", "-l", "app.kubernetes.io/managed-by=kubectl-kestra-tls", "-n", namespace, "--kubeconfig", kubeconfig).CombinedOutput(); err != nil {
+			t.Errorf("kubectl delete secrets in %s: %v\n%s", namespace, err, output)
+		}
+	}
 }

@@ -37,6 +37,8 @@ var (
 
 	Gateways   = schema.GroupVersionResource{Group: GatewayGroup, Version: "v1", Resource: "gateways"}
 	HTTPRoutes = schema.GroupVersionResource{Group: GatewayGroup, Version: "v1", Resource: "httproutes"}
+	// SealedSecrets are Bitnami's: what the overlay of a supplied certificate holds with --gitops --seal-with.
+	SealedSecrets = schema.GroupVersionResource{Group: "bitnami.com", Version: "v1alpha1", Resource: "sealedsecrets"}
 )
 
 // Workloads is the resource of a Kestra workload kind, and false for any other kind.

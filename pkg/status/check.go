@@ -48,6 +48,7 @@ func Check(ctx context.Context, client dynamic.Interface, opts Options) (*Report
 		report.Installs = append(report.Installs, checkRoute(s, &s.routes[i], opts))
 	}
 	report.Installs = append(report.Installs, checkApps(s, opts)...)
+	report.Installs = append(report.Installs, checkSealed(s)...)
 	if opts.URL != "" {
 		if err := checkServed(ctx, report, opts); err != nil {
 			return nil, err

@@ -31,7 +31,11 @@ type snapshot struct {
 	// Kestra behind an Ingress is then unknown, and status still runs.
 	servicesHidden                        bool
 	certificates, issuers, clusterIssuers []unstructured.Unstructured
-	requests                              int
+	// sealedSecrets are ours (--gitops --seal-with), on which the controller reports whether it unsealed
+	// them; sealedHidden: a Role written for an earlier status may not list them.
+	sealedSecrets []unstructured.Unstructured
+	sealedHidden  bool
+	requests      int
 	// clusterIssuersHidden: the user may not list ClusterIssuers (a namespaced Role, as a status CronJob
 	// gets); their Ready is then unknown, not missing.
 	clusterIssuersHidden bool
@@ -68,6 +72,7 @@ func read(ctx context.Context, client dynamic.Interface, namespace string) (*sna
 		{gvr: resources.Certificates, into: &s.certificates, optional: true},
 		{gvr: resources.Issuers, into: &s.issuers, optional: true},
 		{gvr: resources.ClusterIssuers, into: &s.clusterIssuers, optional: true, cluster: true, hidden: &s.clusterIssuersHidden},
+		{gvr: resources.SealedSecrets, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.sealedSecrets, optional: true, hidden: &s.sealedHidden},
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(listings))

@@ -118,6 +118,17 @@ func certificate(namespace string, ready bool) *unstructured.Unstructured {
 	})
 }
 
+// sealedSecret is one of ours as the Sealed Secrets controller left it: synced "True", "False" (with its
+// message when it could not decrypt), or "" before any controller saw it.
+func sealedSecret(namespace, name, synced string) *unstructured.Unstructured {
+	u := object("bitnami.com/v1alpha1", "SealedSecret", namespace, name, map[string]any{})
+	u.SetLabels(map[string]string{model.ManagedByLabel: model.ManagedByValue})
+	if synced != "" {
+		u.Object["status"] = map[string]any{"conditions": []any{map[string]any{"type": "Synced", "status": synced, "reason": "ErrUnsealFailed", "message": "no key could decrypt secret (keystore.p12)"}}}
+	}
+	return u
+}
+
 func clusterIssuer(ready bool) *unstructured.Unstructured {
 	status := "True"
 	if !ready {
@@ -222,8 +233,8 @@ func mountedApp(t *testing.T, defaultMode int64, podSecurity map[string]any) []r
 
 func fakeClient(objects ...runtime.Object) *dynamicfake.FakeDynamicClient {
 	lists := map[schema.GroupVersionResource]string{}
-	for _, gvr := range []schema.GroupVersionResource{resources.Ingresses, resources.HTTPRoutes, resources.Gateways, resources.Secrets, resources.Pods, resources.Services, resources.Deployments, resources.StatefulSets, resources.Certificates, resources.Issuers, resources.ClusterIssuers} {
-		kind := map[string]string{"ingresses": "Ingress", "httproutes": "HTTPRoute", "gateways": "Gateway", "secrets": "Secret", "pods": "Pod", "services": "Service", "deployments": "Deployment", "statefulsets": "StatefulSet", "certificates": "Certificate", "issuers": "Issuer", "clusterissuers": "ClusterIssuer"}[gvr.Resource]
+	for _, gvr := range []schema.GroupVersionResource{resources.Ingresses, resources.HTTPRoutes, resources.Gateways, resources.Secrets, resources.Pods, resources.Services, resources.Deployments, resources.StatefulSets, resources.Certificates, resources.Issuers, resources.ClusterIssuers, resources.SealedSecrets} {
+		kind := map[string]string{"ingresses": "Ingress", "httproutes": "HTTPRoute", "gateways": "Gateway", "secrets": "Secret", "pods": "Pod", "services": "Service", "deployments": "Deployment", "statefulsets": "StatefulSet", "certificates": "Certificate", "issuers": "Issuer", "clusterissuers": "ClusterIssuer", "sealedsecrets": "SealedSecret"}[gvr.Resource]
 		lists[gvr] = kind + "List"
 	}
 	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), lists, objects...)
@@ -295,6 +306,10 @@ func TestCheck(t *testing.T) {
 			mountedApp(t, 0o400, map[string]any{"runAsUser": int64(0)}), Healthy, ""},
 		"stores mounted 0440 are read by a uid the image lacks, whose group is root": {
 			mountedApp(t, 0o440, map[string]any{"runAsUser": int64(1001)}), Healthy, ""},
+		"a SealedSecret the controller could not unseal is broken": {
+			[]runtime.Object{sealedSecret("kestra", "kestra-ssl", "False")}, Broken, "could not unseal it (ErrUnsealFailed: no key could decrypt secret (keystore.p12)); seal it for this cluster's controller: `kubeseal --fetch-cert"},
+		"a SealedSecret no controller has seen is broken": {
+			[]runtime.Object{sealedSecret("kestra", "kestra-ssl", "")}, Broken, "no Sealed Secrets controller has unsealed it yet"},
 		"stores mounted 0440 for runAsUser 1001 and runAsGroup 3000 are broken": {
 			mountedApp(t, 0o440, map[string]any{"runAsUser": int64(1001), "runAsGroup": int64(3000)}), Broken, "runs as uid 1001 and cannot read keystore.p12 (mode 0440)"},
 	}
@@ -315,8 +330,8 @@ func TestCheck(t *testing.T) {
 			if install.Health != tc.health || report.Health != tc.health || !strings.Contains(strings.Join(messages, "\n"), tc.finding) {
 				t.Errorf("health %s (report %s), want %s with a finding containing %q:\n%s", install.Health, report.Health, tc.health, tc.finding, strings.Join(messages, "\n"))
 			}
-			if report.Requests != 12 {
-				t.Errorf("%d requests, want the fixed 12", report.Requests)
+			if report.Requests != 13 {
+				t.Errorf("%d requests, want the fixed 13", report.Requests)
 			}
 		})
 	}
