@@ -2,6 +2,20 @@
 Micronaut as the last of MICRONAUT_CONFIG_FILES (the official chart's way). */ -}}
 kestra:
   url: {{ .URL }}
+  {{- if or .Values.app.hsts .ForwardedHosts }}
+  webserver:
+    {{- with .Values.app.hsts }}
+    # Kestra 2.0 and later send it on the HTTPS requests they serve; older Kestra ignores the setting.
+    security-headers:
+      strict-transport-security: {{ printf "max-age=%s" . | quote }}
+    {{- end }}
+    {{- if .ForwardedHosts }}
+    # Every browser reaches Kestra over HTTPS at the Ingress or Gateway: the cookies Kestra 2.0 issues (its
+    # session, CSRF) carry Secure even when a proxy sends no X-Forwarded-Proto. Older Kestra ignores it.
+    cookies:
+      secure: true
+    {{- end }}
+  {{- end }}
 {{- if or .Values.csrf .ServesHTTPS .ForwardedHosts }}
 micronaut:
   {{- if .ForwardedHosts }}

@@ -81,7 +81,7 @@ type GenerateOptions struct {
 	GatewayClass, Gateway                                                      string
 	BackendTLS                                                                 bool
 	DualProtocol, RedirectHTTP                                                 bool
-	AppIssuer, RestartOnRenewal, KestraVersion, Proxy                          string
+	AppIssuer, RestartOnRenewal, KestraVersion, Proxy, HSTS                    string
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
 	SelfSigned, NoCertManager, OutboundTrust, CSRF, ClusterIssuer, GitOps      bool
@@ -144,7 +144,13 @@ Values come as in Helm: templates/values.yaml, then the values.yaml of an earlie
 the flags. Without --base, a minimal demo Kestra (kestra/kestra:latest, in-memory H2) serves as the base, and
 generate says so. Re-running with the same input changes no file.`,
 		Example: generateExample,
-		Args:    cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			// --hsts takes an optional value, which pflag reads only after "=": "--hsts 600" leaves 600 here.
+			if len(args) > 0 && cmd.Flags().Changed("hsts") && strings.Trim(args[0], "0123456789") == "" {
+				return fmt.Errorf("--hsts takes its max-age after an equals sign: --hsts=%s (--hsts alone is a year)", args[0])
+			}
+			return cobra.NoArgs(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd); err != nil {
 				return err
@@ -177,6 +183,8 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVar(&o.DualProtocol, "dual-protocol", false, "app mode: keep plain HTTP on 8080 open beside HTTPS (default: open when the base's Service reaches 8080; with --target compose, closed)")
 	fs.BoolVar(&o.RedirectHTTP, "redirect-http", false, "app mode: answer plain HTTP on 8080 with a redirect to HTTPS (Micronaut's http-to-https-redirect; keeps 8080 open for it); the management port, where probes ask, stays plain HTTP")
 	fs.StringVar(&o.AppIssuer, "app-issuer", "", "app mode: who issues Kestra's keystore: local (generate, from our CA; the default) or cert-manager (a Certificate with keystores, from --issuer-ref or our CA issuer with --self-signed; the default with --issuer-ref)")
+	fs.StringVar(&o.HSTS, "hsts", "", "app mode (or --backend-tls): --hsts=SECONDS, the max-age of the Strict-Transport-Security header Kestra 2.0 and later send on their HTTPS (--hsts alone: a year)")
+	fs.Lookup("hsts").NoOptDefVal = "31536000"
 	fs.StringVar(&o.KestraVersion, "kestra-version", "", "app mode: the Kestra you run (1.3, v1.3.2, latest), when the base's image tag does not say it: Kestra 1.3 and later reload a renewed keystore in place, older ones restart")
 	fs.StringVar(&o.RestartOnRenewal, "restart-on-renewal", "", "app mode with --app-issuer cert-manager: reloader annotates Kestra's workloads so that Stakater Reloader restarts them when cert-manager renews the keystore")
 	fs.StringArrayVar(&o.ChartValues, "chart-values", nil, "with --target helm: your own values file for the chart (repeatable, in helm's order); the lists we write keep its entries, because helm replaces lists across -f files")
@@ -371,6 +379,7 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("app-issuer", "app.issuer", o.AppIssuer)
 	add("restart-on-renewal", "app.restartOnRenewal", o.RestartOnRenewal)
 	add("kestra-version", "kestra.version", o.KestraVersion)
+	add("hsts", "app.hsts", o.HSTS)
 	add("chart-values", "helm.chartValues", o.ChartValues)
 	add("base", "base", o.Base)
 	add("templates", "templates", o.TemplatesDir)

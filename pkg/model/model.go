@@ -107,6 +107,9 @@ func Build(opts Options) (*Model, error) {
 			return nil, err
 		}
 		m.Renewal = renewal
+		if version, known := knownKestraVersion(v.Values, opts.KestraImage); v.App.HSTS != "" && known && !version.atLeast(firstSecurityHeaders) {
+			m.Warnings = append(m.Warnings, fmt.Sprintf("--hsts: Kestra %d.%d ignores it (kestra.webserver.security-headers came with Kestra 2.0): no Strict-Transport-Security until you upgrade", version.major, version.minor))
+		}
 		if renewal.Reloads && v.App.RestartOnRenewal != "" {
 			m.Warnings = append(m.Warnings, "app.restartOnRenewal (--restart-on-renewal) is left out: Kestra reloads a renewed keystore in place, and Reloader would restart it for nothing")
 		}

@@ -116,6 +116,23 @@ func decideRenewal(v values.Values, image string) (Renewal, error) {
 	return r, nil
 }
 
+// firstSecurityHeaders is the first Kestra with kestra.webserver.security-headers (HSTS) and
+// kestra.webserver.cookies.
+var firstSecurityHeaders = kestraVersion{2, 0}
+
+// knownKestraVersion is the version kestra.version or the image tag names, when one does (not latest, nor a
+// private tag).
+func knownKestraVersion(v values.Values, image string) (kestraVersion, bool) {
+	given := v.Kestra.Version
+	if given == "" {
+		given = imageTag(image)
+	}
+	if match := versionPattern.FindStringSubmatch(given); match != nil {
+		return parsed(match), true
+	}
+	return kestraVersion{}, false
+}
+
 func parsed(match []string) kestraVersion {
 	major, _ := strconv.Atoi(match[1])
 	minor, _ := strconv.Atoi(match[2])

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -101,6 +102,14 @@ func (v Values) Validate() error {
 	}
 	if err := v.validateAppIssuer(); err != nil {
 		return err
+	}
+	if v.App.HSTS != "" {
+		if seconds, err := strconv.ParseUint(v.App.HSTS, 10, 32); err != nil || seconds == 0 {
+			return fmt.Errorf("--hsts %q is not a max-age in seconds: give one, e.g. --hsts 31536000 (a year), or --hsts alone", v.App.HSTS)
+		}
+		if !v.ServesHTTPS() {
+			return fmt.Errorf("--hsts: Kestra sends Strict-Transport-Security only on the HTTPS it serves itself, and in %s mode the %s ends TLS (Kestra sees plain HTTP): set HSTS there (ingress-nginx sends it by default; Traefik with a headers Middleware, stsSeconds), or use --mode app", v.Mode, map[string]string{"ingress": "Ingress controller", "gateway": "Gateway"}[v.Mode])
+		}
 	}
 	if err := v.validateGitOps(); err != nil {
 		return err

@@ -268,6 +268,9 @@ type App struct {
 	// ReloadInterval, Kestra 1.3 and later) or "restart"; empty: reload where the Kestra version allows it.
 	Renewal        string `json:"renewal"`
 	ReloadInterval string `json:"reloadInterval"`
+	// HSTS is the max-age in seconds of the Strict-Transport-Security header Kestra 2.0 and later send on
+	// the HTTPS they serve themselves (kestra.webserver.security-headers); empty: none.
+	HSTS string `json:"hsts"`
 }
 
 type Certificates struct {

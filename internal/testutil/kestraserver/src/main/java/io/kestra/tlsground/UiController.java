@@ -1,10 +1,12 @@
 package io.kestra.tlsground;
 
 import io.micronaut.context.annotation.Value;
+import io.micronaut.context.env.Environment;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.http.server.util.HttpHostResolver;
 import io.micronaut.http.sse.Event;
 import java.time.Duration;
@@ -22,13 +24,25 @@ public class UiController {
     private final int events;
     private final Duration interval;
     private final HttpHostResolver hosts;
+    private final Environment environment;
 
     public UiController(@Value("${tlsground.name:kestra-tls-ok}") String name, @Value("${tlsground.events:5}") int events,
-                        @Value("${tlsground.interval:50ms}") Duration interval, HttpHostResolver hosts) {
+                        @Value("${tlsground.interval:50ms}") Duration interval, HttpHostResolver hosts, Environment environment) {
         this.name = name;
         this.events = events;
         this.interval = interval;
         this.hosts = hosts;
+        this.environment = environment;
+    }
+
+    /**
+     * A property as Micronaut resolved it from every source Kestra's launcher hands over (configuration files,
+     * KESTRA_CONFIGURATION, the environment): what Kestra's own beans bind, for settings only Kestra acts on
+     * (kestra.webserver.*). Empty when unset.
+     */
+    @Get(uri = "/api/v1/property", produces = MediaType.TEXT_PLAIN)
+    public String property(@QueryValue String name) {
+        return environment.getProperty(name, String.class).orElse("");
     }
 
     /** The base URL Micronaut resolves for the request, as Kestra builds its own URLs (SSO redirect URIs) from it. */
