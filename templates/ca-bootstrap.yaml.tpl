@@ -15,24 +15,29 @@ metadata:
     app.kubernetes.io/managed-by: kubectl-kestra-tls
 spec:
   selfSigned: {}
+{{- range $c.Roots }}
 ---
+{{- if gt (len $c.Roots) 1 }}
+# rotate-ca: generation {{ .Generation }} of our root CA{{ if eq .Name $c.SigningRoot }}, which signs the issuer{{ end }}.
+{{- end }}
 apiVersion: cert-manager.io/v1
 kind: Certificate
 metadata:
-  name: {{ $c.Root }}
-  {{- with .Kestra.Namespace }}
+  name: {{ .Name }}
+  {{- with $.Kestra.Namespace }}
   namespace: {{ . }}
   {{- end }}
   labels:
     app.kubernetes.io/managed-by: kubectl-kestra-tls
 spec:
   isCA: true
-  commonName: {{ $c.CommonName | quote }}
-  secretName: {{ $c.Root }}
+  commonName: {{ if gt .Generation 1 }}{{ printf "%s %d" $c.CommonName .Generation | quote }}{{ else }}{{ $c.CommonName | quote }}{{ end }}
+  secretName: {{ .Name }}
   secretTemplate:
     labels:
       app.kubernetes.io/managed-by: kubectl-kestra-tls
       kestra-tls.io/role: ca-root
+      kestra-tls.io/ca-generation: {{ .Generation | quote }}
   # Ten years, as generate's CA; the key stays the same on renewal, so clients keep trusting it.
   duration: 87600h
   privateKey:
@@ -47,15 +52,16 @@ spec:
 apiVersion: cert-manager.io/v1
 kind: Issuer
 metadata:
-  name: {{ $c.Root }}
-  {{- with .Kestra.Namespace }}
+  name: {{ .Name }}
+  {{- with $.Kestra.Namespace }}
   namespace: {{ . }}
   {{- end }}
   labels:
     app.kubernetes.io/managed-by: kubectl-kestra-tls
 spec:
   ca:
-    secretName: {{ $c.Root }}
+    secretName: {{ .Name }}
+{{- end }}
 ---
 apiVersion: cert-manager.io/v1
 kind: Certificate
@@ -96,4 +102,4 @@ spec:
   issuerRef:
     group: cert-manager.io
     kind: Issuer
-    name: {{ $c.Root }}
+    name: {{ $c.SigningRoot }}

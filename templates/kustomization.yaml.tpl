@@ -87,8 +87,30 @@ patches:
       name: {{ .Kestra.Service }}
 {{- end }}
 {{- $backendCA := and .Gateway .Gateway.BackendCA }}
-{{- if or .ConfigFile $backendCA }}
+{{- if or .ConfigFile $backendCA .PublicOutbound }}
 configMapGenerator:
+{{- end }}
+{{- with .PublicOutbound }}
+  # The outbound trust, public certificates only (cert-manager writes Kestra's stores Secret, so it cannot go
+  # there): committed in {{ .Dir }}/. The hash suffix in the name restarts Kestra when it changes, since the
+  # JVM reads its truststore at start.
+  - name: {{ .ConfigMap }}
+    {{- with $.Kestra.Namespace }}
+    namespace: {{ . }}
+    {{- end }}
+    files:
+      {{- range .Keys }}
+      - {{ . }}={{ $.PublicOutbound.Dir }}/{{ . }}
+      {{- end }}
+    options:
+      labels:
+        app.kubernetes.io/managed-by: kubectl-kestra-tls
+        kestra-tls.io/role: outbound-trust
+      {{- with .TrustCAs }}
+      annotations:
+        # The --trust-ca certificates the outbound stores must hold (SHA-256), for status.
+        kestra-tls.io/trust-cas: {{ . | quote }}
+      {{- end }}
 {{- end }}
 {{- if .ConfigFile }}
   # Our configuration as a file that Kestra's MICRONAUT_CONFIG_FILES lists last; the hash suffix in the
@@ -115,7 +137,7 @@ configMapGenerator:
 {{- $eab := and .ACME .ACME.EABKeyID }}
 {{- $gitopsPassword := and .GitOps .AppCertificate }}
 {{- $certs := and .Certs (not .SealedFiles) }}
-{{- if or $certs $eab .ConfigFile (and .Gateway .Gateway.BackendCA) $gitopsPassword }}
+{{- if or $certs $eab .ConfigFile (and .Gateway .Gateway.BackendCA) $gitopsPassword .PublicOutbound }}
 # Every Secret and ConfigMap generated here carries our marker, so that status finds them and uninstall
 # removes them (and only them).
 generatorOptions:

@@ -75,7 +75,29 @@ spec:
         - name: {{ . }}
           $patch: delete
         {{- end }}
-        {{- if $w.MountsStores }}
+        {{- if and $w.MountsStores $.PublicOutbound }}
+        # Kestra's stores from the Secret cert-manager writes, beside the outbound trust of public
+        # certificates, in one folder. Readable by the container's user, whichever it is; the store password
+        # guards the key. Only the stores: never tls.key in plain text.
+        - name: kestra-ssl
+          projected:
+            defaultMode: {{ printf "%#o" $w.StoresMode }}
+            sources:
+              - secret:
+                  name: {{ $.Values.app.sslSecretName }}
+                  items:
+                    {{- range $w.StoreKeys }}
+                    - key: {{ . }}
+                      path: {{ . }}
+                    {{- end }}
+              - configMap:
+                  name: {{ $.PublicOutbound.ConfigMap }}
+                  items:
+                    {{- range $.PublicOutbound.Keys }}
+                    - key: {{ . }}
+                      path: {{ . }}
+                    {{- end }}
+        {{- else if $w.MountsStores }}
         - name: kestra-ssl
           secret:
             secretName: {{ $.Values.app.sslSecretName }}
@@ -88,7 +110,17 @@ spec:
                 path: {{ . }}
               {{- end }}
         {{- end }}
-        {{- if $w.Daemons }}
+        {{- if and $w.Daemons $.PublicOutbound }}
+        - name: {{ $.RegistriesVolume }}
+          configMap:
+            name: {{ $.PublicOutbound.ConfigMap }}
+            defaultMode: 0444
+            items:
+              {{- range $w.RegistryItems }}
+              - key: {{ .Key }}
+                path: {{ .Path }}
+              {{- end }}
+        {{- else if $w.Daemons }}
         - name: {{ $.RegistriesVolume }}
           secret:
             secretName: {{ $.Values.app.sslSecretName }}

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
+	"sort"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,8 +36,9 @@ func NewCmdCA(configFlags *genericclioptions.ConfigFlags, streams genericiooptio
 		Use:   "ca [-n NAMESPACE]",
 		Short: "Print the CA certificate clients must trust, made by cert-manager in the cluster (--gitops)",
 		Long: `Print, as PEM, the root CA certificate that cert-manager made in the namespace for an overlay generated
-with --gitops --self-signed: browsers, curl and other clients must trust it to reach Kestra. Only the
-certificate is printed; its key stays in the cluster. An overlay generated without --gitops keeps its CA in
+with --gitops --self-signed: browsers, curl and other clients must trust it to reach Kestra. While rotate-ca
+moves to a new root, both are printed, the new one first: clients must trust both until rotate-ca --finish.
+Only certificates are printed; their keys stay in the cluster. An overlay generated without --gitops keeps its CA in
 DIR/certs/ca.pem instead.`,
 		Example: `  kubectl kestra-tls ca -n kestra > kestra-ca.pem
   curl --cacert kestra-ca.pem https://kestra.example.com/`,
@@ -66,18 +70,24 @@ func (o *CAOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return interrupted(ctx, fmt.Errorf("cannot list Secrets in namespace %s: %w (check `kubectl auth can-i list secrets -n %s`)", o.namespace, err, o.namespace))
 	}
-	switch len(list.Items) {
-	case 0:
+	if len(list.Items) == 0 {
 		return fmt.Errorf("no CA made by cert-manager in namespace %s (no Secret labelled %s): apply an overlay generated with --gitops --self-signed there, or pass -n NAMESPACE; an overlay generated without --gitops keeps its CA in DIR/certs/ca.pem", o.namespace, selector)
-	case 1:
-	default:
-		return fmt.Errorf("%d Secrets in namespace %s are labelled %s: keep one overlay with --gitops --self-signed per namespace", len(list.Items), o.namespace, selector)
 	}
-	secret := list.Items[0]
-	certs, err := pki.ParseCertificates(resources.SecretData(&secret)["tls.crt"])
-	if err != nil || len(certs) == 0 {
-		return fmt.Errorf("Secret %s/%s holds no CA certificate yet: cert-manager has not issued it (kubectl kestra-tls wait -n %s %s says why)", o.namespace, secret.GetName(), o.namespace, secret.GetName())
+	// Two roots while rotate-ca moves to the next one: clients must trust both, the newer first.
+	items := list.Items
+	sort.SliceStable(items, func(i, j int) bool {
+		gi, _ := strconv.Atoi(items[i].GetLabels()[model.CAGenerationLabel])
+		gj, _ := strconv.Atoi(items[j].GetLabels()[model.CAGenerationLabel])
+		return gi > gj
+	})
+	var roots []*x509.Certificate
+	for i := range items {
+		certs, err := pki.ParseCertificates(resources.SecretData(&items[i])["tls.crt"])
+		if err != nil || len(certs) == 0 {
+			return fmt.Errorf("Secret %s/%s holds no CA certificate yet: cert-manager has not issued it (kubectl kestra-tls wait -n %s %s says why)", o.namespace, items[i].GetName(), o.namespace, items[i].GetName())
+		}
+		roots = append(roots, certs[0])
 	}
-	_, err = o.Out.Write(pki.EncodeCertificates(certs[0]))
+	_, err = o.Out.Write(pki.EncodeCertificates(roots...))
 	return err
 }

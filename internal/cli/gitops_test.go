@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	keystore "github.com/pavlo-v-chernykh/keystore-go/v4"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -51,10 +52,11 @@ func secretsInTree(t *testing.T, dir string) []string {
 		if err != nil {
 			return err
 		}
-		jks := bytes.HasPrefix(data, []byte{0xfe, 0xed, 0xfe, 0xed})
+		// A JKS store that holds a key (a truststore of public certificates holds none, and may be in git).
+		jks := bytes.HasPrefix(data, []byte{0xfe, 0xed, 0xfe, 0xed}) && jksHoldsKey(t, path, data)
 		// A DER PKCS#12 store: a SEQUENCE holding version 3.
 		p12 := len(data) > 8 && data[0] == 0x30 && bytes.Contains(data[:8], []byte{0x02, 0x01, 0x03})
-		if bytes.Contains(data, []byte("PRIVATE KEY-----")) || jks || p12 || strings.HasSuffix(path, ".p12") || strings.HasSuffix(path, ".jks") {
+		if bytes.Contains(data, []byte("PRIVATE KEY-----")) || jks || p12 || strings.HasSuffix(path, ".p12") {
 			found = append(found, path)
 		}
 		return nil
@@ -63,6 +65,23 @@ func secretsInTree(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// jksHoldsKey tells whether a JKS store holds a private key entry, or cannot be read (a store that is not
+// what it seems counts as one).
+func jksHoldsKey(t *testing.T, path string, data []byte) bool {
+	t.Helper()
+	store := keystore.New()
+	if err := store.Load(bytes.NewReader(data), []byte("changeit")); err != nil {
+		t.Logf("%s: %v", path, err)
+		return true
+	}
+	for _, alias := range store.Aliases() {
+		if store.IsPrivateKeyEntry(alias) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestGitOpsOverlayInstallsFromAFreshClone is the platform team's path: generate --gitops into a git
@@ -76,12 +95,17 @@ func secretsInTree(t *testing.T, dir string) []string {
 func TestGitOpsOverlayInstallsFromAFreshClone(t *testing.T) {
 	c := testCluster(t)
 	kubectl := testutil.Kubectls(t)[0]
+	corp := startCorporateServer(t)
 	for _, tc := range []struct {
 		name, ns, host string
 		args           []string
+		// outbound: Kestra's tasks call the corporate server through the outbound trust.
+		outbound bool
 	}{
-		{"app mode: Kestra's keystore from cert-manager", "gitops-app", "kestra.gitops.test", []string{"--mode", "app"}},
-		{"ingress mode: the Ingress's certificate from our CA", "gitops-ingress", "kestra.gitops-ingress.test", nil},
+		{"app mode: Kestra's keystore from cert-manager", "gitops-app", "kestra.gitops.test", []string{"--mode", "app"}, false},
+		{"ingress mode: the Ingress's certificate from our CA", "gitops-ingress", "kestra.gitops-ingress.test", nil, false},
+		{"app mode with outbound trust: public certificates in git", "gitops-outbound", "kestra.gitops-outbound.test",
+			[]string{"--mode", "app", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--trust-ca", corp.RootCA}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -148,6 +172,17 @@ func TestGitOpsOverlayInstallsFromAFreshClone(t *testing.T) {
 				}
 				chain = conn.ConnectionState().PeerCertificates
 				conn.Close()
+				if tc.outbound {
+					// The JVM with JAVA_OPTS's truststore, and curl with the container's environment, from the
+					// ConfigMap of public certificates beside the stores cert-manager wrote.
+					if body, err := kestrapod.CallOut(t, p, "127.0.0.1", corp.Port); err != nil || !strings.Contains(body, "kestra-tls-ok") {
+						t.Errorf("the JVM as %s with JAVA_OPTS's truststore: %v\n%s", p.User, err, body)
+					}
+					curl := testutil.Program(t, "curl", "apt-get install curl")
+					if output, err := kestrapod.Exec(t, p, curl, "-sS", fmt.Sprintf("https://127.0.0.1:%d/", corp.Port)); err != nil || !strings.Contains(output, "kestra-tls-ok") {
+						t.Errorf("curl as %s with the container's environment: %v\n%s", p.User, err, output)
+					}
+				}
 			} else {
 				secret, err := c.Client.CoreV1().Secrets(tc.ns).Get(ctx, "kestra-tls", metav1.GetOptions{})
 				if err != nil {
@@ -186,7 +221,7 @@ func TestGitOpsOverlayInstallsFromAFreshClone(t *testing.T) {
 				t.Errorf("re-running generate changed the repository:\n%s", changed)
 			}
 			if stdout, stderr, err := runCmd(t, append([]string{"diff", overlay}, clusterArgs(c, "", tc.ns)...)...); ExitCode(err) > 1 {
-				t.Errorf("diff of the install kubectl made = exit %d:\n%s\n%s", ExitCode(err), stdout, stderr)
+				t.Errorf("diff of the install kubectl made = exit %d (%v):\n%s\n%s", ExitCode(err), err, stdout, stderr)
 			}
 			if stdout, stderr, err := runCmd(t, append([]string{"uninstall", overlay, "--yes", "--timeout", "0"}, clusterArgs(c, "", tc.ns)...)...); err != nil {
 				t.Errorf("uninstall: %v\n%s\n%s", err, stdout, stderr)
@@ -195,5 +230,134 @@ func TestGitOpsOverlayInstallsFromAFreshClone(t *testing.T) {
 				t.Errorf("uninstall left %d Certificates (%v)", len(left.Items), err)
 			}
 		})
+	}
+}
+
+// TestGitOpsRotateCAThroughCertManager moves an install whose CA cert-manager made (--gitops --self-signed)
+// to a new root in rotate-ca's three steps, on the real API server and cert-manager: step 1 adds a second
+// root that `ca` prints beside the first while Kestra's certificate stays under the old one; --finish is
+// refused before step 2; step 2 has the issuer signed by the new root and Kestra's certificate issued again
+// under it, which Kestra's server serves; --finish removes the old root, and `ca` prints the new one alone.
+// The overlay says the state at each step (to commit), and a re-run of generate after the rotation changes
+// nothing.
+func TestGitOpsRotateCAThroughCertManager(t *testing.T) {
+	c := testCluster(t)
+	kubectl := testutil.Kubectls(t)[0]
+	ctx := context.Background()
+	const ns, host = "gitops-rotate", "kestra.gitops-rotate.test"
+	dir := filepath.Join(t.TempDir(), "kestra-tls")
+	generate := []string{"generate", "--gitops", "--mode", "app", "--self-signed", "--host", host, "-n", ns, "-o", dir}
+	if _, stderr, err := runCmd(t, generate...); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if output, err := exec.Command(kubectl, "apply", "--server-side", "-k", dir, "--kubeconfig", c.Kubeconfig).CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply --server-side -k: %v\n%s", err, output)
+	}
+	if output, err := exec.Command(kubectl, "wait", "--for=condition=Ready", "certificate", "--all", "-n", ns, "--timeout=90s", "--kubeconfig", c.Kubeconfig).CombinedOutput(); err != nil {
+		t.Fatalf("cert-manager's certificates not Ready: %v\n%s\ncert-manager:\n%s", err, output, c.Logs.Tail(30))
+	}
+	roots := func() []*x509.Certificate {
+		t.Helper()
+		caPEM, stderr, err := runCmd(t, append([]string{"ca"}, clusterArgs(c, "", ns)...)...)
+		if err != nil {
+			t.Fatalf("kubectl kestra-tls ca: %v\n%s", err, stderr)
+		}
+		certs, err := pki.ParseCertificates([]byte(caPEM))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return certs
+	}
+	// verifies tells whether Kestra's certificate, as cert-manager wrote it, chains to root.
+	verifies := func(root *x509.Certificate) bool {
+		t.Helper()
+		secret, err := c.Client.CoreV1().Secrets(ns).Get(ctx, "kestra-ssl", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain, err := pki.ParseCertificates(secret.Data["tls.crt"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, intermediates := x509.NewCertPool(), x509.NewCertPool()
+		pool.AddCert(root)
+		for _, cert := range chain[1:] {
+			intermediates.AddCert(cert)
+		}
+		_, err = chain[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: intermediates, DNSName: host})
+		return err == nil
+	}
+	rotate := func(extra ...string) (string, error) {
+		t.Helper()
+		stdout, stderr, err := runCmd(t, append(append([]string{"rotate-ca", dir}, extra...), clusterArgs(c, "", ns)...)...)
+		return stdout + stderr, err
+	}
+
+	before := roots()
+	if len(before) != 1 || !verifies(before[0]) {
+		t.Fatalf("before the rotation: %d roots from ca, Kestra's certificate under it: %v", len(before), len(before) == 1 && verifies(before[0]))
+	}
+	old := before[0]
+	if output, err := rotate(); err != nil || !strings.Contains(output, "step 1/3") {
+		t.Fatalf("rotate-ca step 1: %v\n%s\ncert-manager:\n%s", err, output, c.Logs.Tail(30))
+	}
+	during := roots()
+	if len(during) != 2 || !during[1].Equal(old) || during[0].Equal(old) {
+		t.Fatalf("after step 1, ca prints %d roots, want the new one and then the old one", len(during))
+	}
+	next := during[0]
+	if !verifies(old) || verifies(next) {
+		t.Errorf("after step 1 Kestra's certificate must still come from the old root (under old: %v, under new: %v)", verifies(old), verifies(next))
+	}
+	if output, err := rotate("--finish"); err == nil || !strings.Contains(err.Error(), "step 2") {
+		t.Errorf("--finish before step 2 = %v, want a refusal naming step 2\n%s", err, output)
+	}
+	if output, err := rotate(); err != nil || !strings.Contains(output, "step 2/3") {
+		t.Fatalf("rotate-ca step 2: %v\n%s\ncert-manager:\n%s", err, output, c.Logs.Tail(30))
+	}
+	if !verifies(next) || verifies(old) {
+		t.Errorf("after step 2 Kestra's certificate must come from the new root (under new: %v, under old: %v)", verifies(next), verifies(old))
+	}
+	report, _ := statusOf(t, c, ns)
+	p := livePod(t, c, ns, onlyInstall(t, report).Keystore)
+	port := kestrapod.Serve(t, p)
+	pool := x509.NewCertPool()
+	pool.AddCert(next)
+	if conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), &tls.Config{RootCAs: pool, ServerName: host}); err != nil {
+		t.Errorf("Kestra's server, after step 2, does not verify against the new root: %v", err)
+	} else {
+		conn.Close()
+	}
+	if output, err := rotate("--finish"); err != nil || !strings.Contains(output, "step 3/3") {
+		t.Fatalf("rotate-ca --finish: %v\n%s", err, output)
+	}
+	after := roots()
+	if len(after) != 1 || !after[0].Equal(next) {
+		t.Errorf("after --finish ca prints %d roots, want the new one alone", len(after))
+	}
+	if _, err := c.Dynamic.Resource(resources.Certificates).Namespace(ns).Get(ctx, "kestra-tls-ca-root", metav1.GetOptions{}); err == nil {
+		t.Errorf("the old root's Certificate is still there after --finish")
+	}
+	bootstrap, err := os.ReadFile(filepath.Join(dir, "ca-bootstrap.yaml"))
+	if err != nil || strings.Contains(string(bootstrap), "name: kestra-tls-ca-root\n") || !strings.Contains(string(bootstrap), "name: kestra-tls-ca-root-2\n") {
+		t.Errorf("the overlay to commit still makes the old root, or not the new one (%v):\n%s", err, bootstrap)
+	}
+	snapshot := func() string {
+		data, _ := os.ReadFile(filepath.Join(dir, "values.yaml"))
+		return string(data) + string(bootstrap)
+	}
+	was := snapshot()
+	if _, stderr, err := runCmd(t, "generate", "-o", dir); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	bootstrap, _ = os.ReadFile(filepath.Join(dir, "ca-bootstrap.yaml"))
+	if snapshot() != was {
+		t.Errorf("re-running generate after the rotation changed the overlay")
+	}
+	if stdout, stderr, err := runCmd(t, append([]string{"uninstall", dir, "--yes", "--timeout", "0"}, clusterArgs(c, "", ns)...)...); err != nil {
+		t.Errorf("uninstall: %v\n%s\n%s", err, stdout, stderr)
 	}
 }

@@ -73,6 +73,9 @@ func certificatesOfOverlay(dir, namespace string) ([]apply.CertificateRef, error
 func applyRegenerated(ctx context.Context, configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, g *GenerateOptions, namespace string, timeout time.Duration) error {
 	a := NewApplyOptions(configFlags, streams)
 	a.Generate, a.Dir, a.generateFirst, a.namespace, a.Timeout = g, g.OutputDir, true, namespace, timeout
+	// An overlay for git is applied by Argo CD or Flux, whose field manager owns its fields: a step of ours
+	// changes them as the commit that follows will, as Flux's own server-side apply forces.
+	a.ForceConflicts = g.resolved.GitOps
 	return a.Run(ctx)
 }
 

@@ -110,8 +110,10 @@ func (o *RotateCAOptions) Run(ctx context.Context) error {
 	v := g.resolved
 	rotation := v.CARotation()
 	switch {
+	case v.GitOps && v.IssuedByOurCAIssuer():
+		return o.runGitOpsRotation(ctx, v.Values)
 	case v.GitOps:
-		return fmt.Errorf("%s was generated with --gitops: its CA is made by cert-manager in the cluster (Certificate %s-root, renewed with the same key, so clients keep trusting it), and replacing it in three steps through cert-manager is not done yet", o.Dir, v.CertManager.CAIssuerName)
+		return fmt.Errorf("%s was generated with --gitops, and its certificates come from %s: rotate-ca replaces the CA cert-manager makes for --self-signed, not yours", o.Dir, map[bool]string{true: "your certificate (--cert, --pkcs12)", false: "your issuer or an ACME CA"}[v.SuppliesCertificate()])
 	case rotation != "":
 	case v.Certificates.CADir != "":
 		return fmt.Errorf("%s shares the CA in --ca-dir %s with other overlays, which would all have to move at once: rotate-ca works on a CA kept in the overlay", o.Dir, v.Certificates.CADir)

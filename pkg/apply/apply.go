@@ -128,6 +128,9 @@ func (a *Applier) Apply(ctx context.Context, manifests []byte, opts Options) ([]
 	if err != nil {
 		return nil, a.explain(err, "reading the overlay", nil)
 	}
+	for _, info := range infos {
+		unwrapBase64(info)
+	}
 	sort.SliceStable(infos, func(i, j int) bool { return rank(infos[i]) < rank(infos[j]) })
 	// Independent reads, at once: the target namespaces (made with --create-namespace), the Gateways our
 	// routes attach to, the base's live objects, and the cluster's IngressClasses when there is an Ingress.
@@ -581,4 +584,29 @@ func sortedKeys(set map[string]bool) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// unwrapBase64 writes the base64 values of a Secret's data and a ConfigMap's binaryData on one line, as the
+// API server returns them. kustomize wraps long ones (a truststore) over lines, which the API server
+// decodes the same, but server-side apply compares as written: an install that plain kubectl applied would
+// otherwise conflict with ours on a value that did not change.
+func unwrapBase64(info *resource.Info) {
+	object, ok := info.Object.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	field := map[string]string{"Secret": "data", "ConfigMap": "binaryData"}[object.GetKind()]
+	if field == "" {
+		return
+	}
+	values, found, _ := unstructured.NestedMap(object.Object, field)
+	if !found {
+		return
+	}
+	for key, value := range values {
+		if text, ok := value.(string); ok {
+			values[key] = strings.Join(strings.Fields(text), "")
+		}
+	}
+	unstructured.SetNestedMap(object.Object, values, field)
 }

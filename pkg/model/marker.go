@@ -18,6 +18,8 @@ const (
 	TrustCAsAnnotation = "kestra-tls.io/trust-cas"
 	// RoleCARoot marks the Secret of the root CA cert-manager makes with --gitops: what clients must trust.
 	RoleCARoot = "ca-root"
+	// CAGenerationLabel numbers the roots of one overlay across rotate-ca's rotations (--gitops).
+	CAGenerationLabel = "kestra-tls.io/ca-generation"
 	// HostsAnnotation lists, comma-separated, the names Kestra's own certificate must cover.
 	HostsAnnotation = "kestra-tls.io/hosts"
 	// CARotationAnnotation is on our CA issuer while rotate-ca is under way: its step, trust or issue.

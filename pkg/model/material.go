@@ -27,6 +27,59 @@ type Material struct {
 	Notes []string
 	// TrustedExtra are the --trust-ca certificates in the outbound stores, which status checks are there.
 	TrustedExtra []*x509.Certificate
+	// PublicFiles go into the overlay itself (OutboundDir), committed with it: the outbound trust made of
+	// public certificates only, when cert-manager writes Kestra's stores (PublicOutboundTrust).
+	PublicFiles []fileset.File
+}
+
+// OutboundDir is the overlay folder of the public outbound stores, which the ConfigMap OutboundConfigMap
+// is generated from.
+const OutboundDir = "outbound"
+
+// OutboundConfigMap holds the outbound stores when cert-manager writes Kestra's keystore: they cannot go
+// into its Secret, and hold only public certificates.
+const OutboundConfigMap = "kestra-tls-outbound"
+
+// PublicStorePassword opens the outbound truststore of public certificates (OutboundConfigMap): Java's
+// own default, since it guards nothing there, and the JVM reads trusted entries without it anyway.
+const PublicStorePassword = "changeit"
+
+// publicOutbound is the outbound trust of an install whose stores cert-manager writes: the public roots,
+// the --trust-ca certificates, and ours when generate holds our CA (not with --gitops, where cert-manager
+// makes it in the cluster).
+func publicOutbound(v values.Values, ours []*x509.Certificate) (*Material, error) {
+	public, source, err := PublicRoots(v.App.CABundle)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := trustedCAs(v.App.TrustCAs)
+	if err != nil {
+		return nil, err
+	}
+	trusted := append(append([]*x509.Certificate{}, ours...), extra...)
+	jks, err := outboundTruststore(public, trusted, PublicStorePassword)
+	if err != nil {
+		return nil, err
+	}
+	note := fmt.Sprintf("outbound trust: %d public roots from %s", len(public), source)
+	if len(ours) > 0 {
+		note += ", plus our CA"
+	}
+	if len(extra) > 0 {
+		note += fmt.Sprintf(", plus %d from --trust-ca", len(extra))
+	}
+	note += fmt.Sprintf(", in the ConfigMap %s (public certificates only: %s/ is committed with the overlay)", OutboundConfigMap, OutboundDir)
+	if v.GitOps {
+		note += "; our CA is made in the cluster and is not in it: give tasks that call Kestra itself its root with --trust-ca (kubectl kestra-tls ca > kestra-ca.pem)"
+	}
+	return &Material{
+		PublicFiles: []fileset.File{
+			{Name: OutboundDir + "/" + OutboundTrustFile, Data: jks, Mode: fileset.Public},
+			{Name: OutboundDir + "/" + OutboundBundleFile, Data: pki.EncodeCertificates(append(trusted, public...)...), Mode: fileset.Public},
+		},
+		TrustedExtra: extra,
+		Notes:        []string{note},
+	}, nil
 }
 
 // gitignore keeps `git add .` in an overlay from committing keys, stores and the password.
@@ -58,7 +111,10 @@ func planMaterial(opts Options) (*Material, error) {
 	}
 	if v.GitOps && !v.Seals() {
 		// cert-manager makes the CA and the keystore in the cluster: nothing for certs/. (A supplied
-		// certificate's stores are made here, and sealed for git.)
+		// certificate's stores are made here, and sealed for git.) The outbound trust is public material.
+		if v.PublicOutboundTrust() {
+			return publicOutbound(v, nil)
+		}
 		return nil, nil
 	}
 	c := v.Certificates
@@ -112,7 +168,13 @@ func planMaterial(opts Options) (*Material, error) {
 		m.SharedCADir = c.CADir
 		m.Warnings = append(m.Warnings, "a new CA was minted in "+c.CADir)
 	}
-	if v.Mode == "app" && v.App.OutboundTrust {
+	if v.PublicOutboundTrust() {
+		outbound, err := publicOutbound(v, bundle.TrustedCerts())
+		if err != nil {
+			return nil, err
+		}
+		m.PublicFiles, m.TrustedExtra, m.Notes = outbound.PublicFiles, outbound.TrustedExtra, append(m.Notes, outbound.Notes...)
+	} else if v.Mode == "app" && v.App.OutboundTrust {
 		public, source, err := PublicRoots(v.App.CABundle)
 		if err != nil {
 			return nil, err

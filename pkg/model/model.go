@@ -4,6 +4,7 @@
 package model
 
 import (
+	"crypto/x509"
 	"fmt"
 	"path"
 	"regexp"
@@ -89,6 +90,12 @@ type Model struct {
 	// Renewal is how a renewed certificate reaches Kestra serving HTTPS itself (app mode).
 	Renewal  Renewal
 	Warnings []string
+	// PublicFiles are the public outbound stores, committed in the overlay's OutboundDir (the values'
+	// PublicOutboundTrust); TrustedExtra the --trust-ca certificates in the outbound stores.
+	PublicFiles  []fileset.File
+	TrustedExtra []*x509.Certificate
+	// publicNotes say what the public outbound stores hold, when there is no other material.
+	publicNotes []string
 }
 
 // Build decides everything once.
@@ -119,7 +126,11 @@ func Build(opts Options) (*Model, error) {
 		return nil, err
 	}
 	if material != nil {
-		m.Material = material
+		m.PublicFiles, m.TrustedExtra, m.publicNotes = material.PublicFiles, material.TrustedExtra, material.Notes
+		if material.Bundle != nil {
+			m.Material = material
+			m.publicNotes = nil
+		}
 		m.Warnings = append(m.Warnings, material.Warnings...)
 	}
 	if m.ACME, err = planACME(v.Values); err != nil {
@@ -188,7 +199,7 @@ func (m *Model) Notes() []string {
 		notes = append(notes, "renewal: "+m.Renewal.Why)
 	}
 	if m.Material == nil {
-		return notes
+		return append(notes, m.publicNotes...)
 	}
 	return append(notes, m.Material.Notes...)
 }

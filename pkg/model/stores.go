@@ -19,8 +19,16 @@ func StoreKeys(v values.Values) []string {
 	if v.HasTruststore() {
 		keys = append(keys, "truststore.jks")
 	}
-	if v.Mode == "app" && v.App.OutboundTrust {
+	if v.Mode == "app" && v.App.OutboundTrust && !v.PublicOutboundTrust() {
 		keys = append(keys, OutboundTrustFile, OutboundBundleFile)
 	}
 	return keys
+}
+
+// OutboundKeys are the keys of the ConfigMap of public outbound stores (values' PublicOutboundTrust).
+func OutboundKeys(v values.Values) []string {
+	if !v.PublicOutboundTrust() {
+		return nil
+	}
+	return []string{OutboundTrustFile, OutboundBundleFile}
 }

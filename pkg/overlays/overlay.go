@@ -5,6 +5,7 @@ package overlays
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -132,10 +133,38 @@ type templateData struct {
 	// GitOps: the overlay reads nothing from certs/; GitOpsPassword is then the store password, in git.
 	GitOps         bool
 	GitOpsPassword string
+	// PublicOutbound is the ConfigMap of public outbound stores, generated from the overlay's files, when
+	// cert-manager writes Kestra's stores; nil otherwise.
+	PublicOutbound *publicOutboundData
 	// SealedFiles hold Kestra's stores and password sealed or encrypted, in place of their generators
 	// (--gitops with a supplied certificate); SealedDigest changes with what they hold.
 	SealedFiles                []string
 	SealedDigest, SealedHeader string
+}
+
+type publicOutboundData struct {
+	ConfigMap, Dir string
+	Keys           []string
+	// TrustCAs are the SHA-256 fingerprints of the --trust-ca certificates, comma-separated.
+	TrustCAs string
+}
+
+// publicOutbound is the ConfigMap of the public outbound stores, nil without them.
+func publicOutbound(m *model.Model) *publicOutboundData {
+	if len(m.PublicFiles) == 0 {
+		return nil
+	}
+	return &publicOutboundData{ConfigMap: model.OutboundConfigMap, Dir: model.OutboundDir, Keys: model.OutboundKeys(m.Values.Values), TrustCAs: trustFingerprints(m.TrustedExtra)}
+}
+
+// trustFingerprints are the SHA-256 fingerprints of certificates, comma-separated.
+func trustFingerprints(certificates []*x509.Certificate) string {
+	var fingerprints []string
+	for _, cert := range certificates {
+		sum := sha256.Sum256(cert.Raw)
+		fingerprints = append(fingerprints, hex.EncodeToString(sum[:]))
+	}
+	return strings.Join(fingerprints, ",")
 }
 
 type kestraData struct {
@@ -158,12 +187,7 @@ func certs(m *model.Model) *certsData {
 	if m.Material == nil {
 		return nil
 	}
-	var fingerprints []string
-	for _, cert := range m.Material.TrustedExtra {
-		sum := sha256.Sum256(cert.Raw)
-		fingerprints = append(fingerprints, hex.EncodeToString(sum[:]))
-	}
-	return &certsData{Dir: CertsDir, Issuer: m.Material.Bundle.Issuer != nil, Hosts: strings.Join(m.Material.Bundle.Hosts.All(), ","), TrustCAs: strings.Join(fingerprints, ",")}
+	return &certsData{Dir: CertsDir, Issuer: m.Material.Bundle.Issuer != nil, Hosts: strings.Join(m.Material.Bundle.Hosts.All(), ","), TrustCAs: trustFingerprints(m.Material.TrustedExtra)}
 }
 
 // Generate renders the output folder of the values' target without writing anything.
@@ -244,6 +268,8 @@ func generateTarget(opts Options) (*Overlay, error) {
 		data.Kestra.Namespace = v.Namespace
 	}
 	data.Certs = certs(m)
+	data.PublicOutbound = publicOutbound(m)
+	out.Files = append(out.Files, m.PublicFiles...)
 	data.Renewal = m.Renewal
 	data.GitOps = v.GitOps
 	data.RegistriesVolume = RegistriesVolume

@@ -3,6 +3,7 @@ package status
 import (
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -75,17 +76,32 @@ func (s *snapshot) mountsStores(object *unstructured.Unstructured) (workload, bo
 	volumes, _, _ := unstructured.NestedSlice(object.Object, "spec", "template", "spec", "volumes")
 	for _, v := range volumes {
 		volume, _ := v.(map[string]any)
-		name, _, _ := unstructured.NestedString(volume, "secret", "secretName")
-		if name == "" {
-			continue
-		}
-		if secret := s.secret(object.GetNamespace(), name); secret != nil && secret.GetLabels()[model.RoleLabel] == model.RoleStores {
-			w := workload{object: object, storesSecret: name}
-			w.passwordSecret, w.passwordKey = s.passwordRef(object)
-			return w, true
+		for _, name := range volumeSecrets(volume) {
+			if secret := s.secret(object.GetNamespace(), name); secret != nil && secret.GetLabels()[model.RoleLabel] == model.RoleStores {
+				w := workload{object: object, storesSecret: name}
+				w.passwordSecret, w.passwordKey = s.passwordRef(object)
+				return w, true
+			}
 		}
 	}
 	return workload{}, false
+}
+
+// volumeSecrets names the Secrets a pod volume lays out: a secret volume's, or each secret source of a
+// projected one (the stores beside the public outbound trust).
+func volumeSecrets(volume map[string]any) []string {
+	if name, _, _ := unstructured.NestedString(volume, "secret", "secretName"); name != "" {
+		return []string{name}
+	}
+	var names []string
+	sources, _, _ := unstructured.NestedSlice(volume, "projected", "sources")
+	for _, source := range sources {
+		fields, _ := source.(map[string]any)
+		if name, _, _ := unstructured.NestedString(fields, "secret", "name"); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // passwordRef is the container variable read from a Secret labelled as our store password.
@@ -289,7 +305,7 @@ func mountsSecret(pod *unstructured.Unstructured, name string) bool {
 	volumes, _, _ := unstructured.NestedSlice(pod.Object, "spec", "volumes")
 	for _, v := range volumes {
 		volume, _ := v.(map[string]any)
-		if secretName, _, _ := unstructured.NestedString(volume, "secret", "secretName"); secretName == name {
+		if slices.Contains(volumeSecrets(volume), name) {
 			return true
 		}
 	}

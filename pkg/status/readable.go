@@ -53,6 +53,19 @@ func storesVolume(pod map[string]any, secret string) map[string]any {
 		if name, _, _ := unstructured.NestedString(volume, "secret", "secretName"); name == secret {
 			return volume
 		}
+		// A projected volume (the stores beside the public outbound trust): its Secret source, under the
+		// volume's defaultMode, as a secret volume would say it.
+		sources, _, _ := unstructured.NestedSlice(volume, "projected", "sources")
+		for _, s := range sources {
+			source, _ := s.(map[string]any)
+			if name, _, _ := unstructured.NestedString(source, "secret", "name"); name == secret {
+				fields := map[string]any{"items": source["secret"].(map[string]any)["items"]}
+				if mode, ok := number(volume, "projected", "defaultMode"); ok {
+					fields["defaultMode"] = mode
+				}
+				return map[string]any{"name": volume["name"], "secret": fields}
+			}
+		}
 	}
 	return nil
 }

@@ -275,8 +275,6 @@ func (v Values) validateAppIssuer() error {
 		return fmt.Errorf("--cert/--pkcs12 supply Kestra's certificate, so cert-manager has nothing to issue: drop them or --app-issuer cert-manager")
 	case v.Target != "kustomize":
 		return fmt.Errorf("--app-issuer cert-manager writes a cert-manager Certificate into the overlay: use --target kustomize (the default)")
-	case v.App.OutboundTrust:
-		return fmt.Errorf("--outbound-trust builds its store from our CA in the overlay, which a keystore from cert-manager does not use: drop --outbound-trust, or use --app-issuer local")
 	}
 	return v.validateIssuer()
 }
@@ -361,8 +359,6 @@ func (v Values) validateGitOps() error {
 		return fmt.Errorf("--gitops with a certificate you supply (--cert, --key, --pkcs12) would put its key in git: seal it for the cluster's Sealed Secrets controller with --seal-with CERT.pem (kubeseal --fetch-cert > CERT.pem), encrypt it with SOPS for Flux with --sops-age AGE-PUBLIC-KEY, give your CA to cert-manager as an issuer and pass --issuer-ref instead, or drop --gitops")
 	case v.Issuer.Type == "self-signed" && !v.Issuer.CertManager:
 		return fmt.Errorf("--gitops with --no-cert-manager would put our CA's key in git: drop --no-cert-manager (cert-manager makes the CA in the cluster)")
-	case v.Mode == "app" && v.App.OutboundTrust && !v.SuppliesCertificate():
-		return fmt.Errorf("--gitops with --outbound-trust: the outbound truststore would hold our CA, which cert-manager now makes in the cluster, and needs trust-manager to be built there (not done yet); drop --outbound-trust")
 	case v.Mode == "gateway" && v.Gateway.BackendTLS:
 		return fmt.Errorf("--gitops with --backend-tls: Kestra's backend certificate would come from certs/ (not done yet); drop --backend-tls")
 	case v.Issuer.Type == "self-signed" && v.CertManager.ClusterIssuer:

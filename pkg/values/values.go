@@ -109,6 +109,12 @@ func (v Values) HasTruststore() bool {
 	return !(v.AppIssuedByCertManager() && v.Issuer.Type == "ref")
 }
 
+// PublicOutboundTrust tells whether the outbound trust travels apart from Kestra's stores, in a ConfigMap
+// of public certificates: cert-manager writes the stores Secret, where generate cannot add to it.
+func (v Values) PublicOutboundTrust() bool {
+	return v.Mode == "app" && v.App.OutboundTrust && v.AppIssuedByCertManager()
+}
+
 // SuppliesCertificate tells whether the user brings Kestra's certificate (--cert, --pkcs12).
 func (v Values) SuppliesCertificate() bool {
 	return v.Certificates.CertFile != "" || v.Certificates.PKCS12File != ""
@@ -232,6 +238,8 @@ type CertManager struct {
 	CAIssuerName  string   `json:"caIssuerName"`
 	ClusterIssuer bool     `json:"clusterIssuer"`
 	Permitted     []string `json:"permitted"`
+	// CAGeneration counts the roots cert-manager made with --gitops: rotate-ca --finish moves it on.
+	CAGeneration int `json:"caGeneration"`
 }
 
 type App struct {

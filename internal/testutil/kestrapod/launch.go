@@ -247,33 +247,19 @@ func (p *Process) readEnv(objects []map[string]any, namespace string, spec map[s
 func (p *Process) readMounts(objects []map[string]any, namespace string, pod, spec map[string]any) error {
 	fsGroup, hasFSGroup := intField(pod, "securityContext", "fsGroup")
 	volumes := map[string]map[string]File{}
-	for _, v := range asList(pod["volumes"]) {
-		v, _ := v.(map[string]any)
-		var kind, ref string
-		var source map[string]any
-		if cm, ok := v["configMap"].(map[string]any); ok {
-			kind, ref, source = "configMapRef", fmt.Sprint(cm["name"]), cm
-		} else if secret, ok := v["secret"].(map[string]any); ok {
-			kind, ref, source = "secretRef", fmt.Sprint(secret["secretName"]), secret
-		} else {
-			continue
+	laidOut := func(content []byte, mode fs.FileMode) File {
+		f := File{Data: content, Mode: mode}
+		if hasFSGroup {
+			f.GID, f.Mode = fsGroup, mode|0o440
 		}
+		return f
+	}
+	// layOut adds the files of one ConfigMap or Secret source to files: its items, else every key.
+	layOut := func(volume any, kind, ref string, source map[string]any, mode fs.FileMode, files map[string]File) error {
 		data, err := objectData(objects, namespace, kind, ref)
 		if err != nil {
-			return fmt.Errorf("volume %s: %v", v["name"], err)
+			return fmt.Errorf("volume %s: %v", volume, err)
 		}
-		mode := fs.FileMode(0o644)
-		if m, ok := intField(source, "defaultMode"); ok {
-			mode = fs.FileMode(m)
-		}
-		laidOut := func(content []byte, mode fs.FileMode) File {
-			f := File{Data: content, Mode: mode}
-			if hasFSGroup {
-				f.GID, f.Mode = fsGroup, mode|0o440
-			}
-			return f
-		}
-		files := map[string]File{}
 		items := asList(source["items"])
 		if len(items) == 0 {
 			for key, content := range data {
@@ -284,7 +270,7 @@ func (p *Process) readMounts(objects []map[string]any, namespace string, pod, sp
 			item, _ := item.(map[string]any)
 			content, ok := data[fmt.Sprint(item["key"])]
 			if !ok {
-				return fmt.Errorf("volume %s: no key %s in %s", v["name"], item["key"], ref)
+				return fmt.Errorf("volume %s: no key %s in %s", volume, item["key"], ref)
 			}
 			itemMode := mode
 			if m, ok := intField(item, "mode"); ok {
@@ -292,7 +278,53 @@ func (p *Process) readMounts(objects []map[string]any, namespace string, pod, sp
 			}
 			files[fmt.Sprint(item["path"])] = laidOut(content, itemMode)
 		}
-		volumes[fmt.Sprint(v["name"])] = files
+		return nil
+	}
+	for _, v := range asList(pod["volumes"]) {
+		v, _ := v.(map[string]any)
+		var sources []map[string]any
+		var mode fs.FileMode = 0o644
+		if projected, ok := v["projected"].(map[string]any); ok {
+			// One folder from several Secrets and ConfigMaps, under the projected volume's defaultMode.
+			if m, ok := intField(projected, "defaultMode"); ok {
+				mode = fs.FileMode(m)
+			}
+			for _, source := range asList(projected["sources"]) {
+				if source, ok := source.(map[string]any); ok {
+					sources = append(sources, source)
+				}
+			}
+		} else {
+			sources = []map[string]any{v}
+		}
+		files := map[string]File{}
+		laid := false
+		for _, source := range sources {
+			var kind, ref string
+			var fields map[string]any
+			if cm, ok := source["configMap"].(map[string]any); ok {
+				kind, ref, fields = "configMapRef", fmt.Sprint(cm["name"]), cm
+			} else if secret, ok := source["secret"].(map[string]any); ok {
+				name := secret["secretName"] // a projected source names it "name"
+				if name == nil {
+					name = secret["name"]
+				}
+				kind, ref, fields = "secretRef", fmt.Sprint(name), secret
+			} else {
+				continue
+			}
+			sourceMode := mode
+			if m, ok := intField(fields, "defaultMode"); ok {
+				sourceMode = fs.FileMode(m)
+			}
+			if err := layOut(v["name"], kind, ref, fields, sourceMode, files); err != nil {
+				return err
+			}
+			laid = true
+		}
+		if laid {
+			volumes[fmt.Sprint(v["name"])] = files
+		}
 	}
 	for _, m := range asList(spec["volumeMounts"]) {
 		m, _ := m.(map[string]any)
@@ -342,6 +374,16 @@ func objectData(objects []map[string]any, namespace, refKind, name string) (map[
 	if plain, ok := object["stringData"].(map[string]any); ok {
 		for key, value := range plain {
 			out[key] = []byte(fmt.Sprint(value))
+		}
+	}
+	// A ConfigMap's binary files (a Java truststore) travel base64-encoded in binaryData.
+	if binary, ok := object["binaryData"].(map[string]any); ok {
+		for key, value := range binary {
+			decoded, err := base64.StdEncoding.DecodeString(fmt.Sprint(value))
+			if err != nil {
+				return nil, fmt.Errorf("ConfigMap %s binaryData %s: %v", name, key, err)
+			}
+			out[key] = decoded
 		}
 	}
 	return out, nil
