@@ -64,6 +64,11 @@ the cluster: the clients get ca-next.pem. Step 2 gives cert-manager an issuer si
 issue again (as renew does) and restarts Kestra where it loads cert-manager's keystore; --finish is refused
 while a certificate of the overlay still comes from the old CA.
 
+An overlay generated with --gitops --self-signed, whose root cert-manager makes in the cluster, rotates
+through cert-manager: step 1 adds a second root (kubectl kestra-tls ca prints both), step 2 has the issuer
+signed by it and Kestra's certificates issued again, --finish removes the old root. Commit DIR after each
+step.
+
 Kestra 1.3 and later re-read their stores in place (app.renewal reload): no step restarts Kestra, and step 1
 is live once the kubelet has updated the pods' files and Micronaut has re-read them (app.reloadInterval).
 The JVM reads the outbound truststore (--outbound-trust) only at start: for tasks calling out to a service
