@@ -446,3 +446,45 @@ func TestPostgresBackendVerifiesThroughTheOutboundBundle(t *testing.T) {
 		})
 	}
 }
+
+// TestKestra2ControllerAndWorkersGetTheOutboundTrust: over Kestra 2's distributed install as its
+// development chart renders it (a controller Deployment with its own gRPC Service, Kestra's Service in
+// front of the webserver only), the webserver serves HTTPS and the controller, like every component,
+// reaches a server of a --trust-ca CA through the JVM's truststore (_JAVA_OPTIONS, which the chart sets and
+// which wins over JAVA_OPTS), as Kestra's launcher starts them; the controller's gRPC Service is left as it
+// was.
+func TestKestra2ControllerAndWorkersGetTheOutboundTrust(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Kestra's server and the JVM as the container's user (-short)")
+	}
+	kestrapod.RequireRoot(t)
+	corp := startCorporateServer(t)
+	out := filepath.Join(t.TempDir(), "overlay")
+	if _, stderr, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", "kestra.example.com", "--base", "testdata/bases/kestra2-distributed",
+		"--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--trust-ca", corp.RootCA); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	objects := builtObjects(t, out)
+	for _, component := range []string{"controller", "worker", "executor", "scheduler", "webserver"} {
+		p, err := kestrapod.Start(objects, "Deployment", "kestra-"+component, "kestra-"+component)
+		if err != nil {
+			t.Fatalf("the %s would not start: %v", component, err)
+		}
+		if body, err := kestrapod.CallOut(t, p, "127.0.0.1", corp.Port); err != nil || !strings.Contains(body, "kestra-tls-ok") {
+			t.Errorf("the %s's JVM as %s: %v\n%s", component, p.User, err, body)
+		}
+		if component == "webserver" {
+			if server := kestrapod.Run(t, p); server.Scheme != "https" {
+				t.Errorf("the webserver serves %s, want https", server.Scheme)
+			}
+		}
+	}
+	for _, object := range objects {
+		if object["kind"] == "Service" && dig(object, "metadata", "name") == "kestra-controller" {
+			ports := dig(object, "spec", "ports").([]any)
+			if len(ports) != 1 || fmt.Sprint(dig(ports[0].(map[string]any), "port")) != "50051" {
+				t.Errorf("the controller's gRPC Service changed: %v", ports)
+			}
+		}
+	}
+}
