@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 )
@@ -26,6 +28,10 @@ const certsExample = `  # A CA, a certificate for two names and an IP, keystore.
 type CertsOptions struct {
 	TLS       *TLSFlags
 	OutputDir string
+	// Clients are the client certificates to issue (--client), from the CA in OutputDir or --ca-dir, or
+	// from ClientCA and ClientCAKey; ClientPasswordFile holds their PKCS#12 password.
+	Clients                                   []string
+	ClientCA, ClientCAKey, ClientPasswordFile string
 
 	request generate.Request
 	genericiooptions.IOStreams
@@ -56,6 +62,13 @@ func NewCmdCerts(streams genericiooptions.IOStreams) *cobra.Command {
 		},
 	}
 	o.TLS.AddFlags(cmd)
+	cmd.Flags().StringArrayVar(&o.Clients, "client", nil, "a client certificate for NAME (clientAuth only; repeatable): clients/NAME.pem, NAME.key and NAME.p12 (for browsers and curl --cert-type P12), signed by the CA in -o DIR or --ca-dir, or by --client-ca")
+	cmd.Flags().StringVar(&o.ClientCA, "client-ca", "", "with --client: PEM certificate of a CA of yours that signs the client certificates (a corporate one), with --client-ca-key")
+	cmd.Flags().StringVar(&o.ClientCAKey, "client-ca-key", "", "with --client-ca: its PEM private key")
+	cmd.Flags().StringVar(&o.ClientPasswordFile, "client-password-file", "", "with --client: file holding the PKCS#12 password (default: the one kept in clients/NAME.p12-password, or a random one; never on the command line)")
+	for _, name := range []string{"client-ca", "client-ca-key", "client-password-file"} {
+		_ = cmd.MarkFlagFilename(name)
+	}
 	cmd.Flags().StringVarP(&o.OutputDir, "output-dir", "o", o.OutputDir, "directory to write into (created 0700)")
 	_ = cmd.MarkFlagDirname("output-dir")
 	return cmd
@@ -63,13 +76,32 @@ func NewCmdCerts(streams genericiooptions.IOStreams) *cobra.Command {
 
 // Complete reads the flags and the files they name.
 func (o *CertsOptions) Complete() error {
+	if o.clientsOnly() {
+		return nil
+	}
 	var err error
 	o.request, err = o.TLS.Request(o.OutputDir)
 	return err
 }
 
-// Validate checks the request before anything is made.
+// clientsOnly: --client without --host issues client certificates from a CA that is already there.
+func (o *CertsOptions) clientsOnly() bool { return len(o.Clients) > 0 && len(o.TLS.Hosts) == 0 }
+
 func (o *CertsOptions) Validate() error {
+	if (o.ClientCA != "" || o.ClientCAKey != "" || o.ClientPasswordFile != "") && len(o.Clients) == 0 {
+		return fmt.Errorf("--client-ca, --client-ca-key and --client-password-file are for client certificates: add --client NAME")
+	}
+	for _, name := range o.Clients {
+		if err := generate.ValidClientName(name); err != nil {
+			return err
+		}
+	}
+	if o.clientsOnly() {
+		if o.TLS.Days > pki.MaxServerDays || o.TLS.Days < 1 {
+			return fmt.Errorf("--days %d: give 1 to %d days", o.TLS.Days, pki.MaxServerDays)
+		}
+		return nil
+	}
 	return o.request.Validate()
 }
 
@@ -80,6 +112,9 @@ func (o *CertsOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer release()
+	if o.clientsOnly() {
+		return o.issueClients()
+	}
 	bundle, err := generate.Plan(o.request)
 	if err != nil {
 		return err
@@ -104,5 +139,52 @@ func (o *CertsOptions) Run(ctx context.Context) error {
 		strings.Join(pki.SANs(bundle.Server.Cert), ", "), bundle.Server.Cert.NotAfter.UTC().Format("2006-01-02"), bundle.CA.Subject.CommonName)
 	fmt.Fprintf(o.Out, "next: clients trust %s; Kestra serves %s (password in %s) through micronaut.server.ssl, or let `kubectl kestra-tls generate --mode app` (or --target compose) write the whole setup\n",
 		filepath.Join(o.OutputDir, "ca.pem"), filepath.Join(o.OutputDir, "keystore.p12"), filepath.Join(o.OutputDir, "store-password"))
+	if len(o.Clients) > 0 {
+		return o.issueClients()
+	}
+	return nil
+}
+
+// issueClients writes the --client certificates into OutputDir/clients.
+func (o *CertsOptions) issueClients() error {
+	algorithm, err := pki.ParseKeyAlgorithm(o.TLS.KeyAlgorithm)
+	if err != nil {
+		return err
+	}
+	req := generate.ClientRequest{
+		Dir: o.OutputDir, CADir: o.OutputDir, CACertFile: o.ClientCA, CAKeyFile: o.ClientCAKey,
+		Names: o.Clients, Days: o.TLS.Days, KeyAlgorithm: algorithm, Now: time.Now(),
+	}
+	if o.TLS.CADir != "" {
+		req.CADir = o.TLS.CADir
+	}
+	if o.ClientPasswordFile != "" {
+		password, err := generate.ReadInput("--client-password-file", o.ClientPasswordFile)
+		if err != nil {
+			return err
+		}
+		if req.Password = strings.TrimRight(string(password), "\r\n"); len(req.Password) < 6 {
+			return fmt.Errorf("--client-password-file %s: the password must have at least 6 characters (browsers and keytool refuse shorter ones)", o.ClientPasswordFile)
+		}
+	}
+	bundle, err := generate.PlanClients(req)
+	if err != nil {
+		return err
+	}
+	result, err := fileset.Write(o.OutputDir, 0o700, bundle.Files)
+	if err != nil {
+		return err
+	}
+	for _, name := range result.Written {
+		fmt.Fprintf(o.Out, "wrote %s\n", name)
+	}
+	if len(bundle.Unchanged) > 0 {
+		fmt.Fprintf(o.Out, "unchanged (still valid, from the same CA): %s\n", strings.Join(bundle.Unchanged, ", "))
+	}
+	for _, name := range o.Clients {
+		base := filepath.Join(o.OutputDir, generate.ClientsDir, name)
+		fmt.Fprintf(o.Out, "client %s, signed by %q: curl --cert %s.pem --key %s.key, or curl --cert-type P12 --cert %s.p12:PASSWORD (the password is in %s.p12-password); browsers import %s.p12\n",
+			name, bundle.CA.Cert.Subject.CommonName, base, base, base, base, base)
+	}
 	return nil
 }

@@ -85,12 +85,17 @@ type Request struct {
 	// Permitted overrides the names the issuer may sign (default: Hosts).
 	Permitted pki.Hosts
 	Supplied  *Supplied
+	// ClientCAs, when given, are the only CAs the truststore holds (Micronaut's client authentication,
+	// --client-ca): client certificates of theirs are accepted, ours are not.
+	ClientCAs []*x509.Certificate
 	Now       time.Time
 }
 
 // Bundle is the material, ready to be written.
 type Bundle struct {
-	CA *x509.Certificate
+	// ClientCAs replace our CAs in the truststore (Request.ClientCAs).
+	ClientCAs []*x509.Certificate
+	CA        *x509.Certificate
 	// NextCA is the CA a rotation moves to, trusted beside CA; nil without a rotation.
 	NextCA *x509.Certificate
 	// Issuer is the name-constrained intermediate for cert-manager (CAOnly), nil when the CA predates
@@ -168,7 +173,7 @@ func Plan(req Request) (*Bundle, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	b := &Bundle{Hosts: req.Hosts}
+	b := &Bundle{Hosts: req.Hosts, ClientCAs: req.ClientCAs}
 	if err := b.resolvePassword(req); err != nil {
 		return nil, err
 	}

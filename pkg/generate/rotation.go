@@ -30,6 +30,14 @@ const (
 
 // Trusted are the CAs the truststores hold: ours, and the next one during a rotation.
 func (b *Bundle) Trusted() []keystore.TrustedEntry {
+	if len(b.ClientCAs) > 0 {
+		// --client-ca: the clients' CA alone, so that a certificate of ours (or any other) is refused.
+		entries := make([]keystore.TrustedEntry, len(b.ClientCAs))
+		for i, ca := range b.ClientCAs {
+			entries[i] = keystore.TrustedEntry{Alias: fmt.Sprintf("client-ca-%d", i+1), Cert: ca}
+		}
+		return entries
+	}
 	entries := []keystore.TrustedEntry{{Alias: TruststoreCAAlias, Cert: b.CA}}
 	if b.NextCA != nil {
 		entries = append(entries, keystore.TrustedEntry{Alias: NextCAAlias, Cert: b.NextCA})
@@ -37,11 +45,12 @@ func (b *Bundle) Trusted() []keystore.TrustedEntry {
 	return entries
 }
 
-// TrustedCerts are the same CAs as certificates.
+// TrustedCerts are our CAs (the current one, and the next during a rotation): what clients of Kestra and
+// Kestra's own tasks trust, whatever the truststore holds for client authentication.
 func (b *Bundle) TrustedCerts() []*x509.Certificate {
-	var certs []*x509.Certificate
-	for _, entry := range b.Trusted() {
-		certs = append(certs, entry.Cert)
+	certs := []*x509.Certificate{b.CA}
+	if b.NextCA != nil {
+		certs = append(certs, b.NextCA)
 	}
 	return certs
 }

@@ -150,9 +150,13 @@ func planMaterial(opts Options) (*Material, error) {
 			return nil, err
 		}
 	}
+	clientCAs, err := clientCAs(v.App.ClientCAFile)
+	if err != nil {
+		return nil, err
+	}
 	bundle, err := generate.Plan(generate.Request{
-		Permitted: permitted,
-		Dir:       filepath.Join(opts.Dir, CertsDir), CADir: c.CADir, Hosts: serverHosts, KeyAlgorithm: algorithm,
+		Permitted: permitted, ClientCAs: clientCAs,
+		Dir: filepath.Join(opts.Dir, CertsDir), CADir: c.CADir, Hosts: serverHosts, KeyAlgorithm: algorithm,
 		Days: c.Days, CACommonName: c.CACommonName, Password: password, Supplied: supplied,
 		CAOnly: v.IssuedByOurCAIssuer(), WithIssuer: selfSigned && v.Issuer.CertManager && backend,
 		Force: opts.Force, RenewServer: opts.RenewServer, Rotation: c.Rotation, Now: opts.Now,
@@ -276,4 +280,25 @@ func trustedCAs(files []string) ([]*x509.Certificate, error) {
 		all = append(all, certs...)
 	}
 	return all, nil
+}
+
+// clientCAs reads --client-ca: the CAs whose client certificates Kestra accepts, nil when not given.
+func clientCAs(file string) ([]*x509.Certificate, error) {
+	if file == "" {
+		return nil, nil
+	}
+	data, err := generate.ReadInput("--client-ca", file)
+	if err != nil {
+		return nil, err
+	}
+	certs, err := pki.ParseCertificates(data)
+	if err != nil {
+		return nil, fmt.Errorf("--client-ca %s: %v", file, err)
+	}
+	for _, cert := range certs {
+		if !cert.IsCA {
+			return nil, fmt.Errorf("--client-ca %s: %q is not a CA certificate: give the certificate of the CA that signs your clients' certificates", file, cert.Subject.CommonName)
+		}
+	}
+	return certs, nil
 }

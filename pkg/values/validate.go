@@ -125,6 +125,17 @@ func (v Values) Validate() error {
 			return fmt.Errorf("--registry %q: give the registry as Docker names it in an image, host or host:port (registry.corp.example:5000), without https:// or a path", registry)
 		}
 	}
+	if v.App.ClientAuthentication != "" && v.Mode != "app" {
+		return fmt.Errorf("--client-auth %s: client certificates are checked where TLS ends, and in %s mode that is the %s; kestra-tls sets up client authentication on Kestra's own HTTPS only (--mode app) for now", v.App.ClientAuthentication, v.Mode, map[string]string{"ingress": "Ingress controller (ingress-nginx's auth-tls-*, Traefik's TLSOption clientAuth)", "gateway": "Gateway (Gateway API's frontend validation)"}[v.Mode])
+	}
+	if v.App.ClientCAFile != "" {
+		switch {
+		case v.App.ClientAuthentication == "":
+			return fmt.Errorf("--client-ca names the CA of the client certificates Kestra accepts: add --client-auth need (or want)")
+		case v.AppIssuedByCertManager():
+			return fmt.Errorf("--client-ca: cert-manager writes Kestra's truststore (its issuer's CA) in this setup, so it cannot hold your clients' CA; use --app-issuer local, or drop --client-ca (our CA then signs the client certificates)")
+		}
+	}
 	switch v.App.ClientAuthentication {
 	case "want", "need", "none", "":
 	default:

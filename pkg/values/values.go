@@ -245,6 +245,9 @@ type CertManager struct {
 type App struct {
 	Port                 int    `json:"port"`
 	ClientAuthentication string `json:"clientAuthentication"`
+	// ClientCAFile is the PEM of the CAs whose client certificates Kestra accepts (--client-ca); empty:
+	// ours, the CA of certs/.
+	ClientCAFile string `json:"clientCAFile"`
 	// DualProtocol nil (null) means: on when the base's Service has a port to Kestra's 8080, so it keeps working.
 	DualProtocol *bool `json:"dualProtocol"`
 	// RedirectHTTP makes plain HTTP on 8080 answer with a redirect to HTTPS (Micronaut's
@@ -511,7 +514,7 @@ var PathKeys = []string{
 	"base", "templates", "compose.files", "compose.envFiles", "helm.chartValues", "app.caBundle", "app.trustCAs",
 	"certificates.caDir", "certificates.certFile", "certificates.keyFile", "certificates.caFile",
 	"certificates.pkcs12File", "certificates.keyPasswordFile", "certificates.storePasswordFile",
-	"issuer.acmeCABundle", "issuer.solverFile", "issuer.eab.hmacKeyFile", "sealing.sealedSecretsCert",
+	"issuer.acmeCABundle", "issuer.solverFile", "issuer.eab.hmacKeyFile", "sealing.sealedSecretsCert", "app.clientCAFile",
 }
 
 // RebasePaths rewrites every relative path among PathKeys in m (a string, or a list of them) with to.

@@ -51,6 +51,17 @@ public class UiController {
         return hosts.resolve(request);
     }
 
+    /**
+     * The subject of the client certificate the TLS handshake verified (micronaut.server.ssl.clientAuthentication),
+     * "none" without one: which client the server believes it talks to, as Kestra would read it.
+     */
+    @Get(uri = "/api/v1/client", produces = MediaType.TEXT_PLAIN)
+    public String client(HttpRequest<?> request) {
+        return request.getCertificate()
+            .map(certificate -> ((java.security.cert.X509Certificate) certificate).getSubjectX500Principal().getName())
+            .orElse("none");
+    }
+
     /** What the tests' clients (curl, the JVM's, OpenSSL, a proxy) check they reached. */
     @Get(uri = "/", produces = MediaType.TEXT_HTML)
     public String root() {

@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
+)
+
+// clientCert is a client certificate certs --client wrote: its PEM pair and its PKCS#12 with password.
+type clientCert struct{ name, pem, key, p12, password string }
+
+// issueClient runs `certs --client NAME -o dir` (with extra flags) and returns what it wrote.
+func issueClient(t *testing.T, dir, name string, extra ...string) clientCert {
+	t.Helper()
+	if _, stderr, err := runCmd(t, append([]string{"certs", "--client", name, "-o", dir}, extra...)...); err != nil {
+		t.Fatalf("certs --client %s: %v\n%s", name, err, stderr)
+	}
+	base := filepath.Join(dir, "clients", name)
+	password, err := os.ReadFile(base + ".p12-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clientCert{name: name, pem: base + ".pem", key: base + ".key", p12: base + ".p12", password: string(password)}
+}
+
+// TestKestraAuthenticatesClientCertificates: Kestra's own server (Micronaut 4.10), configured by an app-mode
+// overlay with --client-auth, as its launcher starts it, asked by the real curl: with need it refuses a
+// client without a certificate and one whose certificate another CA signed, and accepts one `certs
+// --client` signed with the overlay's CA (as PEM, and as the PKCS#12 a browser imports); with want it
+// accepts a client without a certificate and ours, and tells which it verified, but still refuses a
+// certificate it cannot verify (JSSE's way); with --client-ca, only the clients of that CA get in, ours no
+// longer. The management port stays without client authentication (probes).
+func TestKestraAuthenticatesClientCertificates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Kestra's server (-short)")
+	}
+	curl := testutil.Program(t, "curl", "apt-get install curl")
+	const host = "kestra.example.com"
+	// A CA that is not the overlay's, and a client of it.
+	other := t.TempDir()
+	if _, stderr, err := runCmd(t, "certs", "--host", "other.example.com", "--ca-common-name", "Another CA", "-o", other); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	intruder := issueClient(t, other, "intruder")
+
+	for _, tc := range []struct {
+		name, mode string
+		clientCA   bool // the overlay trusts other's CA for clients (--client-ca), not its own
+	}{
+		{"need", "need", false},
+		{"want", "want", false},
+		{"need with --client-ca", "need", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "overlay")
+			args := []string{"generate", "-o", out, "--mode", "app", "--host", host, "--client-auth", tc.mode}
+			if tc.clientCA {
+				args = append(args, "--client-ca", filepath.Join(other, "ca.pem"))
+			}
+			if _, stderr, err := runCmd(t, args...); err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			ours := issueClient(t, filepath.Join(out, "certs"), "ci-bot")
+			p, err := kestrapod.Start(builtObjects(t, out), "Deployment", "kestra", "kestra")
+			if err != nil {
+				t.Fatal(err)
+			}
+			server := kestrapod.Run(t, p)
+			ask := func(client []string) (string, error) {
+				t.Helper()
+				argv := append([]string{"-sS", "--max-time", "10", "--cacert", filepath.Join(out, "certs", "ca.pem"),
+					"--resolve", fmt.Sprintf("%s:%d:127.0.0.1", host, server.Local)}, client...)
+				output, err := exec.Command(curl, append(argv, fmt.Sprintf("https://%s:%d/api/v1/client", host, server.Local))...).CombinedOutput()
+				return strings.TrimSpace(string(output)), err
+			}
+			withPEM := func(c clientCert) []string { return []string{"--cert", c.pem, "--key", c.key} }
+			withP12 := func(c clientCert) []string { return []string{"--cert-type", "P12", "--cert", c.p12 + ":" + c.password} }
+
+			accepted, refused := map[string][]string{}, map[string][]string{}
+			switch {
+			case tc.clientCA:
+				accepted["a client of the --client-ca CA"] = withPEM(intruder)
+				refused["no certificate"] = nil
+				refused["a client of our own CA"] = withPEM(ours)
+			case tc.mode == "need":
+				accepted["our client (PEM)"] = withPEM(ours)
+				accepted["our client (PKCS#12)"] = withP12(ours)
+				refused["no certificate"] = nil
+				refused["a client of another CA"] = withPEM(intruder)
+			default:
+				accepted["our client (PEM)"] = withPEM(ours)
+				accepted["our client (PKCS#12)"] = withP12(ours)
+				accepted["no certificate"] = nil
+				// Found on the real server: JSSE (Temurin 25) ends the handshake with certificate_unknown
+				// when a client presents a certificate it cannot verify, want or need alike; want only
+				// lets a client present none.
+				refused["a client of another CA"] = withPEM(intruder)
+			}
+			for what, client := range accepted {
+				output, err := ask(client)
+				if err != nil {
+					t.Errorf("%s: refused by Kestra's server with --client-auth %s: %v\n%s", what, tc.mode, err, output)
+					continue
+				}
+				want := "none"
+				if client != nil {
+					want = "CN=ci-bot"
+					if tc.clientCA {
+						want = "CN=intruder"
+					}
+				}
+				if output != want {
+					t.Errorf("%s: Kestra's server verified %q, want %q", what, output, want)
+				}
+			}
+			for what, client := range refused {
+				if output, err := ask(client); err == nil {
+					t.Errorf("%s: accepted by Kestra's server with --client-auth %s (it verified %q)", what, tc.mode, output)
+				}
+			}
+			// The probes' port asks for no certificate.
+			if output, err := exec.Command(curl, "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", fmt.Sprintf("http://%s:8081/health", server.Pod.IP)).CombinedOutput(); err != nil || string(output) != "200" {
+				t.Errorf("the management port with --client-auth %s: %v %s", tc.mode, err, output)
+			}
+		})
+	}
+}
