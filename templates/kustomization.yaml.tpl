@@ -36,6 +36,9 @@ resources:
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if .ClientAuth }}
+  - client-auth.yaml
+{{- end }}
 {{- with .SealedFiles }}
   # Kestra's stores and their password, encrypted: only the cluster opens them (the Sealed Secrets
   # controller, or Flux's SOPS decryption).
@@ -137,15 +140,25 @@ configMapGenerator:
 {{- $eab := and .ACME .ACME.EABKeyID }}
 {{- $gitopsPassword := and .GitOps .AppCertificate }}
 {{- $certs := and .Certs (not .SealedFiles) }}
-{{- if or $certs $eab .ConfigFile (and .Gateway .Gateway.BackendCA) $gitopsPassword .PublicOutbound }}
+{{- if or $certs $eab .ConfigFile (and .Gateway .Gateway.BackendCA) $gitopsPassword .PublicOutbound .ClientAuth }}
 # Every Secret and ConfigMap generated here carries our marker, so that status finds them and uninstall
 # removes them (and only them).
 generatorOptions:
   labels:
     app.kubernetes.io/managed-by: kubectl-kestra-tls
 {{- end }}
-{{- if or $certs $eab $gitopsPassword }}
+{{- if or $certs $eab $gitopsPassword .ClientAuth }}
 secretGenerator:
+{{- end }}
+{{- with .ClientAuth }}
+  # The CA whose client certificates Traefik accepts (--client-auth): public, from {{ .CAFile }}. A fixed
+  # name, since the TLSOption refers to it.
+  - name: {{ .Secret }}
+    namespace: {{ .Namespace }}
+    files:
+      - ca.crt={{ .CAFile }}
+    options:
+      disableNameSuffixHash: true
 {{- end }}
 {{- if $gitopsPassword }}
   # The password cert-manager encrypts Kestra's stores with, and Kestra opens them with. In git, in plain
@@ -229,6 +242,13 @@ secretGenerator:
         {{- with .Certs.TrustCAs }}
         # The --trust-ca certificates the outbound stores must hold (SHA-256), for status.
         kestra-tls.io/trust-cas: {{ . | quote }}
+        {{- end }}
+        {{- with .Values.app.clientAuthentication }}
+        # Kestra asks clients for a certificate its truststore verifies: status watches that CA's expiry.
+        kestra-tls.io/client-auth: {{ . }}
+        {{- if $.Values.app.clientCAFile }}
+        kestra-tls.io/client-ca: external
+        {{- end }}
         {{- end }}
         {{- if .Renewal.Reloads }}
         kestra-tls.io/renewal: reload

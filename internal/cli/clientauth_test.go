@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/browser"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 )
 
@@ -35,7 +36,8 @@ func issueClient(t *testing.T, dir, name string, extra ...string) clientCert {
 // --client` signed with the overlay's CA (as PEM, and as the PKCS#12 a browser imports); with want it
 // accepts a client without a certificate and ours, and tells which it verified, but still refuses a
 // certificate it cannot verify (JSSE's way); with --client-ca, only the clients of that CA get in, ours no
-// longer. The management port stays without client authentication (probes).
+// longer. Chromium, with the PKCS#12 imported into its NSS database, gets in with need; without, it is
+// refused. The management port stays without client authentication (probes).
 func TestKestraAuthenticatesClientCertificates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Kestra's server (-short)")
@@ -122,6 +124,18 @@ func TestKestraAuthenticatesClientCertificates(t *testing.T) {
 			for what, client := range refused {
 				if output, err := ask(client); err == nil {
 					t.Errorf("%s: accepted by Kestra's server with --client-auth %s (it verified %q)", what, tc.mode, output)
+				}
+			}
+			if tc.name == "need" {
+				// A browser: Chromium with our .p12 imported into its NSS database gets in, one without is refused.
+				url := fmt.Sprintf("https://%s:%d/api/v1/client", host, server.Local)
+				hosts := map[string]string{host: "127.0.0.1"}
+				page, err := browser.LoadWithClientCert(t, url, filepath.Join(out, "certs", "ca.pem"), hosts, browser.ClientCert{P12: ours.p12, Password: ours.password})
+				if err != nil || !strings.Contains(page.DOM, "CN=ci-bot") {
+					t.Errorf("Chromium with ci-bot.p12 imported: %v\n%s", err, page.DOM)
+				}
+				if page, err := browser.Load(t, url, filepath.Join(out, "certs", "ca.pem"), hosts); err == nil || !strings.Contains(err.Error(), "ERR_BAD_SSL_CLIENT_AUTH_CERT") {
+					t.Errorf("Chromium without a client certificate = %v, want ERR_BAD_SSL_CLIENT_AUTH_CERT\n%s", err, page.DOM)
 				}
 			}
 			// The probes' port asks for no certificate.

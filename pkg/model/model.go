@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/render"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
 )
@@ -132,6 +133,13 @@ func Build(opts Options) (*Model, error) {
 			m.publicNotes = nil
 		}
 		m.Warnings = append(m.Warnings, material.Warnings...)
+	}
+	if v.Mode == "ingress" && v.App.ClientAuthentication != "" {
+		caPEM, err := ingressClientCA(v.Values, m.Material)
+		if err != nil {
+			return nil, err
+		}
+		m.PublicFiles = append(m.PublicFiles, fileset.File{Name: ClientCAFile, Data: caPEM, Mode: fileset.Public})
 	}
 	if m.ACME, err = planACME(v.Values); err != nil {
 		return nil, err
@@ -282,4 +290,24 @@ func forwardedHosts(v values.Values) []string {
 		patterns = append(patterns, "https://"+regexp.QuoteMeta(host))
 	}
 	return patterns
+}
+
+// ClientCAFile, in the overlay, is the CA whose client certificates the Ingress controller accepts
+// (--client-auth in ingress mode): public, so committed with the overlay.
+const ClientCAFile = "client-ca.pem"
+
+// ingressClientCA is the CA the Ingress controller verifies clients against: --client-ca's, else our CA
+// (the root of certs/, which `certs --client` signs with).
+func ingressClientCA(v values.Values, material *Material) ([]byte, error) {
+	if v.App.ClientCAFile != "" {
+		certs, err := clientCAs(v.App.ClientCAFile)
+		if err != nil {
+			return nil, err
+		}
+		return pki.EncodeCertificates(certs...), nil
+	}
+	if material == nil || material.Bundle == nil || material.Bundle.CA == nil {
+		return nil, fmt.Errorf("--client-auth %s: no CA of ours in certs/ to verify clients against: pass --self-signed, or your clients' CA with --client-ca FILE", v.App.ClientAuthentication)
+	}
+	return pki.EncodeCertificates(material.Bundle.CA), nil
 }

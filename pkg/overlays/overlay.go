@@ -37,13 +37,15 @@ const (
 	GitOpsStorePassword = "kestra-tls-gitops"
 	// CABootstrapFile has cert-manager make our CA in the cluster (--gitops).
 	CABootstrapFile = "ca-bootstrap.yaml"
+	// ClientAuthFile is Traefik's TLSOption for --client-auth in ingress mode.
+	ClientAuthFile  = "client-auth.yaml"
 	CertsDir        = model.CertsDir
 	embeddedBaseDir = "base"
 )
 
 // ourFiles are the files some runs write and others don't: a re-run removes the ones it no longer writes
 // (patch-*.yaml too), in a folder that generate wrote.
-var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", CABootstrapFile, SealedFile, "certificate.yaml", "service-patch.yaml", "namespace.yaml", model.ConfigFile, HelmValuesFile, "deployment-patch.yaml"}
+var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", CABootstrapFile, SealedFile, ClientAuthFile, model.ClientCAFile, "certificate.yaml", "service-patch.yaml", "namespace.yaml", model.ConfigFile, HelmValuesFile, "deployment-patch.yaml"}
 
 // valuesHeader marks a folder as written by generate, so that stale files of ours may be removed from it,
 // and its values.yaml as an earlier run's, not a values file of the user's.
@@ -136,10 +138,38 @@ type templateData struct {
 	// PublicOutbound is the ConfigMap of public outbound stores, generated from the overlay's files, when
 	// cert-manager writes Kestra's stores; nil otherwise.
 	PublicOutbound *publicOutboundData
+	// ClientAuth is the Traefik TLSOption that asks clients for certificates (--client-auth in ingress
+	// mode), nil otherwise.
+	ClientAuth *clientAuthData
 	// SealedFiles hold Kestra's stores and password sealed or encrypted, in place of their generators
 	// (--gitops with a supplied certificate); SealedDigest changes with what they hold.
 	SealedFiles                []string
 	SealedDigest, SealedHeader string
+}
+
+type clientAuthData struct {
+	TLSOption, Secret, Namespace, CAFile string
+	// Type is Traefik's clientAuthType for need or want.
+	Type string
+}
+
+// TLSOptionName and ClientCASecret name what --client-auth adds in ingress mode.
+const (
+	TLSOptionName  = "kestra-tls-client-auth"
+	ClientCASecret = "kestra-tls-client-ca"
+)
+
+// clientAuth is Traefik's client authentication for our Ingress, nil without --client-auth in ingress mode.
+func clientAuth(v values.Values, namespace string) (*clientAuthData, error) {
+	if v.Mode != "ingress" || v.App.ClientAuthentication == "" {
+		return nil, nil
+	}
+	if namespace == "" {
+		// The Ingress names the TLSOption as <namespace>-<name>@kubernetescrd.
+		return nil, fmt.Errorf("--client-auth %s: Traefik's Ingress names its TLS options with their namespace: pass -n NAMESPACE", v.App.ClientAuthentication)
+	}
+	kind := map[string]string{"need": "RequireAndVerifyClientCert", "want": "VerifyClientCertIfGiven"}[v.App.ClientAuthentication]
+	return &clientAuthData{TLSOption: TLSOptionName, Secret: ClientCASecret, Namespace: namespace, CAFile: model.ClientCAFile, Type: kind}, nil
 }
 
 type publicOutboundData struct {
@@ -151,7 +181,7 @@ type publicOutboundData struct {
 
 // publicOutbound is the ConfigMap of the public outbound stores, nil without them.
 func publicOutbound(m *model.Model) *publicOutboundData {
-	if len(m.PublicFiles) == 0 {
+	if !m.Values.PublicOutboundTrust() {
 		return nil
 	}
 	return &publicOutboundData{ConfigMap: model.OutboundConfigMap, Dir: model.OutboundDir, Keys: model.OutboundKeys(m.Values.Values), TrustCAs: trustFingerprints(m.TrustedExtra)}
@@ -283,6 +313,17 @@ func generateTarget(opts Options) (*Overlay, error) {
 		withClass.Ingress.ClassName = baseClass
 	}
 	data.IngressControllerAnnotations = ingressControllerAnnotations(withClass)
+	if data.ClientAuth, err = clientAuth(v.Values, data.Kestra.Namespace); err != nil {
+		return nil, err
+	}
+	if data.ClientAuth != nil {
+		annotations := maps.Clone(data.IngressControllerAnnotations)
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations["traefik.ingress.kubernetes.io/router.tls.options"] = data.ClientAuth.Namespace + "-" + data.ClientAuth.TLSOption + "@kubernetescrd"
+		data.IngressControllerAnnotations = annotations
+	}
 	if data.ACME, err = acme(m, out); err != nil {
 		return nil, err
 	}
@@ -330,6 +371,9 @@ func generateTarget(opts Options) (*Overlay, error) {
 	}
 	if data.CABootstrap != nil {
 		manifests = append(manifests, CABootstrapFile)
+	}
+	if data.ClientAuth != nil {
+		manifests = append(manifests, ClientAuthFile)
 	}
 	if v.Namespace != "" {
 		manifests = append(manifests, "namespace.yaml")

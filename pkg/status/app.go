@@ -178,6 +178,13 @@ func checkApp(s *snapshot, group []workload, opts Options) Install {
 	for _, cert := range trusted {
 		k.TrustedCAs = append(k.TrustedCAs, cert.Subject.CommonName)
 	}
+	if k.ClientAuth = secret.GetAnnotations()[model.ClientAuthAnnotation]; k.ClientAuth != "" {
+		checkClientCAs(&install, k.Secret, trusted, opts)
+		if secret.GetAnnotations()[model.ClientCAAnnotation] != "" && len(chain) > 1 {
+			// The truststore holds the clients' CA: Kestra's own certificate chains to the CA in its keystore.
+			roots, source = chain[len(chain)-1:], "the CA in keystore.p12"
+		}
+	}
 	if len(chain) > 0 {
 		k.Leaf = checkLeaf(&install, secret, chain, roots, source, opts)
 		k.TruststoreHoldsIssuer = k.Leaf.VerifiedBy == "truststore"
@@ -341,6 +348,20 @@ func checkTrustCAs(install *Install, secret *unstructured.Unstructured, data map
 		}
 		if len(lacking) > 0 {
 			install.add(Broken, fmt.Sprintf("Secret %s lacks the --trust-ca certificate sha256 %s... in %s: tasks calling its servers fail; re-run generate with that --trust-ca and apply", secret.GetName(), sum[:16], strings.Join(lacking, " and ")))
+		}
+	}
+}
+
+// checkClientCAs warns before the CAs Kestra verifies client certificates against expire: every client
+// certificate they signed stops working with them.
+func checkClientCAs(install *Install, secret string, trusted []*x509.Certificate, opts Options) {
+	for _, ca := range trusted {
+		left := ca.NotAfter.Sub(opts.Now)
+		switch {
+		case left <= 0:
+			install.add(Broken, fmt.Sprintf("the client CA %q in Secret %s's truststore expired on %s: no client certificate gets in any more; renew that CA and issue the clients again (kubectl kestra-tls certs --client NAME)", ca.Subject.CommonName, secret, ca.NotAfter.UTC().Format(time.RFC3339)))
+		case left < opts.WarnWithin:
+			install.add(Warning, fmt.Sprintf("the client CA %q in Secret %s's truststore expires in %s, on %s: the client certificates it signed stop working then", ca.Subject.CommonName, secret, humanDuration(left), ca.NotAfter.UTC().Format(time.RFC3339)))
 		}
 	}
 }

@@ -141,6 +141,8 @@ type Keystore struct {
 	KeyMatches     bool   `json:"keyMatches"`
 	// TrustedCAs are the subjects in the truststore.
 	TrustedCAs []string `json:"trustedCAs,omitempty"`
+	// ClientAuth is need or want when Kestra asks clients for certificates (against the truststore).
+	ClientAuth string `json:"clientAuth,omitempty"`
 	// TruststoreHoldsIssuer tells whether the truststore holds the CA that signed the keystore's chain.
 	TruststoreHoldsIssuer bool     `json:"truststoreHoldsIssuer"`
 	Leaf                  *Leaf    `json:"leaf,omitempty"`

@@ -118,6 +118,27 @@ func certificate(namespace string, ready bool) *unstructured.Unstructured {
 	})
 }
 
+// withClientCA makes the app install ask clients for certificates (--client-auth need) of a CA of theirs
+// (--client-ca) valid for days more: the truststore holds that CA alone.
+func withClientCA(t *testing.T, objects []runtime.Object, days int) []runtime.Object {
+	t.Helper()
+	key, _ := pki.ECDSAP256.GenerateKey()
+	clients, err := pki.NewCA(pki.CARequest{CommonName: "Clients CA", Days: days + 1, Key: key, Now: now.Add(-24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jks, err := keystore.JKS([]keystore.TrustedEntry{{Alias: "client-ca-1", Cert: clients.Cert}}, "store-pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores := objects[0].(*unstructured.Unstructured)
+	stores.Object["data"].(map[string]any)["truststore.jks"] = b64(jks)
+	annotations := stores.GetAnnotations()
+	annotations[model.ClientAuthAnnotation], annotations[model.ClientCAAnnotation] = "need", "external"
+	stores.SetAnnotations(annotations)
+	return objects
+}
+
 // sealedSecret is one of ours as the Sealed Secrets controller left it: synced "True", "False" (with its
 // message when it could not decrypt), or "" before any controller saw it.
 func sealedSecret(namespace, name, synced string) *unstructured.Unstructured {
@@ -306,6 +327,10 @@ func TestCheck(t *testing.T) {
 			mountedApp(t, 0o400, map[string]any{"runAsUser": int64(0)}), Healthy, ""},
 		"stores mounted 0440 are read by a uid the image lacks, whose group is root": {
 			mountedApp(t, 0o440, map[string]any{"runAsUser": int64(1001)}), Healthy, ""},
+		"clients' own CA in the truststore, far from expiry, is healthy (Kestra's certificate checked against its keystore's CA)": {
+			withClientCA(t, appObjects(t, "store-pass", "store-pass", after, "kestra-ssl-abc"), 365), Healthy, ""},
+		"a client CA expiring within the window is a warning": {
+			withClientCA(t, appObjects(t, "store-pass", "store-pass", after, "kestra-ssl-abc"), 10), Warning, `the client CA "Clients CA" in Secret kestra-ssl-abc's truststore expires in`},
 		"a SealedSecret the controller could not unseal is broken": {
 			[]runtime.Object{sealedSecret("kestra", "kestra-ssl", "False")}, Broken, "could not unseal it (ErrUnsealFailed: no key could decrypt secret (keystore.p12)); seal it for this cluster's controller: `kubeseal --fetch-cert"},
 		"a SealedSecret no controller has seen is broken": {

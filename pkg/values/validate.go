@@ -125,8 +125,18 @@ func (v Values) Validate() error {
 			return fmt.Errorf("--registry %q: give the registry as Docker names it in an image, host or host:port (registry.corp.example:5000), without https:// or a path", registry)
 		}
 	}
-	if v.App.ClientAuthentication != "" && v.Mode != "app" {
-		return fmt.Errorf("--client-auth %s: client certificates are checked where TLS ends, and in %s mode that is the %s; kestra-tls sets up client authentication on Kestra's own HTTPS only (--mode app) for now", v.App.ClientAuthentication, v.Mode, map[string]string{"ingress": "Ingress controller (ingress-nginx's auth-tls-*, Traefik's TLSOption clientAuth)", "gateway": "Gateway (Gateway API's frontend validation)"}[v.Mode])
+	switch {
+	case v.App.ClientAuthentication == "" || v.Mode == "app":
+	case v.Mode == "gateway":
+		return fmt.Errorf("--client-auth %s: in gateway mode the Gateway checks client certificates (Gateway API's frontend validation), which kestra-tls does not set up yet: use --mode ingress with --ingress-class traefik, or --mode app", v.App.ClientAuthentication)
+	case v.Ingress.ClassName != "traefik":
+		return fmt.Errorf("--client-auth %s in ingress mode: the Ingress controller checks client certificates, and kestra-tls sets that up for Traefik (a TLSOption): add --ingress-class traefik; ingress-nginx's auth-tls-* annotations are not done yet (use --mode app there)", v.App.ClientAuthentication)
+	case v.Target != "kustomize":
+		return fmt.Errorf("--client-auth %s in ingress mode writes a Traefik TLSOption into the overlay: use --target kustomize (the default)", v.App.ClientAuthentication)
+	case v.App.ClientCAFile == "" && v.Issuer.Type != "self-signed":
+		return fmt.Errorf("--client-auth %s: which CA signs the clients? With --self-signed our CA does; with Let's Encrypt or --issuer-ref, give your clients' CA with --client-ca FILE", v.App.ClientAuthentication)
+	case v.GitOps && v.App.ClientCAFile == "":
+		return fmt.Errorf("--client-auth %s with --gitops: our CA is made in the cluster, where Traefik cannot read it from its Secret; give your clients' CA with --client-ca FILE", v.App.ClientAuthentication)
 	}
 	if v.App.ClientCAFile != "" {
 		switch {
