@@ -45,7 +45,8 @@ $(KREW_BINS) &: hack/tools/krew/go.mod hack/tools/krew/go.sum
 # The real Traefik v3, the ingress controller and Gateway API implementation the traffic tests send
 # requests through (cold ~8 min on 2 cores).
 $(TRAEFIK_BIN): hack/tools/traefik/go.mod hack/tools/traefik/go.sum
-	cd hack/tools/traefik && $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/traefik/traefik/v3/cmd/traefik
+	cd hack/tools/traefik && $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/traefik/traefik/v3/cmd/traefik && \
+		mkdir -p $(BIN)/traefik-crds && install -m 0644 "$$($(GO) list -m -f '{{.Dir}}' github.com/traefik/traefik/v3)"/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml $(BIN)/traefik-crds/
 
 # The real helm (v4) that renders and installs the official chart in the chart tests.
 $(HELM_BIN): hack/tools/helm/go.mod hack/tools/helm/go.sum

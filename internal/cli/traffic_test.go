@@ -431,3 +431,51 @@ func TestTheDefaultIngressClassServesAnIngressThatNamesNone(t *testing.T) {
 	kestraPod(t, ns, "kestra-behind-the-default-class")
 	getUntil(t, throughTraefik(t, rootsFrom(t, filepath.Join(caDir, "ca.pem"))), "https://"+host+"/", "kestra-behind-the-default-class", tr)
 }
+
+// TestTraefikAsksForClientCertificates applies ingress mode with --client-auth for Traefik's IngressClass:
+// Traefik (the real one, with its CRD provider) takes our TLSOption through the Ingress's annotation and,
+// with need, refuses a client without a certificate and one of another CA, and routes one that `certs
+// --client` signed with our CA to Kestra; the browser with the .p12 imported gets in too.
+func TestTraefikAsksForClientCertificates(t *testing.T) {
+	c := testCluster(t)
+	tr := testTraefik(t)
+	const ns, host = "traffic-mtls", "kestra.mtls.traffic.test"
+	caDir, overlay := t.TempDir(), filepath.Join(t.TempDir(), "overlay")
+	if stdout, stderr, err := applyCmd(t, c, ns, overlay, "--host", host, "--self-signed", "--ca-dir", caDir, "--ingress-class", traefik.ClassName,
+		"--client-auth", "need", "--create-namespace", "--timeout", "60s"); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	served := "kestra-behind-" + ns
+	kestraPod(t, ns, served)
+	ours := issueClient(t, t.TempDir(), "ci-bot", "--ca-dir", caDir)
+	other := t.TempDir()
+	if _, stderr, err := runCmd(t, "certs", "--host", "other.example.com", "--ca-common-name", "Another CA", "-o", other); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	intruder := issueClient(t, other, "intruder")
+
+	caFile := filepath.Join(caDir, "ca.pem")
+	withClient := func(c *clientCert) *http.Client {
+		client := throughTraefik(t, rootsFrom(t, caFile))
+		if c != nil {
+			pair, err := tls.LoadX509KeyPair(c.pem, c.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			client.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{pair}
+		}
+		return client
+	}
+	url := "https://" + host + "/"
+	// Traefik picks the Ingress and its TLSOption up a moment after they exist.
+	getUntil(t, withClient(&ours), url, served, tr)
+	for what, client := range map[string]*http.Client{"no certificate": withClient(nil), "a client of another CA": withClient(&intruder)} {
+		if response, err := client.Get(url); err == nil {
+			response.Body.Close()
+			t.Errorf("%s: Traefik routed it (%s), want a refused handshake", what, response.Status)
+		}
+	}
+	if page, err := browser.LoadWithClientCert(t, url, caFile, map[string]string{host: strings.Split(traefik.HTTPSAddress, ":")[0]}, browser.ClientCert{P12: ours.p12, Password: ours.password}); err != nil || !strings.Contains(page.DOM, served) {
+		t.Errorf("Chromium with ci-bot.p12 through Traefik: %v\n%s", err, page.DOM)
+	}
+}

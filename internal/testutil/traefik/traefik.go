@@ -45,9 +45,19 @@ type Traefik struct {
 
 // Start makes Traefik's IngressClass (the default one) and GatewayClass and runs it until Stop.
 func Start(kubeconfig string, client kubernetes.Interface, dyn dynamic.Interface) (*Traefik, error) {
-	binary := filepath.Join(testutil.BinDir(), "traefik")
-	if _, err := os.Stat(binary); err != nil {
-		return nil, fmt.Errorf("%s is missing: run `make tools`", binary)
+	binary, crds := filepath.Join(testutil.BinDir(), "traefik"), filepath.Join(testutil.BinDir(), "traefik-crds")
+	for _, path := range []string{binary, crds} {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("%s is missing: run `make tools`", path)
+		}
+	}
+	// Traefik's own resource definitions (TLSOption, IngressRoute...), which its CRD provider watches.
+	kubectl := filepath.Join(testutil.BinDir(), "kubectl")
+	if output, err := exec.Command(kubectl, "apply", "--server-side", "-f", crds, "--kubeconfig", kubeconfig).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("installing Traefik's CRDs: %v\n%s", err, output)
+	}
+	if output, err := exec.Command(kubectl, "wait", "--for=condition=Established", "crd/tlsoptions.traefik.io", "--timeout=30s", "--kubeconfig", kubeconfig).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("Traefik's CRDs: %v\n%s", err, output)
 	}
 	ctx := context.Background()
 	// The cluster's default class, as an install of Traefik (or any controller) usually makes it: an
@@ -81,6 +91,8 @@ func Start(kubeconfig string, client kubernetes.Interface, dyn dynamic.Interface
 		"--ping=true", "--ping.entryPoint=ping",
 		"--providers.kubernetesIngress=true",
 		"--providers.kubernetesGateway=true",
+		// Its own resources too: the TLSOption that --client-auth gives our Ingress.
+		"--providers.kubernetesCRD=true",
 		"--log.level=DEBUG",
 	)
 	t.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
