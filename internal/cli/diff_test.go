@@ -48,9 +48,12 @@ func TestDiffShowsWhatApplyWouldChange(t *testing.T) {
 	}
 
 	stdout, stderr, code = diffCmd(append(flags, "--set", "app.clientAuthentication=need")...)
-	if code != 1 || !strings.Contains(stdout, "0 to create, 1 to change") || !strings.Contains(stdout, "the apply restarts deployment/diff/kestra") ||
-		!regexp.MustCompile(`(?m)^\+\s+clientAuthentication: need$`).MatchString(stdout) || strings.Count(stdout, "\n+ ") > 1 {
-		t.Errorf("diff of a changed value = exit %d, want only the Deployment's field and its restart:\n%s\n%s", code, stdout, stderr)
+	// The Deployment's field, and the stores Secret's annotation that tells status Kestra asks for client
+	// certificates: nothing else.
+	if code != 1 || !strings.Contains(stdout, "0 to create, 2 to change") || !strings.Contains(stdout, "the apply restarts deployment/diff/kestra") ||
+		!regexp.MustCompile(`(?m)^\+\s+clientAuthentication: need$`).MatchString(stdout) ||
+		!regexp.MustCompile(`(?m)^\+\s+kestra-tls.io/client-auth: need$`).MatchString(stdout) || strings.Count(stdout, "\n+ ") > 2 {
+		t.Errorf("diff of a changed value = exit %d, want only the Deployment's field, the stores' annotation and the restart:\n%s\n%s", code, stdout, stderr)
 	}
 	if strings.Contains(stdout, strings.TrimSpace(string(password))) {
 		t.Error("the diff prints the store password")

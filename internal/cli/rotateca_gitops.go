@@ -142,27 +142,10 @@ func (o *RotateCAOptions) leavesNotUnderRoot(ctx context.Context, client dynamic
 	if err != nil {
 		return nil, err
 	}
-	refs, err := certificatesOfOverlay(o.Dir, o.namespace)
-	if err != nil {
-		return nil, err
-	}
-	var old []apply.CertificateRef
-	for _, ref := range refs {
-		secret, err := client.Resource(resources.Secrets).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			old = append(old, ref)
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading Secret %s/%s to see which CA signed it: %w", ref.Namespace, ref.Name, err)
-		}
-		chain, err := pki.ParseCertificates(resources.SecretData(secret)["tls.crt"])
+	return o.certificatesNotSignedBy(ctx, client, func(chain []*x509.Certificate) bool {
 		// The leaf, then the issuer that signed it: under the root when the root signed that issuer.
-		if err != nil || len(chain) < 2 || chain[0].CheckSignatureFrom(chain[1]) != nil || chain[1].CheckSignatureFrom(rootCert) != nil {
-			old = append(old, ref)
-		}
-	}
-	return old, nil
+		return len(chain) >= 2 && chain[0].CheckSignatureFrom(chain[1]) == nil && chain[1].CheckSignatureFrom(rootCert) == nil
+	})
 }
 
 // notUnderRoot names what does not chain to the root yet: the issuer, and Kestra's certificates.

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/apply"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
@@ -81,11 +83,19 @@ func (o *RotateCAOptions) issuedByAnotherIssuer(ctx context.Context, certs strin
 	if err != nil {
 		return nil, fmt.Errorf("%s/%s: %v", certs, generate.IssuerCertFile, err)
 	}
-	refs, err := certificatesOfOverlay(o.Dir, o.namespace)
+	client, err := listingClient(o.configFlags)
 	if err != nil {
 		return nil, err
 	}
-	client, err := listingClient(o.configFlags)
+	return o.certificatesNotSignedBy(ctx, client, func(chain []*x509.Certificate) bool {
+		return chain[0].CheckSignatureFrom(issuer[0]) == nil
+	})
+}
+
+// certificatesNotSignedBy are the overlay's certificates whose Secret holds no chain that signedBy accepts,
+// or no certificate yet.
+func (o *RotateCAOptions) certificatesNotSignedBy(ctx context.Context, client dynamic.Interface, signedBy func(chain []*x509.Certificate) bool) ([]apply.CertificateRef, error) {
+	refs, err := certificatesOfOverlay(o.Dir, o.namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +109,8 @@ func (o *RotateCAOptions) issuedByAnotherIssuer(ctx context.Context, certs strin
 		if err != nil {
 			return nil, fmt.Errorf("reading Secret %s/%s to see which CA signed it: %w", ref.Namespace, ref.Name, err)
 		}
-		leaf, err := pki.ParseCertificates(resources.SecretData(secret)["tls.crt"])
-		if err != nil || leaf[0].CheckSignatureFrom(issuer[0]) != nil {
+		chain, err := pki.ParseCertificates(resources.SecretData(secret)["tls.crt"])
+		if err != nil || !signedBy(chain) {
 			old = append(old, ref)
 		}
 	}
