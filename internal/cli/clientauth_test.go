@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/browser"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
+	generatepkg "github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 )
 
 // clientCert is a client certificate certs --client wrote: its PEM pair and its PKCS#12 with password.
@@ -143,5 +145,78 @@ func TestKestraAuthenticatesClientCertificates(t *testing.T) {
 				t.Errorf("the management port with --client-auth %s: %v %s", tc.mode, err, output)
 			}
 		})
+	}
+}
+
+// TestClientCertificatesLiveThroughACARotation: Kestra's own server with --client-auth need, through the
+// CA rotation's states as rotate-ca sets them (certificates.rotation trust, then issue, then the next CA
+// promoted): a client of the old CA keeps getting in while both are trusted, a client of the next CA gets
+// in from step 1 on; once the rotation is finished only the new CA's clients do, and `certs --client`
+// issues the old client again, from the new CA.
+func TestClientCertificatesLiveThroughACARotation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Kestra's server (-short)")
+	}
+	curl := testutil.Program(t, "curl", "apt-get install curl")
+	const host = "kestra.example.com"
+	out := filepath.Join(t.TempDir(), "overlay")
+	certs := filepath.Join(out, "certs")
+	generate := func(extra ...string) {
+		t.Helper()
+		if _, stderr, err := runCmd(t, append([]string{"generate", "-o", out, "--mode", "app", "--host", host, "--client-auth", "need"}, extra...)...); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+	}
+	// asks says whether Kestra's server, started from the overlay as it is now, lets client in.
+	asks := func(client clientCert, trusted ...string) (string, error) {
+		t.Helper()
+		p, err := kestrapod.Start(builtObjects(t, out), "Deployment", "kestra", "kestra")
+		if err != nil {
+			t.Fatal(err)
+		}
+		server := kestrapod.Run(t, p)
+		bundle := filepath.Join(t.TempDir(), "cas.pem")
+		var pem []byte
+		for _, file := range trusted {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pem = append(pem, data...)
+		}
+		if err := os.WriteFile(bundle, pem, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		output, err := exec.Command(curl, "-sS", "--max-time", "10", "--cacert", bundle, "--cert", client.pem, "--key", client.key,
+			"--resolve", fmt.Sprintf("%s:%d:127.0.0.1", host, server.Local), fmt.Sprintf("https://%s:%d/api/v1/client", host, server.Local)).CombinedOutput()
+		return strings.TrimSpace(string(output)), err
+	}
+	oldCA, nextCA := filepath.Join(certs, "ca.pem"), filepath.Join(certs, "ca-next.pem")
+
+	generate()
+	old := issueClient(t, certs, "old-bot")
+	if output, err := asks(old, oldCA); err != nil || output != "CN=old-bot" {
+		t.Fatalf("before the rotation, the old CA's client: %v %q", err, output)
+	}
+	for _, step := range []string{"trust", "issue"} {
+		generate("--set", "certificates.rotation="+step)
+		next := issueClient(t, t.TempDir(), "next-bot", "--client-ca", nextCA, "--client-ca-key", filepath.Join(certs, "ca-next.key"))
+		for _, client := range []clientCert{old, next} {
+			if output, err := asks(client, oldCA, nextCA); err != nil || output != "CN="+client.name {
+				t.Errorf("rotation step %s: %s refused: %v %q", step, client.name, err, output)
+			}
+		}
+	}
+	// rotate-ca --finish: the next CA becomes the CA, the old one leaves the truststore.
+	if _, err := generatepkg.FinishRotation(certs, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	generate("--set", "certificates.rotation=")
+	if output, err := asks(old, oldCA); err == nil {
+		t.Errorf("after the rotation, the old CA's client still gets in (%q)", output)
+	}
+	again := issueClient(t, certs, "old-bot")
+	if output, err := asks(again, oldCA); err != nil || output != "CN=old-bot" {
+		t.Errorf("old-bot issued again from the new CA: %v %q", err, output)
 	}
 }
