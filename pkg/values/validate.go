@@ -128,7 +128,7 @@ func (v Values) Validate() error {
 	switch {
 	case v.App.ClientAuthentication == "" || v.Mode == "app":
 	case v.Mode == "gateway":
-		return fmt.Errorf("--client-auth %s: in gateway mode the Gateway checks client certificates (Gateway API's frontend validation), which kestra-tls does not set up yet: use --mode ingress with --ingress-class traefik, or --mode app", v.App.ClientAuthentication)
+		return fmt.Errorf("--client-auth %s: in gateway mode the Gateway checks client certificates (Gateway API's frontend TLS validation, spec.tls.frontend), which Traefik 3.6, the implementation kestra-tls is tested with, does not implement, so kestra-tls does not write it: use --mode ingress with --ingress-class traefik, or --mode app (Kestra checks them itself)", v.App.ClientAuthentication)
 	case v.Ingress.ClassName != "traefik":
 		return fmt.Errorf("--client-auth %s in ingress mode: the Ingress controller checks client certificates, and kestra-tls sets that up for Traefik (a TLSOption): add --ingress-class traefik; ingress-nginx's auth-tls-* annotations are not done yet (use --mode app there)", v.App.ClientAuthentication)
 	case v.Target != "kustomize":
