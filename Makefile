@@ -15,6 +15,7 @@ COMPOSE_BIN := $(BIN)/docker-compose
 TRAEFIK_BIN := $(BIN)/traefik
 SEALED_BIN := $(BIN)/sealed-secrets-controller
 SOPS_BIN := $(BIN)/sops
+TRUST_MANAGER_BIN := $(BIN)/trust-manager
 KESTRA_SERVER := $(BIN)/kestra-server/kestra-server.jar
 # Kestra's images run Temurin 25 (since Kestra 1.3): Kestra's server in the test ground is built and run with it.
 TEMURIN  ?= /usr/lib/jvm/temurin-25-jdk-amd64
@@ -33,7 +34,7 @@ $(PLUGIN): $(shell find cmd internal pkg templates -name '*' -type f 2>/dev/null
 # The real kube-apiserver, etcd and kubectl, and the real cert-manager controllers with their CRDs, built
 # from the Go module proxy by the tools modules under hack/tools (cold ~15 min on 2 cores, warm seconds);
 # pebble for the ACME tests.
-tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN) $(COMPOSE_BIN) $(TRAEFIK_BIN) $(SEALED_BIN) $(SOPS_BIN) $(KESTRA_SERVER)
+tools: $(K8S_BINS) $(CM_BIN) $(KREW_BINS) $(HELM_BIN) $(PEBBLE_BIN) $(COMPOSE_BIN) $(TRAEFIK_BIN) $(SEALED_BIN) $(SOPS_BIN) $(TRUST_MANAGER_BIN) $(KESTRA_SERVER)
 $(K8S_BINS) &: hack/tools/k8s/go.mod hack/tools/k8s/go.sum hack/build-k8s-tools.sh
 	BIN_DIR=$(BIN) hack/build-k8s-tools.sh
 $(CM_BIN) &: hack/tools/cert-manager/go.mod hack/tools/cert-manager/go.sum hack/tools/cert-manager/main.go hack/tools/cert-manager/acmesolver/main.go hack/build-cert-manager.sh
@@ -62,6 +63,12 @@ $(SEALED_BIN): hack/tools/sealed-secrets/go.mod hack/tools/sealed-secrets/go.sum
 # `generate --gitops --sops-age` encrypts in the GitOps tests (cold ~2 min).
 $(SOPS_BIN): hack/tools/sops/go.mod hack/tools/sops/go.sum
 	cd hack/tools/sops && $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/getsops/sops/v3/cmd/sops
+
+# The real trust-manager and its Bundle CRD, which fill the outbound trust of `generate --trust-manager` in the
+# GitOps tests (cold ~2 min).
+$(TRUST_MANAGER_BIN): hack/tools/trust-manager/go.mod hack/tools/trust-manager/go.sum
+	cd hack/tools/trust-manager && $(GO) build -trimpath -ldflags "-s -w" -o $@ github.com/cert-manager/trust-manager/cmd/trust-manager && \
+		mkdir -p $(BIN)/trust-manager-crds && install -m 0644 "$$($(GO) list -m -f '{{.Dir}}' github.com/cert-manager/trust-manager)"/deploy/crds/trust.cert-manager.io_bundles.yaml $(BIN)/trust-manager-crds/
 
 # pebble, Let's Encrypt's ACME test server, that the ACME tests and `make demo MODE=acme` issue from.
 $(PEBBLE_BIN): hack/tools/pebble/go.mod hack/tools/pebble/go.sum

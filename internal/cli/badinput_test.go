@@ -195,6 +195,7 @@ func TestBadInputSweep(t *testing.T) {
 		"--hsts that is no number of seconds":                    {with(app, "--hsts=1y"), []string{`--hsts "1y"`, "31536000"}},
 		"--hsts with its max-age after a space":                  {with(app, "--hsts", "600"), []string{"--hsts=600"}},
 		"--client-auth in ingress mode":                          {with(ingress, "--client-auth", "need"), []string{"--client-auth need", "ingress mode", "--mode app"}},
+		"--trust-manager without cert-manager's stores":          {with(app, "--outbound-trust", "--trust-manager"), []string{"--trust-manager", "--gitops or --app-issuer cert-manager"}},
 		"--client-auth in gateway mode":                          {with(ingress, "--mode", "gateway", "--gateway-class", "eg", "--client-auth", "need"), []string{"--client-auth need", "gateway mode", "--ingress-class traefik"}},
 		"--client-auth for Traefik without a namespace":          {with(ingress, "--self-signed", "--ingress-class", "traefik", "--client-auth", "need"), []string{"--client-auth need", "-n NAMESPACE"}},
 		"--client-auth for Traefik with Let's Encrypt":           {append(append([]string{"generate"}, host...), "--ingress-class", "traefik", "--client-auth", "need", "-n", "kestra"), []string{"--client-auth need", "--client-ca FILE"}},

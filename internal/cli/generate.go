@@ -86,6 +86,7 @@ type GenerateOptions struct {
 	Deployment, Container, Service                                             string
 	ChartValues                                                                []string
 	SelfSigned, NoCertManager, OutboundTrust, CSRF, ClusterIssuer, GitOps      bool
+	TrustManager                                                               bool
 	SealWith                                                                   string
 	SOPSAge                                                                    []string
 	CAPermit                                                                   []string
@@ -184,6 +185,7 @@ func (o *GenerateOptions) AddFlags(cmd *cobra.Command) {
 	fs.BoolVar(&o.DualProtocol, "dual-protocol", false, "app mode: keep plain HTTP on 8080 open beside HTTPS (default: open when the base's Service reaches 8080; with --target compose, closed)")
 	fs.BoolVar(&o.RedirectHTTP, "redirect-http", false, "app mode: answer plain HTTP on 8080 with a redirect to HTTPS (Micronaut's http-to-https-redirect; keeps 8080 open for it); the management port, where probes ask, stays plain HTTP")
 	fs.StringVar(&o.AppIssuer, "app-issuer", "", "app mode: who issues Kestra's keystore: local (generate, from our CA; the default) or cert-manager (a Certificate with keystores, from --issuer-ref or our CA issuer with --self-signed; the default with --issuer-ref)")
+	fs.BoolVar(&o.TrustManager, "trust-manager", false, "with --outbound-trust where cert-manager writes Kestra's stores (--gitops, --app-issuer cert-manager): trust-manager keeps the outbound trust (a Bundle: its default CA package and the --trust-ca files) instead of a ConfigMap generate writes")
 	fs.StringVar(&o.ClientAuth, "client-auth", "", "app mode: mutual TLS on Kestra's HTTPS: need (refuse clients without a certificate of the trusted CA) or want (ask, accept all, tell Kestra which); the management port stays without it (probes)")
 	fs.StringVar(&o.ClientCA, "client-ca", "", "with --client-auth: PEM file of the CA whose client certificates Kestra accepts (default: our CA; `kubectl kestra-tls certs --client NAME -o DIR/certs` signs with it)")
 	fs.StringVar(&o.HSTS, "hsts", "", "app mode (or --backend-tls): --hsts=SECONDS, the max-age of the Strict-Transport-Security header Kestra 2.0 and later send on their HTTPS (--hsts alone: a year)")
@@ -384,6 +386,7 @@ func (o *GenerateOptions) overrides() ([]values.Override, error) {
 	add("kestra-version", "kestra.version", o.KestraVersion)
 	add("hsts", "app.hsts", o.HSTS)
 	add("client-auth", "app.clientAuthentication", o.ClientAuth)
+	add("trust-manager", "app.trustManager", o.TrustManager)
 	add("client-ca", "app.clientCAFile", o.ClientCA)
 	add("chart-values", "helm.chartValues", o.ChartValues)
 	add("base", "base", o.Base)

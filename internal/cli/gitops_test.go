@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	keystore "github.com/pavlo-v-chernykh/keystore-go/v4"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/trustmanager"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/resources"
 )
@@ -106,6 +109,8 @@ func TestGitOpsOverlayInstallsFromAFreshClone(t *testing.T) {
 		{"ingress mode: the Ingress's certificate from our CA", "gitops-ingress", "kestra.gitops-ingress.test", nil, false},
 		{"app mode with outbound trust: public certificates in git", "gitops-outbound", "kestra.gitops-outbound.test",
 			[]string{"--mode", "app", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--trust-ca", corp.RootCA}, true},
+		{"app mode with outbound trust kept by trust-manager", "gitops-trust-manager", "kestra.gitops-tm.test",
+			[]string{"--mode", "app", "--outbound-trust", "--trust-manager", "--trust-ca", corp.RootCA}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -137,8 +142,30 @@ func TestGitOpsOverlayInstallsFromAFreshClone(t *testing.T) {
 			if _, _, err := runCmd(t, append([]string{"ca"}, clusterArgs(c, "", tc.ns)...)...); err == nil || !strings.Contains(err.Error(), "--gitops") || !strings.Contains(err.Error(), "certs/ca.pem") {
 				t.Errorf("ca before anything is applied = %v, want an error saying where a CA comes from", err)
 			}
+			if slices.Contains(tc.args, "--trust-manager") {
+				tm, err := trustmanager.Start(c.Kubeconfig, "testdata/ca-bundle.pem", "cert-manager")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(tm.Stop)
+			}
 			if output, err := exec.Command(kubectl, "apply", "--server-side", "-k", overlay, "--kubeconfig", c.Kubeconfig).CombinedOutput(); err != nil {
 				t.Fatalf("kubectl apply --server-side -k: %v\n%s", err, output)
+			}
+			if slices.Contains(tc.args, "--trust-manager") {
+				// trust-manager writes the ConfigMap a moment after the Bundle exists.
+				name := "kestra-tls-outbound-" + tc.ns
+				deadline := time.Now().Add(60 * time.Second)
+				for {
+					cm, err := c.Client.CoreV1().ConfigMaps(tc.ns).Get(ctx, name, metav1.GetOptions{})
+					if err == nil && len(cm.BinaryData["outbound-truststore.jks"]) > 0 && cm.Data["outbound-ca-bundle.pem"] != "" {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("trust-manager wrote no ConfigMap %s/%s in 60s (%v)", tc.ns, name, err)
+					}
+					time.Sleep(300 * time.Millisecond)
+				}
 			}
 			if output, err := exec.Command(kubectl, "wait", "--for=condition=Ready", "certificate", "--all", "-n", tc.ns, "--timeout=90s", "--kubeconfig", c.Kubeconfig).CombinedOutput(); err != nil {
 				t.Fatalf("cert-manager's certificates not Ready: %v\n%s\ncert-manager:\n%s", err, output, c.Logs.Tail(30))

@@ -72,6 +72,11 @@ func publicOutbound(v values.Values, ours []*x509.Certificate) (*Material, error
 	if v.GitOps {
 		note += "; our CA is made in the cluster and is not in it: give tasks that call Kestra itself its root with --trust-ca (kubectl kestra-tls ca > kestra-ca.pem)"
 	}
+	if v.App.TrustManager {
+		// trust-manager writes the ConfigMap: nothing for the overlay but the --trust-ca certificates, inline.
+		note = fmt.Sprintf("outbound trust: trust-manager's default CA package plus %d from --trust-ca, kept by trust-manager in the ConfigMap its Bundle (trust-bundle.yaml) writes into Kestra's namespace; trust-manager must run in the cluster", len(extra))
+		return &Material{TrustedExtra: extra, Notes: []string{note}}, nil
+	}
 	return &Material{
 		PublicFiles: []fileset.File{
 			{Name: OutboundDir + "/" + OutboundTrustFile, Data: jks, Mode: fileset.Public},

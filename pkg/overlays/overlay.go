@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/kestra"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/model"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/render"
@@ -38,14 +39,16 @@ const (
 	// CABootstrapFile has cert-manager make our CA in the cluster (--gitops).
 	CABootstrapFile = "ca-bootstrap.yaml"
 	// ClientAuthFile is Traefik's TLSOption for --client-auth in ingress mode.
-	ClientAuthFile  = "client-auth.yaml"
+	ClientAuthFile = "client-auth.yaml"
+	// TrustBundleFile is trust-manager's Bundle of the outbound trust (--trust-manager).
+	TrustBundleFile = "trust-bundle.yaml"
 	CertsDir        = model.CertsDir
 	embeddedBaseDir = "base"
 )
 
 // ourFiles are the files some runs write and others don't: a re-run removes the ones it no longer writes
 // (patch-*.yaml too), in a folder that generate wrote.
-var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", CABootstrapFile, SealedFile, ClientAuthFile, model.ClientCAFile, "certificate.yaml", "service-patch.yaml", "namespace.yaml", model.ConfigFile, HelmValuesFile, "deployment-patch.yaml"}
+var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", CABootstrapFile, SealedFile, ClientAuthFile, model.ClientCAFile, TrustBundleFile, "certificate.yaml", "service-patch.yaml", "namespace.yaml", model.ConfigFile, HelmValuesFile, "deployment-patch.yaml"}
 
 // valuesHeader marks a folder as written by generate, so that stale files of ours may be removed from it,
 // and its values.yaml as an earlier run's, not a values file of the user's.
@@ -175,16 +178,28 @@ func clientAuth(v values.Values, namespace string) (*clientAuthData, error) {
 type publicOutboundData struct {
 	ConfigMap, Dir string
 	Keys           []string
+	// TrustManager: a Bundle, of the namespace's own name, makes the ConfigMap; InLine are the --trust-ca
+	// certificates it adds to trust-manager's default package.
+	TrustManager      bool
+	Namespace, InLine string
 	// TrustCAs are the SHA-256 fingerprints of the --trust-ca certificates, comma-separated.
 	TrustCAs string
 }
 
 // publicOutbound is the ConfigMap of the public outbound stores, nil without them.
-func publicOutbound(m *model.Model) *publicOutboundData {
+func publicOutbound(m *model.Model, namespace string) *publicOutboundData {
 	if !m.Values.PublicOutboundTrust() {
 		return nil
 	}
-	return &publicOutboundData{ConfigMap: model.OutboundConfigMap, Dir: model.OutboundDir, Keys: model.OutboundKeys(m.Values.Values), TrustCAs: trustFingerprints(m.TrustedExtra)}
+	o := &publicOutboundData{ConfigMap: model.OutboundConfigMap, Dir: model.OutboundDir, Keys: model.OutboundKeys(m.Values.Values), TrustCAs: trustFingerprints(m.TrustedExtra)}
+	if m.Values.App.TrustManager {
+		o.TrustManager, o.Namespace = true, namespace
+		o.ConfigMap = model.OutboundConfigMap + "-" + namespace
+		if len(m.TrustedExtra) > 0 {
+			o.InLine = string(pki.EncodeCertificates(m.TrustedExtra...))
+		}
+	}
+	return o
 }
 
 // trustFingerprints are the SHA-256 fingerprints of certificates, comma-separated.
@@ -298,7 +313,7 @@ func generateTarget(opts Options) (*Overlay, error) {
 		data.Kestra.Namespace = v.Namespace
 	}
 	data.Certs = certs(m)
-	data.PublicOutbound = publicOutbound(m)
+	data.PublicOutbound = publicOutbound(m, data.Kestra.Namespace)
 	out.Files = append(out.Files, m.PublicFiles...)
 	data.Renewal = m.Renewal
 	data.GitOps = v.GitOps
@@ -374,6 +389,12 @@ func generateTarget(opts Options) (*Overlay, error) {
 	}
 	if data.ClientAuth != nil {
 		manifests = append(manifests, ClientAuthFile)
+	}
+	if data.PublicOutbound != nil && data.PublicOutbound.TrustManager {
+		if data.Kestra.Namespace == "" {
+			return nil, fmt.Errorf("--trust-manager: the Bundle sends the outbound trust to Kestra's namespace by name: pass -n NAMESPACE")
+		}
+		manifests = append(manifests, TrustBundleFile)
 	}
 	if v.Namespace != "" {
 		manifests = append(manifests, "namespace.yaml")

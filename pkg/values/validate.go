@@ -103,6 +103,9 @@ func (v Values) Validate() error {
 	if err := v.validateAppIssuer(); err != nil {
 		return err
 	}
+	if v.App.TrustManager && !v.PublicOutboundTrust() {
+		return fmt.Errorf("--trust-manager keeps the outbound trust where cert-manager writes Kestra's stores (--gitops or --app-issuer cert-manager, with --outbound-trust): add those, or drop --trust-manager")
+	}
 	if v.App.HSTS != "" {
 		if seconds, err := strconv.ParseUint(v.App.HSTS, 10, 32); err != nil || seconds == 0 {
 			return fmt.Errorf("--hsts %q is not a max-age in seconds: give one, e.g. --hsts 31536000 (a year), or --hsts alone", v.App.HSTS)

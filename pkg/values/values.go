@@ -245,6 +245,9 @@ type CertManager struct {
 type App struct {
 	Port                 int    `json:"port"`
 	ClientAuthentication string `json:"clientAuthentication"`
+	// TrustManager has trust-manager keep the outbound trust (a Bundle), when it travels apart from the
+	// stores (PublicOutboundTrust): the public roots then follow trust-manager's package.
+	TrustManager bool `json:"trustManager"`
 	// ClientCAFile is the PEM of the CAs whose client certificates Kestra accepts (--client-ca); empty:
 	// ours, the CA of certs/.
 	ClientCAFile string `json:"clientCAFile"`
