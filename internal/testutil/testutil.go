@@ -4,6 +4,7 @@ package testutil
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,4 +186,14 @@ func SharedFixture(t testing.TB, name, marker string) string {
 		Unavailable(t, "%s is missing at %s (../shared is laid beside this team's clones and CI's)", marker, dir)
 	}
 	return dir
+}
+
+// FreePort is a loopback TCP port free at the moment of asking, for a program the test ground starts.
+func FreePort() (int, error) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer listener.Close()
+	return listener.Addr().(*net.TCPAddr).Port, nil
 }

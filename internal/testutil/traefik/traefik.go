@@ -9,7 +9,6 @@ package traefik
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -78,7 +77,7 @@ func Start(kubeconfig string, client kubernetes.Interface, dyn dynamic.Interface
 	if _, err := gatewayClasses.Create(ctx, gatewayClass, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, err
 	}
-	ping, err := freePort()
+	ping, err := testutil.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -120,12 +119,3 @@ func Start(kubeconfig string, client kubernetes.Interface, dyn dynamic.Interface
 
 // Stop ends the process it started.
 func (t *Traefik) Stop() { testutil.Stop(t.cmd, 10*time.Second) }
-
-func freePort() (int, error) {
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer listener.Close()
-	return listener.Addr().(*net.TCPAddr).Port, nil
-}

@@ -122,11 +122,8 @@ func selfSigned(dir string) error {
 	return os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
 }
 
+// freePort is testutil.FreePort, 0 (the program then fails to listen, and says so) when none is free.
 func freePort() int {
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0
-	}
-	defer listener.Close()
-	return listener.Addr().(*net.TCPAddr).Port
+	port, _ := testutil.FreePort()
+	return port
 }
