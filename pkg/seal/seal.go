@@ -3,19 +3,21 @@
 package seal
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"os"
 	"sort"
-
-	sealedcrypto "github.com/bitnami-labs/sealed-secrets/pkg/crypto"
 )
 
 // ClusterWideAnnotation is Sealed Secrets' scope that binds the ciphertext to no namespace or name: what
@@ -84,7 +86,7 @@ func (s *SealedSecrets) Seal(secret Secret) (map[string]any, error) {
 	sort.Strings(keys)
 	for _, key := range keys {
 		// Cluster-wide: the label that binds a ciphertext to a namespace and name is empty.
-		ciphertext, err := sealedcrypto.HybridEncrypt(rand.Reader, s.key, secret.Data[key], nil)
+		ciphertext, err := hybridEncrypt(s.key, secret.Data[key])
 		if err != nil {
 			return nil, fmt.Errorf("sealing %s of Secret %s: %v", key, secret.Name, err)
 		}
@@ -123,4 +125,31 @@ func (s *SealedSecrets) Seal(secret Secret) (map[string]any, error) {
 		"metadata":   metadata,
 		"spec":       map[string]any{"encryptedData": encrypted, "template": template},
 	}, nil
+}
+
+// hybridEncrypt is Sealed Secrets' value format: a fresh AES-256 key encrypts the value with GCM (a zero
+// nonce, the key being used once), RSA-OAEP (SHA-256, with the scope's label: empty, cluster-wide) encrypts
+// the key to the controller, and the output is the RSA ciphertext's length (2 bytes, big-endian), the RSA
+// ciphertext, then the AES one. Ours rather than the module's pkg/crypto, which also links golang.org/x/crypto/ssh
+// (and its init) into the plugin for a fingerprint we never take; the real controller opens it in the tests.
+func hybridEncrypt(key *rsa.PublicKey, plaintext []byte) ([]byte, error) {
+	sessionKey := make([]byte, 32)
+	if _, err := io.ReadFull(rand.Reader, sessionKey); err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(sessionKey)
+	if err != nil {
+		return nil, err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	wrapped, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, key, sessionKey, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := binary.BigEndian.AppendUint16(nil, uint16(len(wrapped)))
+	out = append(out, wrapped...)
+	return gcm.Seal(out, make([]byte, gcm.NonceSize()), plaintext, nil), nil
 }
