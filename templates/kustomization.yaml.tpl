@@ -37,7 +37,7 @@ resources:
 {{- end }}
 {{- end }}
 {{- end }}
-{{- if .ClientAuth }}
+{{- if and .ClientAuth (eq .ClientAuth.Controller "traefik") }}
   - client-auth.yaml
 {{- end }}
 {{- if and .PublicOutbound .PublicOutbound.TrustManager }}
@@ -158,8 +158,8 @@ generatorOptions:
 secretGenerator:
 {{- end }}
 {{- with .ClientAuth }}
-  # The CA whose client certificates Traefik accepts (--client-auth): public, from {{ .CAFile }}. A fixed
-  # name, since the TLSOption refers to it.
+  # The CA whose client certificates the Ingress controller accepts (--client-auth): public, from
+  # {{ .CAFile }}. A fixed name, since the {{ if eq .Controller "traefik" }}TLSOption{{ else }}Ingress{{ end }} refers to it.
   - name: {{ .Secret }}
     namespace: {{ .Namespace }}
     files:

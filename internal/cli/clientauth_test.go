@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,10 +10,15 @@ import (
 	"testing"
 	"time"
 
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/browser"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 	generatepkg "github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 )
 
 // clientCert is a client certificate certs --client wrote: its PEM pair and its PKCS#12 with password.
@@ -218,5 +224,98 @@ func TestClientCertificatesLiveThroughACARotation(t *testing.T) {
 	again := issueClient(t, certs, "old-bot")
 	if output, err := asks(again, oldCA); err != nil || output != "CN=old-bot" {
 		t.Errorf("old-bot issued again from the new CA: %v %q", err, output)
+	}
+}
+
+// TestIngressNginxAsksForClientCertificatesOnlyOnItsOwnClass: ingress mode with --client-auth for the
+// class named nginx, on the real API server. Where that class is F5's NGINX Ingress Controller (it ignores
+// ingress-nginx's annotations, so every client would get in), apply refuses and writes nothing; on
+// ingress-nginx's class it applies the Ingress with auth-tls-* naming the Secret of our CA, and status
+// reports who checks client certificates and that CA's expiry, and that a missing CA Secret locks every
+// client out. ingress-nginx itself (nginx with its Lua modules) cannot run here: what it does with these
+// annotations is its documented behaviour, not proven by this test.
+func TestIngressNginxAsksForClientCertificatesOnlyOnItsOwnClass(t *testing.T) {
+	c := testCluster(t)
+	ctx := context.Background()
+	const ns = "nginx-mtls"
+	classes := c.Client.NetworkingV1().IngressClasses()
+	makeClass := func(controller string) {
+		t.Helper()
+		// spec.controller is immutable: the class is made again for each controller.
+		if err := classes.Delete(ctx, "nginx", metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			t.Fatal(err)
+		}
+		class := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "nginx"}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
+		if _, err := classes.Create(ctx, class, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { classes.Delete(context.Background(), "nginx", metav1.DeleteOptions{}) })
+	caDir := t.TempDir()
+	apply := func(ns string) (string, string, error) {
+		return applyCmd(t, c, ns, filepath.Join(t.TempDir(), "overlay"), "--host", "kestra.nginx-mtls.test", "--self-signed", "--ca-dir", caDir,
+			"--ingress-class", "nginx", "--client-auth", "need", "--create-namespace", "--timeout", "60s")
+	}
+
+	makeClass("nginx.org/ingress-controller")
+	// Its own namespace: apply removes the namespace it made for a refused overlay, and this control plane
+	// has no namespace controller to finish that.
+	_, stderr, err := apply(ns + "-f5")
+	if err == nil || !strings.Contains(err.Error(), "IngressClass nginx is served by nginx.org/ingress-controller") || !strings.Contains(err.Error(), "nothing was applied") {
+		t.Fatalf("apply on F5's class = %v, want a refusal naming the class's controller:\n%s", err, stderr)
+	}
+	if _, err := c.Client.NetworkingV1().Ingresses(ns+"-f5").Get(ctx, "kestra", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the refused apply left an Ingress (err = %v)", err)
+	}
+
+	makeClass("k8s.io/ingress-nginx")
+	if stdout, stderr, err := apply(ns); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	ingress, err := c.Client.NetworkingV1().Ingresses(ns).Get(ctx, "kestra", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		"nginx.ingress.kubernetes.io/auth-tls-secret":        ns + "/kestra-tls-client-ca",
+		"nginx.ingress.kubernetes.io/auth-tls-verify-client": "on",
+	} {
+		if got := ingress.Annotations[key]; got != want {
+			t.Errorf("Ingress annotation %s = %q, want %q", key, got, want)
+		}
+	}
+	// ingress-nginx reads the CA from the Secret's ca.crt.
+	secret, err := c.Client.CoreV1().Secrets(ns).Get(ctx, "kestra-tls-client-ca", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ourCA, err := os.ReadFile(filepath.Join(caDir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(secret.Data["ca.crt"]) != string(ourCA) {
+		t.Errorf("Secret kestra-tls-client-ca's ca.crt is not our CA:\n%s", secret.Data["ca.crt"])
+	}
+	cas, err := pki.ParseCertificates(ourCA)
+	if err != nil || len(cas) != 1 {
+		t.Fatalf("ca.pem: %v", err)
+	}
+
+	report, _ := statusOf(t, c, ns)
+	install := onlyInstall(t, report)
+	if got := install.ClientAuth; got == nil || got.Mode != "need" || got.CheckedBy != "IngressClass nginx" || len(got.CAs) != 1 || got.CAs[0].Subject != cas[0].Subject.CommonName || !got.CAs[0].NotAfter.Equal(cas[0].NotAfter) {
+		t.Errorf("status's clientAuth = %+v, want need, checked by IngressClass nginx, against %q until %s", got, cas[0].Subject.CommonName, cas[0].NotAfter)
+	}
+	stdout, _, _ := runCmd(t, append([]string{"status"}, clusterArgs(c, "", ns)...)...)
+	if want := fmt.Sprintf("client certificates required by IngressClass nginx; client CA %q expires %s", cas[0].Subject.CommonName, cas[0].NotAfter.Format("2006-01-02")); !strings.Contains(stdout, want) {
+		t.Errorf("status does not say %q:\n%s", want, stdout)
+	}
+
+	if err := c.Client.CoreV1().Secrets(ns).Delete(ctx, "kestra-tls-client-ca", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	report, code := statusOf(t, c, ns)
+	if findings := findingsText(onlyInstall(t, report)); code == 0 || !strings.Contains(findings, "broken: Secret kestra-tls-client-ca") || !strings.Contains(findings, "refuses every client") {
+		t.Errorf("status without the client CA's Secret (exit %d) does not say every client is refused:\n%s", code, findings)
 	}
 }

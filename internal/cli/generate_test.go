@@ -57,6 +57,7 @@ var goldenCases = []struct {
 	{"app-kestra2-distributed", []string{"--mode", "app", "--host", "kestra.example.com", "--base", "testdata/bases/kestra2-distributed", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem"}},
 	{"ingress-kestra2-distributed", []string{"--host", "kestra.example.com", "--base", "testdata/bases/kestra2-distributed", "--self-signed"}},
 	{"gitops-app-trust-manager", []string{"--gitops", "--mode", "app", "--host", "kestra.example.com", "--self-signed", "-n", "kestra", "--outbound-trust", "--trust-manager", "--trust-ca", "testdata/ca-bundle.pem"}},
+	{"ingress-nginx-client-auth", []string{"--host", "kestra.example.com", "--self-signed", "--ingress-class", "nginx", "--client-auth", "need", "--client-ca", "testdata/ca-bundle.pem", "-n", "kestra"}},
 	{"ingress-traefik-client-auth", []string{"--host", "kestra.example.com", "--self-signed", "--ingress-class", "traefik", "--client-auth", "want", "--client-ca", "testdata/ca-bundle.pem", "-n", "kestra"}},
 	{"gitops-app-outbound-trust", []string{"--gitops", "--mode", "app", "--host", "kestra.example.com", "--self-signed", "-n", "kestra", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--trust-ca", "testdata/ca-bundle.pem", "--hsts"}},
 	{"app-outbound-trust-proxy", []string{"--mode", "app", "--host", "kestra.example.com", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem", "--trust-ca", "testdata/ca-bundle.pem", "--proxy", "http://proxy.corp.example:3128", "--no-proxy", "build.corp.example,.intranet.example"}},

@@ -229,6 +229,14 @@ func printReport(out io.Writer, report *status.Report, format string) error {
 		for _, f := range i.Findings {
 			fmt.Fprintf(out, "%s/%s: %s: %s\n", i.Namespace, i.Name, f.Severity, f.Message)
 		}
+		if c := i.ClientAuth; c != nil && len(c.CAs) > 0 {
+			var cas []string
+			for _, ca := range c.CAs {
+				cas = append(cas, fmt.Sprintf("%q expires %s (%dd)", ca.Subject, ca.NotAfter.Format("2006-01-02"), ca.DaysLeft))
+			}
+			required := map[string]string{"need": "required", "want": "asked for, not required"}[c.Mode]
+			fmt.Fprintf(out, "%s/%s: client certificates %s by %s; client CA %s\n", i.Namespace, i.Name, required, c.CheckedBy, strings.Join(cas, ", "))
+		}
 		if k := i.Keystore; k != nil {
 			for _, w := range k.Workloads {
 				state := k.Serving[strings.ToLower(w)]

@@ -478,4 +478,8 @@ func TestTraefikAsksForClientCertificates(t *testing.T) {
 	if page, err := browser.LoadWithClientCert(t, url, caFile, map[string]string{host: strings.Split(traefik.HTTPSAddress, ":")[0]}, browser.ClientCert{P12: ours.p12, Password: ours.password}); err != nil || !strings.Contains(page.DOM, served) {
 		t.Errorf("Chromium with ci-bot.p12 through Traefik: %v\n%s", err, page.DOM)
 	}
+	report, _ := statusOf(t, c, ns)
+	if got := onlyInstall(t, report).ClientAuth; got == nil || got.Mode != "need" || got.CheckedBy != "IngressClass "+traefik.ClassName || len(got.CAs) != 1 || got.CAs[0].DaysLeft < 3000 {
+		t.Errorf("status's clientAuth = %+v, want need, checked by IngressClass %s, against our ten-year CA", got, traefik.ClassName)
+	}
 }

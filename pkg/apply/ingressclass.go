@@ -28,7 +28,9 @@ type ingressClass struct {
 // written: one naming no class goes to the cluster's default class, and says which; one naming a class
 // whose controller generate could not know (the default, or a name of the cluster's own) gets that
 // controller's settings (model.IngressControllerSettings), where the overlay does not set them already. An
-// Ingress no controller would serve is refused when the cluster has classes, and noted when it has none yet.
+// Ingress no controller would serve is refused when the cluster has classes, and noted when it has none yet;
+// one asking clients for certificates is refused when its class's controller is not the one whose settings
+// ask for them.
 func (a *Applier) settleIngressClasses(ctx context.Context, infos []*resource.Info, actions []action, listClasses func() ([]ingressClass, error), notes io.Writer) error {
 	var classes []ingressClass
 	listed := false
@@ -70,6 +72,16 @@ func (a *Applier) settleIngressClasses(ctx context.Context, infos []*resource.In
 			note(notes, "%s names no class: the cluster's default IngressClass %s serves it (controller %s)", label, class.name, class.controller)
 		}
 		controller := model.IngressControllerOf(class.controller)
+		if mode := body.GetAnnotations()[model.ClientAuthAnnotation]; mode != "" {
+			// Another controller would ignore the client authentication and let every client through.
+			wanted := model.ClientAuthControllerOf(body.GetAnnotations())
+			if wanted == "" {
+				return fmt.Errorf("%s says %s: %s but carries no Ingress controller's client authentication settings, so clients without a certificate would reach Kestra; nothing was applied: re-run generate with --client-auth and --ingress-class nginx or traefik", label, model.ClientAuthAnnotation, mode)
+			}
+			if wanted != controller {
+				return fmt.Errorf("%s asks clients for certificates (--client-auth %s) with %s's settings, but IngressClass %s is served by %s, which ignores them and would let clients without a certificate reach Kestra; nothing was applied: generate with --ingress-class naming a class of %s, or with --mode app (Kestra checks the certificates itself)", label, mode, model.IngressControllers[wanted], class.name, class.controller, model.IngressControllers[wanted])
+			}
+		}
 		added := addMissing(body, model.IngressControllerSettings(controller))
 		if len(added) > 0 {
 			note(notes, "%s: added the settings Kestra needs from %s (%s)", label, class.controller, strings.Join(added, ", "))

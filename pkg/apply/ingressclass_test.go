@@ -54,6 +54,30 @@ func TestSettleIngressClasses(t *testing.T) {
 			wantNote:    "added the settings Kestra needs from k8s.io/ingress-nginx",
 			wantAdded:   map[string]string{"nginx.ingress.kubernetes.io/proxy-buffering": "off", "nginx.ingress.kubernetes.io/proxy-read-timeout": "60"},
 		},
+		"client certificates through ingress-nginx on a class of ingress-nginx: applied": {
+			classes:     []runtime.Object{class("nginx", "k8s.io/ingress-nginx", false)},
+			className:   "nginx",
+			annotations: map[string]string{"kestra-tls.io/client-auth": "need", "nginx.ingress.kubernetes.io/auth-tls-secret": "kestra/kestra-tls-client-ca", "nginx.ingress.kubernetes.io/auth-tls-verify-client": "on"},
+			wantAdded:   map[string]string{"nginx.ingress.kubernetes.io/auth-tls-verify-client": "on"},
+		},
+		"client certificates through ingress-nginx on a class F5's NGINX controller serves: refused, it would ignore them": {
+			classes:     []runtime.Object{class("nginx", "nginx.org/ingress-controller", true)},
+			className:   "nginx",
+			annotations: map[string]string{"kestra-tls.io/client-auth": "need", "nginx.ingress.kubernetes.io/auth-tls-secret": "kestra/kestra-tls-client-ca", "nginx.ingress.kubernetes.io/auth-tls-verify-client": "on"},
+			wantErr:     "IngressClass nginx is served by nginx.org/ingress-controller, which ignores them and would let clients without a certificate reach Kestra; nothing was applied",
+		},
+		"client certificates through Traefik on a class of ingress-nginx: refused": {
+			classes:     []runtime.Object{class("traefik", "k8s.io/ingress-nginx", false)},
+			className:   "traefik",
+			annotations: map[string]string{"kestra-tls.io/client-auth": "want", "traefik.ingress.kubernetes.io/router.tls.options": "kestra-kestra-tls-client-auth@kubernetescrd"},
+			wantErr:     "with traefik.io/ingress-controller's settings, but IngressClass traefik is served by k8s.io/ingress-nginx",
+		},
+		"client certificates asked for without any controller's settings: refused": {
+			classes:     []runtime.Object{class("nginx", "k8s.io/ingress-nginx", false)},
+			className:   "nginx",
+			annotations: map[string]string{"kestra-tls.io/client-auth": "need"},
+			wantErr:     "carries no Ingress controller's client authentication settings",
+		},
 		"a class the cluster does not have: a note naming those it has": {
 			classes:   []runtime.Object{class("traefik", "traefik.io/ingress-controller", true)},
 			className: "nginx",

@@ -39,3 +39,46 @@ func IngressControllerSettings(controller string) map[string]string {
 	}
 	return nil
 }
+
+// ClientCASecret holds, as ca.crt, the CA whose client certificates the Ingress controller accepts
+// (--client-auth in ingress mode); TLSOptionName is Traefik's TLS options that name it.
+const (
+	ClientCASecret = "kestra-tls-client-ca"
+	TLSOptionName  = "kestra-tls-client-auth"
+)
+
+// ClientAuthControllers are the controllers whose client authentication kestra-tls writes.
+var ClientAuthControllers = []string{"nginx", "traefik"}
+
+// ClientAuthSettings are the annotations that make the controller ask clients for a certificate of the CA
+// in Secret ClientCASecret of namespace (need: no connection without one; want: ask, let a client without
+// one through, refuse one that does not verify), nil for a controller kestra-tls does not know. Both
+// controllers fail closed when that Secret is missing: ingress-nginx denies the location, Traefik the
+// handshake.
+func ClientAuthSettings(controller, mode, namespace string) map[string]string {
+	switch controller {
+	case "nginx":
+		// ingress-nginx passes ssl-client-verify (SUCCESS or NONE) and the subject's DN to Kestra.
+		return map[string]string{
+			"nginx.ingress.kubernetes.io/auth-tls-secret":        namespace + "/" + ClientCASecret,
+			"nginx.ingress.kubernetes.io/auth-tls-verify-client": map[string]string{"need": "on", "want": "optional"}[mode],
+		}
+	case "traefik":
+		// Traefik names TLS options of its Kubernetes CRD provider <namespace>-<name>@kubernetescrd.
+		return map[string]string{"traefik.ingress.kubernetes.io/router.tls.options": namespace + "-" + TLSOptionName + "@kubernetescrd"}
+	}
+	return nil
+}
+
+// ClientAuthControllerOf is the controller whose client authentication an Ingress's annotations set up,
+// "" when they set up none.
+func ClientAuthControllerOf(annotations map[string]string) string {
+	for _, controller := range ClientAuthControllers {
+		for key := range ClientAuthSettings(controller, "need", "") {
+			if _, set := annotations[key]; set {
+				return controller
+			}
+		}
+	}
+	return ""
+}

@@ -23,8 +23,9 @@ const (
 	// HostsAnnotation lists, comma-separated, the names Kestra's own certificate must cover.
 	HostsAnnotation = "kestra-tls.io/hosts"
 	// ClientAuthAnnotation on the stores Secret says that Kestra asks clients for certificates (need or
-	// want), against the truststore; ClientCAAnnotation that the truststore holds the clients' own CA
-	// (--client-ca) rather than ours.
+	// want), against the truststore, and on our Ingress that its controller does, against the CA in Secret
+	// ClientCASecret; ClientCAAnnotation that the truststore holds the clients' own CA (--client-ca) rather
+	// than ours.
 	ClientAuthAnnotation = "kestra-tls.io/client-auth"
 	ClientCAAnnotation   = "kestra-tls.io/client-ca"
 	// CARotationAnnotation is on our CA issuer while rotate-ca is under way: its step, trust or issue.

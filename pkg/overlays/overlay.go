@@ -38,7 +38,8 @@ const (
 	GitOpsStorePassword = "kestra-tls-gitops"
 	// CABootstrapFile has cert-manager make our CA in the cluster (--gitops).
 	CABootstrapFile = "ca-bootstrap.yaml"
-	// ClientAuthFile is Traefik's TLSOption for --client-auth in ingress mode.
+	// ClientAuthFile is Traefik's TLSOption for --client-auth in ingress mode (ingress-nginx needs only
+	// annotations).
 	ClientAuthFile = "client-auth.yaml"
 	// TrustBundleFile is trust-manager's Bundle of the outbound trust (--trust-manager).
 	TrustBundleFile = "trust-bundle.yaml"
@@ -141,7 +142,7 @@ type templateData struct {
 	// PublicOutbound is the ConfigMap of public outbound stores, generated from the overlay's files, when
 	// cert-manager writes Kestra's stores; nil otherwise.
 	PublicOutbound *publicOutboundData
-	// ClientAuth is the Traefik TLSOption that asks clients for certificates (--client-auth in ingress
+	// ClientAuth is how the Ingress controller asks clients for certificates (--client-auth in ingress
 	// mode), nil otherwise.
 	ClientAuth *clientAuthData
 	// SealedFiles hold Kestra's stores and password sealed or encrypted, in place of their generators
@@ -151,28 +152,25 @@ type templateData struct {
 }
 
 type clientAuthData struct {
+	// Controller is the Ingress controller that asks clients for certificates: nginx or traefik.
+	Controller, Mode                     string
 	TLSOption, Secret, Namespace, CAFile string
 	// Type is Traefik's clientAuthType for need or want.
 	Type string
 }
 
-// TLSOptionName and ClientCASecret name what --client-auth adds in ingress mode.
-const (
-	TLSOptionName  = "kestra-tls-client-auth"
-	ClientCASecret = "kestra-tls-client-ca"
-)
-
-// clientAuth is Traefik's client authentication for our Ingress, nil without --client-auth in ingress mode.
+// clientAuth is the Ingress controller's client authentication for our Ingress, nil without --client-auth
+// in ingress mode.
 func clientAuth(v values.Values, namespace string) (*clientAuthData, error) {
 	if v.Mode != "ingress" || v.App.ClientAuthentication == "" {
 		return nil, nil
 	}
 	if namespace == "" {
-		// The Ingress names the TLSOption as <namespace>-<name>@kubernetescrd.
-		return nil, fmt.Errorf("--client-auth %s: Traefik's Ingress names its TLS options with their namespace: pass -n NAMESPACE", v.App.ClientAuthentication)
+		// Both controllers name the CA's Secret (ingress-nginx) or the TLS options (Traefik) with its namespace.
+		return nil, fmt.Errorf("--client-auth %s: the Ingress names the Secret of the clients' CA with its namespace: pass -n NAMESPACE", v.App.ClientAuthentication)
 	}
 	kind := map[string]string{"need": "RequireAndVerifyClientCert", "want": "VerifyClientCertIfGiven"}[v.App.ClientAuthentication]
-	return &clientAuthData{TLSOption: TLSOptionName, Secret: ClientCASecret, Namespace: namespace, CAFile: model.ClientCAFile, Type: kind}, nil
+	return &clientAuthData{Controller: v.Ingress.ClassName, Mode: v.App.ClientAuthentication, TLSOption: model.TLSOptionName, Secret: model.ClientCASecret, Namespace: namespace, CAFile: model.ClientCAFile, Type: kind}, nil
 }
 
 type publicOutboundData struct {
@@ -336,7 +334,9 @@ func generateTarget(opts Options) (*Overlay, error) {
 		if annotations == nil {
 			annotations = map[string]string{}
 		}
-		annotations["traefik.ingress.kubernetes.io/router.tls.options"] = data.ClientAuth.Namespace + "-" + data.ClientAuth.TLSOption + "@kubernetescrd"
+		maps.Copy(annotations, model.ClientAuthSettings(data.ClientAuth.Controller, data.ClientAuth.Mode, data.ClientAuth.Namespace))
+		// For status, and for apply, which refuses a class whose controller would ignore those settings.
+		annotations[model.ClientAuthAnnotation] = data.ClientAuth.Mode
 		data.IngressControllerAnnotations = annotations
 	}
 	if data.ACME, err = acme(m, out); err != nil {
@@ -387,7 +387,7 @@ func generateTarget(opts Options) (*Overlay, error) {
 	if data.CABootstrap != nil {
 		manifests = append(manifests, CABootstrapFile)
 	}
-	if data.ClientAuth != nil {
+	if data.ClientAuth != nil && data.ClientAuth.Controller == "traefik" {
 		manifests = append(manifests, ClientAuthFile)
 	}
 	if data.PublicOutbound != nil && data.PublicOutbound.TrustManager {

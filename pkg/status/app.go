@@ -179,7 +179,7 @@ func checkApp(s *snapshot, group []workload, opts Options) Install {
 		k.TrustedCAs = append(k.TrustedCAs, cert.Subject.CommonName)
 	}
 	if k.ClientAuth = secret.GetAnnotations()[model.ClientAuthAnnotation]; k.ClientAuth != "" {
-		checkClientCAs(&install, k.Secret, trusted, opts)
+		checkClientCAs(&install, k.ClientAuth, "Kestra", k.Secret, fmt.Sprintf("Secret %s's truststore", k.Secret), trusted, opts)
 		if secret.GetAnnotations()[model.ClientCAAnnotation] != "" && len(chain) > 1 {
 			// The truststore holds the clients' CA: Kestra's own certificate chains to the CA in its keystore.
 			roots, source = chain[len(chain)-1:], "the CA in keystore.p12"
@@ -352,16 +352,18 @@ func checkTrustCAs(install *Install, secret *unstructured.Unstructured, data map
 	}
 }
 
-// checkClientCAs warns before the CAs Kestra verifies client certificates against expire: every client
-// certificate they signed stops working with them.
-func checkClientCAs(install *Install, secret string, trusted []*x509.Certificate, opts Options) {
-	for _, ca := range trusted {
+// checkClientCAs records the CAs client certificates are verified against, and warns before they expire:
+// every client certificate they signed stops working with them.
+func checkClientCAs(install *Install, mode, checkedBy, secret, where string, cas []*x509.Certificate, opts Options) {
+	install.ClientAuth = &ClientAuth{Mode: mode, CheckedBy: checkedBy, Secret: secret}
+	for _, ca := range cas {
 		left := ca.NotAfter.Sub(opts.Now)
+		install.ClientAuth.CAs = append(install.ClientAuth.CAs, ClientCA{Subject: ca.Subject.CommonName, NotAfter: ca.NotAfter.UTC(), DaysLeft: int(left.Hours() / 24)})
 		switch {
 		case left <= 0:
-			install.add(Broken, fmt.Sprintf("the client CA %q in Secret %s's truststore expired on %s: no client certificate gets in any more; renew that CA and issue the clients again (kubectl kestra-tls certs --client NAME)", ca.Subject.CommonName, secret, ca.NotAfter.UTC().Format(time.RFC3339)))
+			install.add(Broken, fmt.Sprintf("the client CA %q in %s expired on %s: no client certificate gets in any more; renew that CA and issue the clients again (kubectl kestra-tls certs --client NAME)", ca.Subject.CommonName, where, ca.NotAfter.UTC().Format(time.RFC3339)))
 		case left < opts.WarnWithin:
-			install.add(Warning, fmt.Sprintf("the client CA %q in Secret %s's truststore expires in %s, on %s: the client certificates it signed stop working then", ca.Subject.CommonName, secret, humanDuration(left), ca.NotAfter.UTC().Format(time.RFC3339)))
+			install.add(Warning, fmt.Sprintf("the client CA %q in %s expires in %s, on %s: the client certificates it signed stop working then", ca.Subject.CommonName, where, humanDuration(left), ca.NotAfter.UTC().Format(time.RFC3339)))
 		}
 	}
 }

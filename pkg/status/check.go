@@ -80,8 +80,33 @@ func checkIngress(s *snapshot, ingress *unstructured.Unstructured, opts Options)
 		return install
 	}
 	checkServingSecret(s, &install, secretName, opts)
+	checkIngressClientAuth(s, &install, ingress, opts)
 	checkBackends(s, &install, ingressBackends(ingress))
 	return install
+}
+
+// checkIngressClientAuth checks the CA the Ingress controller verifies client certificates against
+// (--client-auth in ingress mode).
+func checkIngressClientAuth(s *snapshot, install *Install, ingress *unstructured.Unstructured, opts Options) {
+	mode := ingress.GetAnnotations()[model.ClientAuthAnnotation]
+	if mode == "" {
+		return
+	}
+	checkedBy, _, _ := unstructured.NestedString(ingress.Object, "spec", "ingressClassName")
+	checkedBy = "IngressClass " + checkedBy
+	secret := s.secret(install.Namespace, model.ClientCASecret)
+	if secret == nil {
+		install.ClientAuth = &ClientAuth{Mode: mode, CheckedBy: checkedBy, Secret: model.ClientCASecret}
+		install.add(Broken, fmt.Sprintf("Secret %s, the CA the Ingress controller verifies client certificates against, does not exist: it refuses every client; re-run generate with --client-auth and apply", model.ClientCASecret))
+		return
+	}
+	cas, err := pki.ParseCertificates(resources.SecretData(secret)["ca.crt"])
+	if err != nil || len(cas) == 0 {
+		install.ClientAuth = &ClientAuth{Mode: mode, CheckedBy: checkedBy, Secret: model.ClientCASecret}
+		install.add(Broken, fmt.Sprintf("Secret %s has no CA certificate in ca.crt (%v): the Ingress controller cannot verify client certificates; re-run generate with --client-auth and apply", model.ClientCASecret, err))
+		return
+	}
+	checkClientCAs(install, mode, checkedBy, model.ClientCASecret, "Secret "+model.ClientCASecret, cas, opts)
 }
 
 func checkRoute(s *snapshot, route *unstructured.Unstructured, opts Options) Install {

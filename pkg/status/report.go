@@ -55,9 +55,29 @@ type Install struct {
 	Keystore *Keystore `json:"keystore,omitempty"`
 	// Served is the chain a TLS handshake with --url returned.
 	Served *Served `json:"served,omitempty"`
+	// ClientAuth is how clients authenticate with certificates, nil where nothing asks them for one.
+	ClientAuth *ClientAuth `json:"clientAuth,omitempty"`
 
 	Health   Health    `json:"health"`
 	Findings []Finding `json:"findings,omitempty"`
+}
+
+// ClientAuth is who asks clients for certificates, and the CAs their certificates must chain to.
+type ClientAuth struct {
+	// Mode is need (no certificate, no connection) or want (asked for, not required).
+	Mode string `json:"mode"`
+	// CheckedBy is Kestra (mode app) or the Ingress controller's IngressClass annotations name.
+	CheckedBy string `json:"checkedBy"`
+	// Secret holds the CAs: Kestra's truststore, or ca.crt for the Ingress controller.
+	Secret string     `json:"secret"`
+	CAs    []ClientCA `json:"cas"`
+}
+
+// ClientCA is a CA whose client certificates get in, until it expires.
+type ClientCA struct {
+	Subject  string    `json:"subject"`
+	NotAfter time.Time `json:"notAfter"`
+	DaysLeft int       `json:"daysLeft"`
 }
 
 // Finding is one thing wrong, with what to do about it.

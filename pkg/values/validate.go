@@ -131,15 +131,16 @@ func (v Values) Validate() error {
 	switch {
 	case v.App.ClientAuthentication == "" || v.Mode == "app":
 	case v.Mode == "gateway":
-		return fmt.Errorf("--client-auth %s: in gateway mode the Gateway checks client certificates (Gateway API's frontend TLS validation, spec.tls.frontend), which Traefik 3.6, the implementation kestra-tls is tested with, does not implement, so kestra-tls does not write it: use --mode ingress with --ingress-class traefik, or --mode app (Kestra checks them itself)", v.App.ClientAuthentication)
-	case v.Ingress.ClassName != "traefik":
-		return fmt.Errorf("--client-auth %s in ingress mode: the Ingress controller checks client certificates, and kestra-tls sets that up for Traefik (a TLSOption): add --ingress-class traefik; ingress-nginx's auth-tls-* annotations are not done yet (use --mode app there)", v.App.ClientAuthentication)
+		return fmt.Errorf("--client-auth %s: in gateway mode the Gateway would check client certificates (Gateway API's frontend TLS validation, spec.tls.frontend), which Traefik, the implementation kestra-tls is tested with, does not implement up to 3.7 (traefik/traefik#11975), so kestra-tls does not write it: use --mode ingress with --ingress-class traefik or nginx, or --mode app (Kestra checks them itself)", v.App.ClientAuthentication)
+	case v.Ingress.ClassName != "nginx" && v.Ingress.ClassName != "traefik":
+		// Settings a controller ignores would leave Kestra open to clients without a certificate.
+		return fmt.Errorf("--client-auth %s in ingress mode: the Ingress controller checks client certificates, with settings of its own, which kestra-tls writes for the IngressClasses named nginx (ingress-nginx) and traefik: add --ingress-class nginx or --ingress-class traefik (apply checks that the class is that controller's), or use --mode app (Kestra checks them itself)", v.App.ClientAuthentication)
 	case v.Target != "kustomize":
-		return fmt.Errorf("--client-auth %s in ingress mode writes a Traefik TLSOption into the overlay: use --target kustomize (the default)", v.App.ClientAuthentication)
+		return fmt.Errorf("--client-auth %s in ingress mode writes the clients' CA Secret into the overlay: use --target kustomize (the default)", v.App.ClientAuthentication)
 	case v.App.ClientCAFile == "" && v.Issuer.Type != "self-signed":
 		return fmt.Errorf("--client-auth %s: which CA signs the clients? With --self-signed our CA does; with Let's Encrypt or --issuer-ref, give your clients' CA with --client-ca FILE", v.App.ClientAuthentication)
 	case v.GitOps && v.App.ClientCAFile == "":
-		return fmt.Errorf("--client-auth %s with --gitops: our CA is made in the cluster, where Traefik cannot read it from its Secret; give your clients' CA with --client-ca FILE", v.App.ClientAuthentication)
+		return fmt.Errorf("--client-auth %s with --gitops: our CA is made in the cluster, where the Ingress controller cannot read it from its Secret; give your clients' CA with --client-ca FILE", v.App.ClientAuthentication)
 	}
 	if v.App.ClientCAFile != "" {
 		switch {
