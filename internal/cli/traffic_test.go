@@ -462,7 +462,9 @@ func TestTraefikAsksForClientCertificates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			client.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{pair}
+			// Always presented, as curl does: Go's client would otherwise keep back a certificate whose
+			// issuer is not among the CAs the server names, and the intruder would come as one without.
+			client.Transport.(*http.Transport).TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
 		}
 		return client
 	}
@@ -482,4 +484,57 @@ func TestTraefikAsksForClientCertificates(t *testing.T) {
 	if got := onlyInstall(t, report).ClientAuth; got == nil || got.Mode != "need" || got.CheckedBy != "IngressClass "+traefik.ClassName || len(got.CAs) != 1 || got.CAs[0].DaysLeft < 3000 {
 		t.Errorf("status's clientAuth = %+v, want need, checked by IngressClass %s, against our ten-year CA", got, traefik.ClassName)
 	}
+}
+
+// TestTraefikWithWantLetsClientsWithoutACertificateThrough: --client-auth want through the real Traefik:
+// a client without a certificate is routed to Kestra (which then asks for its login), one of our CA too, and
+// one presenting another CA's certificate is refused (VerifyClientCertIfGiven), which shows that the
+// TLSOption is in force and not merely absent.
+func TestTraefikWithWantLetsClientsWithoutACertificateThrough(t *testing.T) {
+	c := testCluster(t)
+	tr := testTraefik(t)
+	const ns, host = "traffic-mtls-want", "kestra.mtls-want.traffic.test"
+	caDir, overlay := t.TempDir(), filepath.Join(t.TempDir(), "overlay")
+	if stdout, stderr, err := applyCmd(t, c, ns, overlay, "--host", host, "--self-signed", "--ca-dir", caDir, "--ingress-class", traefik.ClassName,
+		"--client-auth", "want", "--create-namespace", "--timeout", "60s"); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	served := "kestra-behind-" + ns
+	kestraPod(t, ns, served)
+	ours := issueClient(t, t.TempDir(), "ci-bot", "--ca-dir", caDir)
+	other := t.TempDir()
+	if _, stderr, err := runCmd(t, "certs", "--host", "other.example.com", "--ca-common-name", "Another CA", "-o", other); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	intruder := issueClient(t, other, "intruder")
+	withClient := func(c *clientCert) *http.Client {
+		client := throughTraefik(t, rootsFrom(t, filepath.Join(caDir, "ca.pem")))
+		if c != nil {
+			pair, err := tls.LoadX509KeyPair(c.pem, c.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Always presented, as curl does: Go's client would otherwise keep back a certificate whose
+			// issuer is not among the CAs the server names, and the intruder would come as one without.
+			client.Transport.(*http.Transport).TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
+		}
+		return client
+	}
+	url := "https://" + host + "/"
+	// First the route with our certificate (before it, any client fails on Traefik's default certificate),
+	// then the intruder's refusal, which tells that Traefik has taken the TLSOption up.
+	getUntil(t, withClient(&ours), url, served, tr)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		response, err := withClient(&intruder).Get(url)
+		if err != nil {
+			break
+		}
+		response.Body.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("a client of another CA is still routed (%s) a minute after apply: Traefik never took the TLSOption up\ntraefik:\n%s", response.Status, tr.Logs.Tail(30))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	getUntil(t, withClient(nil), url, served, tr)
 }
