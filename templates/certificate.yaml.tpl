@@ -22,6 +22,14 @@ spec:
       kestra-tls.io/role: stores
     annotations:
       kestra-tls.io/hosts: {{ $c.Hosts | quote }}
+      {{- with .Values.app.clientAuthentication }}
+      # Kestra asks clients for a certificate: status watches the expiry of the CA that verifies them, the
+      # issuer's (the truststore here), or the clients' own (--client-ca) in the ConfigMap named here.
+      kestra-tls.io/client-auth: {{ . }}
+      {{- with $.ClientTrust }}
+      kestra-tls.io/client-ca: {{ .ConfigMap }}
+      {{- end }}
+      {{- end }}
       {{- if .Renewal.Reloads }}
       # Kestra re-reads the stores cert-manager renews in place: no restart.
       kestra-tls.io/renewal: reload

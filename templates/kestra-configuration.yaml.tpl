@@ -52,9 +52,9 @@ micronaut:
         refresh-interval: {{ .Values.app.reloadInterval }}
       {{- if .Truststore }}
       {{ .Provider }}-trust:
-        path: {{ .Values.app.mountPath }}/truststore.jks
+        path: {{ .Values.app.mountPath }}/{{ .TruststoreFile }}
         format: JKS
-        password: ${{ "{" }}{{ .Values.app.passwordEnv }}{{ "}" }}
+        password: {{ .TruststorePassword }}
         refresh-mode: SCHEDULER
         refresh-interval: {{ .Values.app.reloadInterval }}
       {{- end }}
@@ -89,8 +89,8 @@ micronaut:
         type: PKCS12
       {{- if .Truststore }}
       trustStore:
-        path: file:{{ .Values.app.mountPath }}/truststore.jks
-        password: ${{ "{" }}{{ .Values.app.passwordEnv }}{{ "}" }}
+        path: file:{{ .Values.app.mountPath }}/{{ .TruststoreFile }}
+        password: {{ .TruststorePassword }}
         type: JKS
       {{- end }}
       {{- end }}

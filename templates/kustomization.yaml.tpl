@@ -95,8 +95,24 @@ patches:
       name: {{ .Kestra.Service }}
 {{- end }}
 {{- $backendCA := and .Gateway .Gateway.BackendCA }}
-{{- if or .ConfigFile $backendCA $outboundFiles }}
+{{- if or .ConfigFile $backendCA $outboundFiles .ClientTrust }}
 configMapGenerator:
+{{- end }}
+{{- with .ClientTrust }}
+  # The CA whose client certificates Kestra accepts (--client-ca), apart from the stores Secret cert-manager
+  # writes (its truststore holds the issuer's CA): public, committed with the overlay. {{ .CAFile }} is for
+  # status. The hash suffix in the name rolls Kestra when the CA changes.
+  - name: {{ .ConfigMap }}
+    {{- with $.Kestra.Namespace }}
+    namespace: {{ . }}
+    {{- end }}
+    files:
+      - {{ .Truststore }}
+      - {{ .CAFile }}
+    options:
+      labels:
+        app.kubernetes.io/managed-by: kubectl-kestra-tls
+        kestra-tls.io/role: client-trust
 {{- end }}
 {{- if $outboundFiles }}
 {{- with .PublicOutbound }}
@@ -147,7 +163,7 @@ configMapGenerator:
 {{- $eab := and .ACME .ACME.EABKeyID }}
 {{- $gitopsPassword := and .GitOps .AppCertificate }}
 {{- $certs := and .Certs (not .SealedFiles) }}
-{{- if or $certs $eab .ConfigFile (and .Gateway .Gateway.BackendCA) $gitopsPassword $outboundFiles .ClientAuth }}
+{{- if or $certs $eab .ConfigFile (and .Gateway .Gateway.BackendCA) $gitopsPassword $outboundFiles .ClientAuth .ClientTrust }}
 # Every Secret and ConfigMap generated here carries our marker, so that status finds them and uninstall
 # removes them (and only them).
 generatorOptions:

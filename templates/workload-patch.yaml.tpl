@@ -75,10 +75,10 @@ spec:
         - name: {{ . }}
           $patch: delete
         {{- end }}
-        {{- if and $w.MountsStores $.PublicOutbound }}
-        # Kestra's stores from the Secret cert-manager writes, beside the outbound trust of public
-        # certificates, in one folder. Readable by the container's user, whichever it is; the store password
-        # guards the key. Only the stores: never tls.key in plain text.
+        {{- if and $w.MountsStores (or $.PublicOutbound $.ClientTrust) }}
+        # Kestra's stores from the Secret cert-manager writes, beside the public certificates it cannot hold
+        # (the outbound trust, the clients' CA), in one folder. Readable by the container's user, whichever it
+        # is; the store password guards the key. Only the stores: never tls.key in plain text.
         - name: kestra-ssl
           projected:
             defaultMode: {{ printf "%#o" $w.StoresMode }}
@@ -90,13 +90,22 @@ spec:
                     - key: {{ . }}
                       path: {{ . }}
                     {{- end }}
+              {{- with $.PublicOutbound }}
               - configMap:
-                  name: {{ $.PublicOutbound.ConfigMap }}
+                  name: {{ .ConfigMap }}
                   items:
-                    {{- range $.PublicOutbound.Keys }}
+                    {{- range .Keys }}
                     - key: {{ . }}
                       path: {{ . }}
                     {{- end }}
+              {{- end }}
+              {{- with $.ClientTrust }}
+              - configMap:
+                  name: {{ .ConfigMap }}
+                  items:
+                    - key: {{ .Truststore }}
+                      path: {{ .Truststore }}
+              {{- end }}
         {{- else if $w.MountsStores }}
         - name: kestra-ssl
           secret:

@@ -319,3 +319,58 @@ func TestIngressNginxAsksForClientCertificatesOnlyOnItsOwnClass(t *testing.T) {
 		t.Errorf("status without the client CA's Secret (exit %d) does not say every client is refused:\n%s", code, findings)
 	}
 }
+
+// TestClientCAsBesideCertManagersKeystore: app mode with the keystore from cert-manager and --client-ca:
+// cert-manager's truststore holds its issuer's CA, so the clients' CA travels in a ConfigMap projected
+// beside the stores. Kestra's own server, on the pod as the cluster holds it, asked by the real curl: a
+// client of the --client-ca CA gets in, one without a certificate and one of the issuer's CA (ours) do not;
+// status names the ConfigMap and that CA's expiry.
+func TestClientCAsBesideCertManagersKeystore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Kestra's server and the control plane (-short)")
+	}
+	curl := testutil.Program(t, "curl", "apt-get install curl")
+	c := testCluster(t)
+	ctx := context.Background()
+	const ns, host = "appcm-client-ca", "kestra.client-ca.test"
+	corporate := t.TempDir()
+	if _, stderr, err := runCmd(t, "certs", "--host", "clients.corp.test", "--ca-common-name", "Corporate Clients CA", "-o", corporate); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	theirs := issueClient(t, corporate, "ci-bot")
+	out := filepath.Join(t.TempDir(), "overlay")
+	if stdout, stderr, err := applyCmd(t, c, ns, out, "--mode", "app", "--host", host, "--self-signed", "--app-issuer", "cert-manager",
+		"--client-auth", "need", "--client-ca", filepath.Join(corporate, "ca.pem"), "--create-namespace", "--timeout", "60s"); err != nil {
+		t.Fatalf("%v\n%s\n%s\ncert-manager:\n%s", err, stdout, stderr, c.Logs.Tail(20))
+	}
+	ours := issueClient(t, filepath.Join(out, "certs"), "ours")
+
+	report, _ := statusOf(t, c, ns)
+	install := onlyInstall(t, report)
+	if got := install.ClientAuth; got == nil || got.Mode != "need" || got.CheckedBy != "Kestra" || !strings.HasPrefix(got.Source, "ConfigMap kestra-tls-client-trust-") || len(got.CAs) != 1 || got.CAs[0].Subject != "Corporate Clients CA" {
+		t.Errorf("status's clientAuth = %+v, want need, checked by Kestra against Corporate Clients CA in ConfigMap kestra-tls-client-trust-*\n%s", got, findingsText(install))
+	}
+	p := livePod(t, c, ns, install.Keystore)
+	server := kestrapod.Run(t, p)
+	secret, err := c.Client.CoreV1().Secrets(ns).Get(ctx, install.Keystore.Secret, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.crt")
+	if err := os.WriteFile(caFile, secret.Data["ca.crt"], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ask := func(client ...string) (string, error) {
+		argv := append([]string{"-sS", "--max-time", "10", "--cacert", caFile, "--resolve", fmt.Sprintf("%s:%d:127.0.0.1", host, server.Local)}, client...)
+		output, err := exec.Command(curl, append(argv, fmt.Sprintf("https://%s:%d/api/v1/client", host, server.Local))...).CombinedOutput()
+		return strings.TrimSpace(string(output)), err
+	}
+	if output, err := ask("--cert", theirs.pem, "--key", theirs.key); err != nil || output != "CN=ci-bot" {
+		t.Errorf("a client of the --client-ca CA: %v, Kestra's server verified %q, want CN=ci-bot", err, output)
+	}
+	for what, client := range map[string][]string{"no certificate": nil, "a client of cert-manager's issuer CA": {"--cert", ours.pem, "--key", ours.key}} {
+		if output, err := ask(client...); err == nil {
+			t.Errorf("%s: accepted by Kestra's server (it verified %q), want a refused handshake", what, output)
+		}
+	}
+}

@@ -209,8 +209,8 @@ func TestStatusAndRenewOfAppModeWithOurCA(t *testing.T) {
 	if k == nil || !k.Opens || !k.KeyMatches || !k.TruststoreHoldsIssuer || k.Leaf == nil || k.Leaf.VerifiedBy != "truststore" || k.Pods != 1 || k.RestartNeeded {
 		t.Fatalf("keystore = %+v", k)
 	}
-	if report.Requests != 13 {
-		t.Errorf("status made %d requests, want its fixed 13 lists", report.Requests)
+	if report.Requests != 14 {
+		t.Errorf("status made %d requests, want its fixed 14 lists", report.Requests)
 	}
 
 	// A JVM loading the stores from the cluster, with the password from its Secret, serves what status expects.

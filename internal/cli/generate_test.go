@@ -52,6 +52,7 @@ var goldenCases = []struct {
 	{"app-chart-base", []string{"--mode", "app", "--host", "kestra.example.com", "--base", "testdata/bases/chart", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem"}},
 	{"app-namespace", []string{"--mode", "app", "--host", "kestra.example.com", "-n", "kestra-prod"}},
 	{"app-keystore-from-cert-manager-ca", []string{"--mode", "app", "--host", "kestra.example.com", "--self-signed", "--app-issuer", "cert-manager", "--restart-on-renewal", "reloader", "--kestra-version", "v1.2.5", "-n", "kestra"}},
+	{"app-keystore-from-cert-manager-client-ca", []string{"--mode", "app", "--host", "kestra.example.com", "--self-signed", "--app-issuer", "cert-manager", "--client-auth", "need", "--client-ca", "testdata/ca-bundle.pem", "-n", "kestra"}},
 	{"gitops-app", []string{"--gitops", "--mode", "app", "--host", "kestra.example.com", "--host", "10.0.0.5", "--self-signed", "-n", "kestra"}},
 	{"gitops-ingress", []string{"--gitops", "--host", "kestra.example.com", "--host", "www.kestra.example.com", "--self-signed", "-n", "kestra"}},
 	{"app-kestra2-distributed", []string{"--mode", "app", "--host", "kestra.example.com", "--base", "testdata/bases/kestra2-distributed", "--outbound-trust", "--ca-bundle", "testdata/ca-bundle.pem"}},

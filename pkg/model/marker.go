@@ -28,6 +28,9 @@ const (
 	// than ours.
 	ClientAuthAnnotation = "kestra-tls.io/client-auth"
 	ClientCAAnnotation   = "kestra-tls.io/client-ca"
+	// ClientCAInStores is ClientCAAnnotation's value where the clients' CA is the truststore of the stores
+	// generate writes; where cert-manager writes them, it names the ConfigMap ClientTrustConfigMap instead.
+	ClientCAInStores = "external"
 	// CARotationAnnotation is on our CA issuer while rotate-ca is under way: its step, trust or issue.
 	CARotationAnnotation = "kestra-tls.io/ca-rotation"
 )

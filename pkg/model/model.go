@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/fileset"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/keystore"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/render"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/values"
@@ -141,6 +142,13 @@ func Build(opts Options) (*Model, error) {
 		}
 		m.PublicFiles = append(m.PublicFiles, fileset.File{Name: ClientCAFile, Data: caPEM, Mode: fileset.Public})
 	}
+	if v.PublicClientTrust() {
+		files, err := publicClientTrust(v.Values)
+		if err != nil {
+			return nil, err
+		}
+		m.PublicFiles = append(m.PublicFiles, files...)
+	}
 	if m.ACME, err = planACME(v.Values); err != nil {
 		return nil, err
 	}
@@ -156,9 +164,14 @@ func Build(opts Options) (*Model, error) {
 	}
 	m.JavaOpts = strings.TrimSpace(m.JavaOpts + " " + proxyFlags)
 	m.OutboundEnv = append(m.OutboundEnv, proxyEnv...)
+	truststoreFile, truststorePassword := "truststore.jks", "${"+v.App.PasswordEnv+"}"
+	if v.PublicClientTrust() {
+		truststoreFile, truststorePassword = ClientTruststoreFile, PublicStorePassword
+	}
 	rendered, err := opts.Renderer.Render("kestra-configuration.yaml.tpl", map[string]any{
 		"Values": v.Map, "URL": m.URL, "DualProtocol": m.DualProtocol, "ServesHTTPS": v.ServesHTTPS(),
-		"Truststore": v.HasTruststore(), "Reloads": m.Renewal.Reloads, "Provider": CertificateProvider,
+		"Truststore": v.HasTruststore() || v.PublicClientTrust(), "Reloads": m.Renewal.Reloads, "Provider": CertificateProvider,
+		"TruststoreFile": truststoreFile, "TruststorePassword": truststorePassword,
 		"ForwardedHosts": forwardedHosts(v.Values),
 	})
 	if err != nil {
@@ -295,6 +308,37 @@ func forwardedHosts(v values.Values) []string {
 // ClientCAFile, in the overlay, is the CA whose client certificates the Ingress controller accepts
 // (--client-auth in ingress mode): public, so committed with the overlay.
 const ClientCAFile = "client-ca.pem"
+
+// ClientTruststoreFile, in the overlay and in Kestra's stores folder, holds the clients' CA (--client-ca)
+// where cert-manager writes Kestra's stores (values' PublicClientTrust); ClientTrustConfigMap carries it
+// there with ClientCAFile, which status reads. Public certificates only, so the truststore's password is
+// PublicStorePassword.
+const (
+	ClientTruststoreFile = "client-truststore.jks"
+	ClientTrustConfigMap = "kestra-tls-client-trust"
+	// RoleClientTrust marks that ConfigMap.
+	RoleClientTrust = "client-trust"
+)
+
+// publicClientTrust are the overlay's files of the clients' CA: a truststore holding it alone, and its PEM.
+func publicClientTrust(v values.Values) ([]fileset.File, error) {
+	cas, err := clientCAs(v.App.ClientCAFile)
+	if err != nil {
+		return nil, err
+	}
+	var entries []keystore.TrustedEntry
+	for i, ca := range cas {
+		entries = append(entries, keystore.TrustedEntry{Alias: "client-ca-" + strconv.Itoa(i+1), Cert: ca})
+	}
+	jks, err := keystore.JKS(entries, PublicStorePassword)
+	if err != nil {
+		return nil, err
+	}
+	return []fileset.File{
+		{Name: ClientTruststoreFile, Data: jks, Mode: fileset.Public},
+		{Name: ClientCAFile, Data: pki.EncodeCertificates(cas...), Mode: fileset.Public},
+	}, nil
+}
 
 // ingressClientCA is the CA the Ingress controller verifies clients against: --client-ca's, else our CA
 // (the root of certs/, which `certs --client` signs with).

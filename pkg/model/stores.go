@@ -16,7 +16,8 @@ const StoresFileMode = 0o444
 // out readable by every user of the container.
 func StoreKeys(v values.Values) []string {
 	keys := []string{"keystore.p12"}
-	if v.HasTruststore() {
+	if v.HasTruststore() && !v.PublicClientTrust() {
+		// (With the clients' own CA, cert-manager's truststore, its issuer's CA, must not admit clients.)
 		keys = append(keys, "truststore.jks")
 	}
 	if v.Mode == "app" && v.App.OutboundTrust && !v.PublicOutboundTrust() {

@@ -49,7 +49,7 @@ const (
 
 // ourFiles are the files some runs write and others don't: a re-run removes the ones it no longer writes
 // (patch-*.yaml too), in a folder that generate wrote.
-var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", CABootstrapFile, SealedFile, ClientAuthFile, model.ClientCAFile, TrustBundleFile, "certificate.yaml", "service-patch.yaml", "namespace.yaml", model.ConfigFile, HelmValuesFile, "deployment-patch.yaml"}
+var ourFiles = []string{"ingress.yaml", "cluster-issuer.yaml", CABootstrapFile, SealedFile, ClientAuthFile, model.ClientCAFile, model.ClientTruststoreFile, TrustBundleFile, "certificate.yaml", "service-patch.yaml", "namespace.yaml", model.ConfigFile, HelmValuesFile, "deployment-patch.yaml"}
 
 // valuesHeader marks a folder as written by generate, so that stale files of ours may be removed from it,
 // and its values.yaml as an earlier run's, not a values file of the user's.
@@ -142,6 +142,9 @@ type templateData struct {
 	// PublicOutbound is the ConfigMap of public outbound stores, generated from the overlay's files, when
 	// cert-manager writes Kestra's stores; nil otherwise.
 	PublicOutbound *publicOutboundData
+	// ClientTrust is the ConfigMap of the clients' CA (--client-ca) where cert-manager writes Kestra's
+	// stores, projected beside them; nil otherwise.
+	ClientTrust *clientTrustData
 	// ClientAuth is how the Ingress controller asks clients for certificates (--client-auth in ingress
 	// mode), nil otherwise.
 	ClientAuth *clientAuthData
@@ -171,6 +174,18 @@ func clientAuth(v values.Values, namespace string) (*clientAuthData, error) {
 	}
 	kind := map[string]string{"need": "RequireAndVerifyClientCert", "want": "VerifyClientCertIfGiven"}[v.App.ClientAuthentication]
 	return &clientAuthData{Controller: v.Ingress.ClassName, Mode: v.App.ClientAuthentication, TLSOption: model.TLSOptionName, Secret: model.ClientCASecret, Namespace: namespace, CAFile: model.ClientCAFile, Type: kind}, nil
+}
+
+type clientTrustData struct {
+	ConfigMap, Truststore, CAFile string
+}
+
+// clientTrust is the ConfigMap of the clients' CA, nil without values' PublicClientTrust.
+func clientTrust(v values.Values) *clientTrustData {
+	if !v.PublicClientTrust() {
+		return nil
+	}
+	return &clientTrustData{ConfigMap: model.ClientTrustConfigMap, Truststore: model.ClientTruststoreFile, CAFile: model.ClientCAFile}
 }
 
 type publicOutboundData struct {
@@ -312,6 +327,7 @@ func generateTarget(opts Options) (*Overlay, error) {
 	}
 	data.Certs = certs(m)
 	data.PublicOutbound = publicOutbound(m, data.Kestra.Namespace)
+	data.ClientTrust = clientTrust(v.Values)
 	out.Files = append(out.Files, m.PublicFiles...)
 	data.Renewal = m.Renewal
 	data.GitOps = v.GitOps

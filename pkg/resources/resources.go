@@ -19,6 +19,7 @@ const (
 var (
 	Namespaces   = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 	Secrets      = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	ConfigMaps   = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
 	Pods         = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 	Services     = schema.GroupVersionResource{Version: "v1", Resource: "services"}
 	Events       = schema.GroupVersionResource{Version: "v1", Resource: "events"}

@@ -35,7 +35,11 @@ type snapshot struct {
 	// them; sealedHidden: a Role written for an earlier status may not list them.
 	sealedSecrets []unstructured.Unstructured
 	sealedHidden  bool
-	requests      int
+	// clientTrusts are our ConfigMaps of the clients' CA (--client-ca where cert-manager writes the stores);
+	// clientTrustHidden: a Role written for an earlier status may not list ConfigMaps.
+	clientTrusts      []unstructured.Unstructured
+	clientTrustHidden bool
+	requests          int
 	// clusterIssuersHidden: the user may not list ClusterIssuers (a namespaced Role, as a status CronJob
 	// gets); their Ready is then unknown, not missing.
 	clusterIssuersHidden bool
@@ -73,6 +77,7 @@ func read(ctx context.Context, client dynamic.Interface, namespace string) (*sna
 		{gvr: resources.Issuers, into: &s.issuers, optional: true},
 		{gvr: resources.ClusterIssuers, into: &s.clusterIssuers, optional: true, cluster: true, hidden: &s.clusterIssuersHidden},
 		{gvr: resources.SealedSecrets, options: metav1.ListOptions{LabelSelector: ourSelector}, into: &s.sealedSecrets, optional: true, hidden: &s.sealedHidden},
+		{gvr: resources.ConfigMaps, options: metav1.ListOptions{LabelSelector: ourSelector + "," + model.RoleLabel + "=" + model.RoleClientTrust}, into: &s.clientTrusts, hidden: &s.clientTrustHidden},
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(listings))

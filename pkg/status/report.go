@@ -68,8 +68,9 @@ type ClientAuth struct {
 	Mode string `json:"mode"`
 	// CheckedBy is Kestra (mode app) or the Ingress controller's IngressClass annotations name.
 	CheckedBy string `json:"checkedBy"`
-	// Secret holds the CAs: Kestra's truststore, or ca.crt for the Ingress controller.
-	Secret string     `json:"secret"`
+	// Source holds the CAs: "Secret NAME" (Kestra's truststore, or ca.crt for the Ingress controller) or
+	// "ConfigMap NAME" (the clients' own CA beside the stores cert-manager writes).
+	Source string     `json:"source"`
 	CAs    []ClientCA `json:"cas"`
 }
 

@@ -129,7 +129,12 @@ func (v Values) Validate() error {
 		}
 	}
 	switch {
-	case v.App.ClientAuthentication == "" || v.Mode == "app":
+	case v.App.ClientAuthentication == "":
+	case v.Mode == "app" && v.App.ClientCAFile == "" && !v.HasTruststore():
+		// Micronaut without a truststore verifies clients against the JVM's public roots: any client
+		// certificate a public CA signed would get in.
+		return fmt.Errorf("--client-auth %s: Kestra's certificate comes from your issuer (--issuer-ref), whose CA kestra-tls does not hold, and without a truststore Kestra's JVM would accept client certificates of every public CA: give your clients' CA with --client-ca FILE", v.App.ClientAuthentication)
+	case v.Mode == "app":
 	case v.Mode == "gateway":
 		return fmt.Errorf("--client-auth %s: in gateway mode the Gateway would check client certificates (Gateway API's frontend TLS validation, spec.tls.frontend), which Traefik, the implementation kestra-tls is tested with, does not implement up to 3.7 (traefik/traefik#11975), so kestra-tls does not write it: use --mode ingress with --ingress-class traefik or nginx, or --mode app (Kestra checks them itself)", v.App.ClientAuthentication)
 	case v.Ingress.ClassName != "nginx" && v.Ingress.ClassName != "traefik":
@@ -146,8 +151,6 @@ func (v Values) Validate() error {
 		switch {
 		case v.App.ClientAuthentication == "":
 			return fmt.Errorf("--client-ca names the CA of the client certificates Kestra accepts: add --client-auth need (or want)")
-		case v.AppIssuedByCertManager():
-			return fmt.Errorf("--client-ca: cert-manager writes Kestra's truststore (its issuer's CA) in this setup, so it cannot hold your clients' CA; use --app-issuer local, or drop --client-ca (our CA then signs the client certificates)")
 		}
 	}
 	switch v.App.ClientAuthentication {

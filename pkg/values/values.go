@@ -115,6 +115,12 @@ func (v Values) PublicOutboundTrust() bool {
 	return v.Mode == "app" && v.App.OutboundTrust && v.AppIssuedByCertManager()
 }
 
+// PublicClientTrust tells whether the clients' CA (--client-ca) reaches Kestra apart from its stores, in a
+// ConfigMap of its own: cert-manager writes the stores Secret, whose truststore holds its issuer's CA.
+func (v Values) PublicClientTrust() bool {
+	return v.Mode == "app" && v.App.ClientAuthentication != "" && v.App.ClientCAFile != "" && v.AppIssuedByCertManager()
+}
+
 // SuppliesCertificate tells whether the user brings Kestra's certificate (--cert, --pkcs12).
 func (v Values) SuppliesCertificate() bool {
 	return v.Certificates.CertFile != "" || v.Certificates.PKCS12File != ""
