@@ -16,6 +16,7 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/browser"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 	generatepkg "github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
@@ -144,6 +145,14 @@ func TestKestraAuthenticatesClientCertificates(t *testing.T) {
 				}
 				if page, err := browser.Load(t, url, filepath.Join(out, "certs", "ca.pem"), hosts); err == nil || !strings.Contains(err.Error(), "ERR_BAD_SSL_CLIENT_AUTH_CERT") {
 					t.Errorf("Chromium without a client certificate = %v, want ERR_BAD_SSL_CLIENT_AUTH_CERT\n%s", err, page.DOM)
+				}
+				// A JVM service: the .p12 as its javax.net.ssl.keyStore gets in, without it, not.
+				truststore := filepath.Join(out, "certs", "truststore.jks")
+				if output, err := javatls.JavaClientWithCert(t, truststore, "JKS", ours.p12, ours.password, host, server.Local, "/api/v1/client"); err != nil || !strings.Contains(output, "CN=ci-bot") {
+					t.Errorf("the JVM with ci-bot.p12 as its keyStore: %v\n%s", err, output)
+				}
+				if output, err := javatls.JavaClientWithCert(t, truststore, "JKS", "", "", host, server.Local, "/api/v1/client"); err == nil {
+					t.Errorf("the JVM without a client certificate got in:\n%s", output)
 				}
 			}
 			// The probes' port asks for no certificate.

@@ -8,12 +8,16 @@ import javax.net.ssl.*;
  * JAVA_OPTS way), and the host name is checked as HttpsURLConnection checks it. The TCP connection goes to
  * 127.0.0.1 while TLS uses HOST for SNI and verification, since no DNS answers for test names.
  *
- * Usage: TLSClient HOST PORT   (prints the response body)
+ * A client certificate comes the JVM's way too, from -Djavax.net.ssl.keyStore (a PKCS#12 `certs --client`
+ * wrote, say), which SSLContext.getDefault() presents when the server asks.
+ *
+ * Usage: TLSClient HOST PORT [PATH]   (prints the response body; PATH defaults to /)
  */
 public class TLSClient {
     public static void main(String[] args) throws Exception {
         String host = args[0];
         int port = Integer.parseInt(args[1]);
+        String path = args.length > 2 ? args[2] : "/";
         SSLSocketFactory factory = SSLContext.getDefault().getSocketFactory();
         Socket tcp = new Socket(InetAddress.getLoopbackAddress(), port);
         SSLSocket socket = (SSLSocket) factory.createSocket(tcp, host, port, true);
@@ -22,7 +26,7 @@ public class TLSClient {
         socket.setSSLParameters(params);
         socket.startHandshake();
         OutputStream out = socket.getOutputStream();
-        out.write(("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.flush();
         BufferedReader reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
         String line;

@@ -312,6 +312,22 @@ func JavaClientAs(t testing.TB, as *Credential, trustStore, trustStoreType, pass
 	return string(out), err
 }
 
+// JavaClientWithCert is JavaClient asking for path, presenting the PKCS#12 keyStore (opened with
+// keyStorePassword) as its client certificate through -Djavax.net.ssl.keyStore, as a JVM service calling
+// Kestra's API would; keyStore "" presents none.
+func JavaClientWithCert(t testing.TB, trustStore, trustStoreType, keyStore, keyStorePassword, host string, port int, path string) (string, error) {
+	t.Helper()
+	dir := classes(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	args := []string{"-Djavax.net.ssl.trustStore=" + trustStore, "-Djavax.net.ssl.trustStoreType=" + trustStoreType}
+	if keyStore != "" {
+		args = append(args, "-Djavax.net.ssl.keyStore="+keyStore, "-Djavax.net.ssl.keyStoreType=PKCS12", "-Djavax.net.ssl.keyStorePassword="+keyStorePassword)
+	}
+	out, err := command(ctx, nil, append(args, "-cp", dir, "TLSClient", host, fmt.Sprint(port), path)...).CombinedOutput()
+	return string(out), err
+}
+
 // Curl fetches https://host:port/ trusting only caFile, with host resolved to loopback.
 func Curl(t testing.TB, caFile, host string, port int) (string, error) {
 	t.Helper()
