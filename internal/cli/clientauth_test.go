@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +22,9 @@ import (
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/javatls"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 	generatepkg "github.com/kestra-tls/kubectl-kestra-tls/pkg/generate"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/keystore"
 	"github.com/kestra-tls/kubectl-kestra-tls/pkg/generate/pki"
+	"github.com/kestra-tls/kubectl-kestra-tls/pkg/overlays"
 )
 
 // clientCert is a client certificate certs --client wrote: its PEM pair and its PKCS#12 with password.
@@ -381,5 +386,90 @@ func TestClientCAsBesideCertManagersKeystore(t *testing.T) {
 		if output, err := ask(client...); err == nil {
 			t.Errorf("%s: accepted by Kestra's server (it verified %q), want a refused handshake", what, output)
 		}
+	}
+}
+
+// TestWithoutATruststoreKestraVerifiesClientsAgainstTheJVMsRoots is the finding behind generate's refusal
+// of --client-auth over a keystore from the user's issuer without --client-ca: Micronaut with
+// clientAuthentication need and no truststore of its own verifies client certificates against the JVM's
+// default trust (cacerts, or javax.net.ssl.trustStore), so a certificate any CA there signed gets in. Kestra's
+// own server runs an app-mode overlay with its trust-name taken out and a JVM trust store holding only
+// another CA: that CA's client is let in, ours refused.
+func TestWithoutATruststoreKestraVerifiesClientsAgainstTheJVMsRoots(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Kestra's server (-short)")
+	}
+	curl := testutil.Program(t, "curl", "apt-get install curl")
+	const host = "kestra.example.com"
+	other := t.TempDir()
+	if _, stderr, err := runCmd(t, "certs", "--host", "other.example.com", "--ca-common-name", "A CA of the JVM's roots", "-o", other); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	outsider := issueClient(t, other, "outsider")
+	out := filepath.Join(t.TempDir(), "overlay")
+	if _, stderr, err := runCmd(t, "generate", "-o", out, "--mode", "app", "--host", host, "--client-auth", "need"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	ours := issueClient(t, filepath.Join(out, "certs"), "ci-bot")
+
+	built, err := overlays.Build(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := built.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What Micronaut gets over a keystore whose truststore kestra-tls cannot fill: no trust-name.
+	withoutTrust := regexp.MustCompile(`(?m)^\s*trust-name: kestra-tls-trust\n`).ReplaceAll(stream, nil)
+	if bytes.Equal(withoutTrust, stream) {
+		t.Fatal("the overlay's configuration names no trust-name to take out")
+	}
+	objects := decodeObjects(t, withoutTrust)
+	otherPEM, err := os.ReadFile(filepath.Join(other, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCA, err := pki.ParseCertificates(otherPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := keystore.JKS([]keystore.TrustedEntry{{Alias: "jvm-root", Cert: otherCA[0]}}, "changeit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The JVM's trust store travels in the stores Secret and volume, and JAVA_OPTS names it.
+	for _, object := range objects {
+		switch object["kind"] {
+		case "Secret":
+			if data, ok := object["data"].(map[string]any); ok && data["keystore.p12"] != nil {
+				data["jvm-roots.jks"] = base64.StdEncoding.EncodeToString(roots)
+			}
+		case "Deployment":
+			spec := object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+			for _, volume := range spec["volumes"].([]any) {
+				if secret, ok := volume.(map[string]any)["secret"].(map[string]any); ok {
+					secret["items"] = append(secret["items"].([]any), map[string]any{"key": "jvm-roots.jks", "path": "jvm-roots.jks"})
+				}
+			}
+			container := spec["containers"].([]any)[0].(map[string]any)
+			container["env"] = append(container["env"].([]any), map[string]any{"name": "JAVA_OPTS", "value": "-Djavax.net.ssl.trustStore=/app/ssl/jvm-roots.jks -Djavax.net.ssl.trustStoreType=JKS"})
+		}
+	}
+	p, err := kestrapod.Start(objects, "Deployment", "kestra", "kestra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := kestrapod.Run(t, p)
+	ask := func(c clientCert) (string, error) {
+		output, err := exec.Command(curl, "-sS", "--max-time", "10", "--cacert", filepath.Join(out, "certs", "ca.pem"), "--resolve", fmt.Sprintf("%s:%d:127.0.0.1", host, server.Local),
+			"--cert", c.pem, "--key", c.key, fmt.Sprintf("https://%s:%d/api/v1/client", host, server.Local)).CombinedOutput()
+		return strings.TrimSpace(string(output)), err
+	}
+	if output, err := ask(outsider); err != nil || output != "CN=outsider" {
+		t.Errorf("a client of the JVM's roots: %v, Kestra's server verified %q; the finding no longer holds (want CN=outsider)", err, output)
+	}
+	if output, err := ask(ours); err == nil {
+		t.Errorf("our client got in (verified %q) though no truststore names our CA", output)
 	}
 }

@@ -400,7 +400,8 @@ func mountsConfigMap(object *unstructured.Unstructured, name string) bool {
 		}
 		sources, _, _ := unstructured.NestedSlice(v, "projected", "sources")
 		for _, source := range sources {
-			if ref, _, _ := unstructured.NestedString(source.(map[string]any), "configMap", "name"); ref == name {
+			fields, _ := source.(map[string]any)
+			if ref, _, _ := unstructured.NestedString(fields, "configMap", "name"); ref == name {
 				return true
 			}
 		}
