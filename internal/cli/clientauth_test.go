@@ -44,6 +44,16 @@ func issueClient(t *testing.T, dir, name string, extra ...string) clientCert {
 	return clientCert{name: name, pem: base + ".pem", key: base + ".key", p12: base + ".p12", password: string(password)}
 }
 
+// clientOfAnotherCA is a client certificate NAME of a CA that is not the overlay's ("Another CA").
+func clientOfAnotherCA(t *testing.T, name string) clientCert {
+	t.Helper()
+	other := t.TempDir()
+	if _, stderr, err := runCmd(t, "certs", "--host", "other.example.com", "--ca-common-name", "Another CA", "-o", other); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	return issueClient(t, other, name)
+}
+
 // TestKestraAuthenticatesClientCertificates: Kestra's own server (Micronaut 4.10), configured by an app-mode
 // overlay with --client-auth, as its launcher starts it, asked by the real curl: with need it refuses a
 // client without a certificate and one whose certificate another CA signed, and accepts one `certs

@@ -23,6 +23,7 @@ import (
 
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/acme"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/browser"
+	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/cluster"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestrapod"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/kestraserver"
 	"github.com/kestra-tls/kubectl-kestra-tls/internal/testutil/netpod"
@@ -432,55 +433,66 @@ func TestTheDefaultIngressClassServesAnIngressThatNamesNone(t *testing.T) {
 	getUntil(t, throughTraefik(t, rootsFrom(t, filepath.Join(caDir, "ca.pem"))), "https://"+host+"/", "kestra-behind-the-default-class", tr)
 }
 
+// behindTraefik is ingress mode with --client-auth applied for Traefik's IngressClass, with Kestra's
+// stand-in behind it, a client of our CA and one of another CA.
+type behindTraefik struct {
+	cluster        *cluster.Cluster
+	traefik        *traefik.Traefik
+	host, url      string
+	served, caFile string
+	ours, intruder clientCert
+}
+
+func applyBehindTraefik(t *testing.T, namespace, host, mode string) behindTraefik {
+	t.Helper()
+	b := behindTraefik{cluster: testCluster(t), traefik: testTraefik(t), host: host, url: "https://" + host + "/", served: "kestra-behind-" + namespace}
+	caDir, overlay := t.TempDir(), filepath.Join(t.TempDir(), "overlay")
+	if stdout, stderr, err := applyCmd(t, b.cluster, namespace, overlay, "--host", host, "--self-signed", "--ca-dir", caDir, "--ingress-class", traefik.ClassName,
+		"--client-auth", mode, "--create-namespace", "--timeout", "60s"); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	kestraPod(t, namespace, b.served)
+	b.caFile = filepath.Join(caDir, "ca.pem")
+	b.ours = issueClient(t, t.TempDir(), "ci-bot", "--ca-dir", caDir)
+	b.intruder = clientOfAnotherCA(t, "intruder")
+	return b
+}
+
+// client reaches Traefik trusting our CA and presenting c (nil: no certificate).
+func (b behindTraefik) client(t *testing.T, c *clientCert) *http.Client {
+	t.Helper()
+	client := throughTraefik(t, rootsFrom(t, b.caFile))
+	if c != nil {
+		pair, err := tls.LoadX509KeyPair(c.pem, c.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Always presented, as curl does: Go's client would otherwise keep back a certificate whose issuer
+		// is not among the CAs the server names, and the intruder would come as one without.
+		client.Transport.(*http.Transport).TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
+	}
+	return client
+}
+
 // TestTraefikAsksForClientCertificates applies ingress mode with --client-auth for Traefik's IngressClass:
 // Traefik (the real one, with its CRD provider) takes our TLSOption through the Ingress's annotation and,
 // with need, refuses a client without a certificate and one of another CA, and routes one that `certs
 // --client` signed with our CA to Kestra; the browser with the .p12 imported gets in too.
 func TestTraefikAsksForClientCertificates(t *testing.T) {
-	c := testCluster(t)
-	tr := testTraefik(t)
-	const ns, host = "traffic-mtls", "kestra.mtls.traffic.test"
-	caDir, overlay := t.TempDir(), filepath.Join(t.TempDir(), "overlay")
-	if stdout, stderr, err := applyCmd(t, c, ns, overlay, "--host", host, "--self-signed", "--ca-dir", caDir, "--ingress-class", traefik.ClassName,
-		"--client-auth", "need", "--create-namespace", "--timeout", "60s"); err != nil {
-		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
-	}
-	served := "kestra-behind-" + ns
-	kestraPod(t, ns, served)
-	ours := issueClient(t, t.TempDir(), "ci-bot", "--ca-dir", caDir)
-	other := t.TempDir()
-	if _, stderr, err := runCmd(t, "certs", "--host", "other.example.com", "--ca-common-name", "Another CA", "-o", other); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	intruder := issueClient(t, other, "intruder")
-
-	caFile := filepath.Join(caDir, "ca.pem")
-	withClient := func(c *clientCert) *http.Client {
-		client := throughTraefik(t, rootsFrom(t, caFile))
-		if c != nil {
-			pair, err := tls.LoadX509KeyPair(c.pem, c.key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Always presented, as curl does: Go's client would otherwise keep back a certificate whose
-			// issuer is not among the CAs the server names, and the intruder would come as one without.
-			client.Transport.(*http.Transport).TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
-		}
-		return client
-	}
-	url := "https://" + host + "/"
+	const ns = "traffic-mtls"
+	b := applyBehindTraefik(t, ns, "kestra.mtls.traffic.test", "need")
 	// Traefik picks the Ingress and its TLSOption up a moment after they exist.
-	getUntil(t, withClient(&ours), url, served, tr)
-	for what, client := range map[string]*http.Client{"no certificate": withClient(nil), "a client of another CA": withClient(&intruder)} {
-		if response, err := client.Get(url); err == nil {
+	getUntil(t, b.client(t, &b.ours), b.url, b.served, b.traefik)
+	for what, client := range map[string]*http.Client{"no certificate": b.client(t, nil), "a client of another CA": b.client(t, &b.intruder)} {
+		if response, err := client.Get(b.url); err == nil {
 			response.Body.Close()
 			t.Errorf("%s: Traefik routed it (%s), want a refused handshake", what, response.Status)
 		}
 	}
-	if page, err := browser.LoadWithClientCert(t, url, caFile, map[string]string{host: strings.Split(traefik.HTTPSAddress, ":")[0]}, browser.ClientCert{P12: ours.p12, Password: ours.password}); err != nil || !strings.Contains(page.DOM, served) {
+	if page, err := browser.LoadWithClientCert(t, b.url, b.caFile, map[string]string{b.host: strings.Split(traefik.HTTPSAddress, ":")[0]}, browser.ClientCert{P12: b.ours.p12, Password: b.ours.password}); err != nil || !strings.Contains(page.DOM, b.served) {
 		t.Errorf("Chromium with ci-bot.p12 through Traefik: %v\n%s", err, page.DOM)
 	}
-	report, _ := statusOf(t, c, ns)
+	report, _ := statusOf(t, b.cluster, ns)
 	if got := onlyInstall(t, report).ClientAuth; got == nil || got.Mode != "need" || got.CheckedBy != "IngressClass "+traefik.ClassName || len(got.CAs) != 1 || got.CAs[0].DaysLeft < 3000 {
 		t.Errorf("status's clientAuth = %+v, want need, checked by IngressClass %s, against our ten-year CA", got, traefik.ClassName)
 	}
@@ -491,50 +503,21 @@ func TestTraefikAsksForClientCertificates(t *testing.T) {
 // one presenting another CA's certificate is refused (VerifyClientCertIfGiven), which shows that the
 // TLSOption is in force and not merely absent.
 func TestTraefikWithWantLetsClientsWithoutACertificateThrough(t *testing.T) {
-	c := testCluster(t)
-	tr := testTraefik(t)
-	const ns, host = "traffic-mtls-want", "kestra.mtls-want.traffic.test"
-	caDir, overlay := t.TempDir(), filepath.Join(t.TempDir(), "overlay")
-	if stdout, stderr, err := applyCmd(t, c, ns, overlay, "--host", host, "--self-signed", "--ca-dir", caDir, "--ingress-class", traefik.ClassName,
-		"--client-auth", "want", "--create-namespace", "--timeout", "60s"); err != nil {
-		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
-	}
-	served := "kestra-behind-" + ns
-	kestraPod(t, ns, served)
-	ours := issueClient(t, t.TempDir(), "ci-bot", "--ca-dir", caDir)
-	other := t.TempDir()
-	if _, stderr, err := runCmd(t, "certs", "--host", "other.example.com", "--ca-common-name", "Another CA", "-o", other); err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	intruder := issueClient(t, other, "intruder")
-	withClient := func(c *clientCert) *http.Client {
-		client := throughTraefik(t, rootsFrom(t, filepath.Join(caDir, "ca.pem")))
-		if c != nil {
-			pair, err := tls.LoadX509KeyPair(c.pem, c.key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Always presented, as curl does: Go's client would otherwise keep back a certificate whose
-			// issuer is not among the CAs the server names, and the intruder would come as one without.
-			client.Transport.(*http.Transport).TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
-		}
-		return client
-	}
-	url := "https://" + host + "/"
+	b := applyBehindTraefik(t, "traffic-mtls-want", "kestra.mtls-want.traffic.test", "want")
 	// First the route with our certificate (before it, any client fails on Traefik's default certificate),
 	// then the intruder's refusal, which tells that Traefik has taken the TLSOption up.
-	getUntil(t, withClient(&ours), url, served, tr)
+	getUntil(t, b.client(t, &b.ours), b.url, b.served, b.traefik)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		response, err := withClient(&intruder).Get(url)
+		response, err := b.client(t, &b.intruder).Get(b.url)
 		if err != nil {
 			break
 		}
 		response.Body.Close()
 		if time.Now().After(deadline) {
-			t.Fatalf("a client of another CA is still routed (%s) a minute after apply: Traefik never took the TLSOption up\ntraefik:\n%s", response.Status, tr.Logs.Tail(30))
+			t.Fatalf("a client of another CA is still routed (%s) a minute after apply: Traefik never took the TLSOption up\ntraefik:\n%s", response.Status, b.traefik.Logs.Tail(30))
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	getUntil(t, withClient(nil), url, served, tr)
+	getUntil(t, b.client(t, nil), b.url, b.served, b.traefik)
 }
