@@ -335,6 +335,20 @@ func TestIngressNginxAsksForClientCertificatesOnlyOnItsOwnClass(t *testing.T) {
 		t.Errorf("status does not say %q:\n%s", want, stdout)
 	}
 
+	// A class of ingress-nginx under a name of the cluster's own: values say whose it is.
+	internal := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "nginx-internal"}, Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}}
+	if _, err := classes.Create(ctx, internal, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { classes.Delete(context.Background(), "nginx-internal", metav1.DeleteOptions{}) })
+	if stdout, stderr, err := applyCmd(t, c, ns+"-internal", filepath.Join(t.TempDir(), "overlay"), "--host", "kestra.nginx-internal.test", "--self-signed", "--ca-dir", caDir,
+		"--ingress-class", "nginx-internal", "--set", "ingress.controller=nginx", "--client-auth", "want", "--create-namespace", "--timeout", "60s"); err != nil {
+		t.Fatalf("--ingress-class nginx-internal --set ingress.controller=nginx: %v\n%s\n%s", err, stdout, stderr)
+	}
+	if ingress, err := c.Client.NetworkingV1().Ingresses(ns+"-internal").Get(ctx, "kestra", metav1.GetOptions{}); err != nil || ingress.Annotations["nginx.ingress.kubernetes.io/auth-tls-verify-client"] != "optional" {
+		t.Errorf("the Ingress on class nginx-internal does not ask for client certificates the optional way (%v): %v", err, ingress.Annotations)
+	}
+
 	if err := c.Client.CoreV1().Secrets(ns).Delete(ctx, "kestra-tls-client-ca", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func (a *Applier) settleIngressClasses(ctx context.Context, infos []*resource.In
 				return fmt.Errorf("%s says %s: %s but carries no Ingress controller's client authentication settings, so clients without a certificate would reach Kestra; nothing was applied: re-run generate with --client-auth and --ingress-class nginx or traefik", label, model.ClientAuthAnnotation, mode)
 			}
 			if wanted != controller {
-				return fmt.Errorf("%s asks clients for certificates (--client-auth %s) with %s's settings, but IngressClass %s is served by %s, which ignores them and would let clients without a certificate reach Kestra; nothing was applied: generate with --ingress-class naming a class of %s, or with --mode app (Kestra checks the certificates itself)", label, mode, model.IngressControllers[wanted], class.name, class.controller, model.IngressControllers[wanted])
+				return fmt.Errorf("%s asks clients for certificates (--client-auth %s) with %s's settings, but IngressClass %s is served by %s, which ignores them and would let clients without a certificate reach Kestra; nothing was applied: generate with --ingress-class naming a class of %s (and --set ingress.controller=%s where its name is another), or with --mode app (Kestra checks the certificates itself)", label, mode, model.IngressControllers[wanted], class.name, class.controller, model.IngressControllers[wanted], wanted)
 			}
 		}
 		added := addMissing(body, model.IngressControllerSettings(controller))

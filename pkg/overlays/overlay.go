@@ -173,7 +173,7 @@ func clientAuth(v values.Values, namespace string) (*clientAuthData, error) {
 		return nil, fmt.Errorf("--client-auth %s: the Ingress names the Secret of the clients' CA with its namespace: pass -n NAMESPACE", v.App.ClientAuthentication)
 	}
 	kind := map[string]string{"need": "RequireAndVerifyClientCert", "want": "VerifyClientCertIfGiven"}[v.App.ClientAuthentication]
-	return &clientAuthData{Controller: v.Ingress.ClassName, Mode: v.App.ClientAuthentication, TLSOption: model.TLSOptionName, Secret: model.ClientCASecret, Namespace: namespace, CAFile: model.ClientCAFile, Type: kind}, nil
+	return &clientAuthData{Controller: v.IngressController(), Mode: v.App.ClientAuthentication, TLSOption: model.TLSOptionName, Secret: model.ClientCASecret, Namespace: namespace, CAFile: model.ClientCAFile, Type: kind}, nil
 }
 
 type clientTrustData struct {
@@ -732,9 +732,5 @@ func merge(into, result fileset.Result, prefix string) fileset.Result {
 // tells (nginx, traefik); for the cluster's default class, or another name, apply adds them from the
 // IngressClass's spec.controller.
 func ingressControllerAnnotations(v values.Values) map[string]string {
-	controller := v.Ingress.Controller
-	if controller == "" {
-		controller = v.Ingress.ClassName
-	}
-	return model.IngressControllerSettings(controller)
+	return model.IngressControllerSettings(v.IngressController())
 }

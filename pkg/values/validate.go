@@ -137,9 +137,9 @@ func (v Values) Validate() error {
 	case v.Mode == "app":
 	case v.Mode == "gateway":
 		return fmt.Errorf("--client-auth %s: in gateway mode the Gateway would check client certificates (Gateway API's frontend TLS validation, spec.tls.frontend), which Traefik, the implementation kestra-tls is tested with, does not implement up to 3.7 (traefik/traefik#11975), so kestra-tls does not write it: use --mode ingress with --ingress-class traefik or nginx, or --mode app (Kestra checks them itself)", v.App.ClientAuthentication)
-	case v.Ingress.ClassName != "nginx" && v.Ingress.ClassName != "traefik":
+	case v.IngressController() != "nginx" && v.IngressController() != "traefik":
 		// Settings a controller ignores would leave Kestra open to clients without a certificate.
-		return fmt.Errorf("--client-auth %s in ingress mode: the Ingress controller checks client certificates, with settings of its own, which kestra-tls writes for the IngressClasses named nginx (ingress-nginx) and traefik: add --ingress-class nginx or --ingress-class traefik (apply checks that the class is that controller's), or use --mode app (Kestra checks them itself)", v.App.ClientAuthentication)
+		return fmt.Errorf("--client-auth %s in ingress mode: the Ingress controller checks client certificates, with settings of its own, which kestra-tls writes for ingress-nginx and Traefik: add --ingress-class nginx or --ingress-class traefik, or for a class of another name say whose it is with --set ingress.controller=nginx (or traefik); apply checks that the class is that controller's. Or use --mode app (Kestra checks them itself)", v.App.ClientAuthentication)
 	case v.Target != "kustomize":
 		return fmt.Errorf("--client-auth %s in ingress mode writes the clients' CA Secret into the overlay: use --target kustomize (the default)", v.App.ClientAuthentication)
 	case v.App.ClientCAFile == "" && v.Issuer.Type != "self-signed":

@@ -115,6 +115,15 @@ func (v Values) PublicOutboundTrust() bool {
 	return v.Mode == "app" && v.App.OutboundTrust && v.AppIssuedByCertManager()
 }
 
+// IngressController is whose settings the Ingress carries: ingress.controller, else the class's name
+// (nginx, traefik, or a name that tells nothing).
+func (v Values) IngressController() string {
+	if v.Ingress.Controller != "" {
+		return v.Ingress.Controller
+	}
+	return v.Ingress.ClassName
+}
+
 // PublicClientTrust tells whether the clients' CA (--client-ca) reaches Kestra apart from its stores, in a
 // ConfigMap of its own: cert-manager writes the stores Secret, whose truststore holds its issuer's CA.
 func (v Values) PublicClientTrust() bool {
