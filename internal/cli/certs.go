@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -126,12 +127,7 @@ func (o *CertsOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range result.Written {
-		fmt.Fprintf(o.Out, "wrote %s\n", name)
-	}
-	if len(result.Unchanged) > 0 {
-		fmt.Fprintf(o.Out, "unchanged: %s\n", strings.Join(result.Unchanged, ", "))
-	}
+	reportWritten(o.Out, result.Written, "unchanged", result.Unchanged)
 	if len(bundle.Reused) > 0 {
 		fmt.Fprintf(o.Out, "reused: %s\n", strings.Join(bundle.Reused, ", "))
 	}
@@ -175,16 +171,21 @@ func (o *CertsOptions) issueClients() error {
 	if err != nil {
 		return err
 	}
-	for _, name := range result.Written {
-		fmt.Fprintf(o.Out, "wrote %s\n", name)
-	}
-	if len(bundle.Unchanged) > 0 {
-		fmt.Fprintf(o.Out, "unchanged (still valid, from the same CA): %s\n", strings.Join(bundle.Unchanged, ", "))
-	}
+	reportWritten(o.Out, result.Written, "unchanged (still valid, from the same CA)", bundle.Unchanged)
 	for _, name := range o.Clients {
 		base := filepath.Join(o.OutputDir, generate.ClientsDir, name)
 		fmt.Fprintf(o.Out, "client %s, signed by %q: curl --cert %s.pem --key %s.key, or curl --cert-type P12 --cert %s.p12:PASSWORD (the password is in %s.p12-password); browsers import %s.p12\n",
 			name, bundle.CA.Cert.Subject.CommonName, base, base, base, base, base)
 	}
 	return nil
+}
+
+// reportWritten says which files a run wrote, then, under label, the ones it kept as they were.
+func reportWritten(out io.Writer, written []string, label string, unchanged []string) {
+	for _, name := range written {
+		fmt.Fprintf(out, "wrote %s\n", name)
+	}
+	if len(unchanged) > 0 {
+		fmt.Fprintf(out, "%s: %s\n", label, strings.Join(unchanged, ", "))
+	}
 }

@@ -183,7 +183,8 @@ func checkApp(s *snapshot, group []workload, opts Options) Install {
 		if clientCA != "" && clientCA != model.ClientCAInStores {
 			checkClientTrust(s, &install, k.ClientAuth, clientCA, group, opts)
 		} else {
-			checkClientCAs(&install, k.ClientAuth, "Kestra", "Secret "+k.Secret, fmt.Sprintf("Secret %s's truststore", k.Secret), trusted, opts)
+			install.ClientAuth = &ClientAuth{Mode: k.ClientAuth, CheckedBy: "Kestra", Source: "Secret " + k.Secret}
+			checkClientCAs(&install, fmt.Sprintf("Secret %s's truststore", k.Secret), trusted, opts)
 		}
 		if clientCA == model.ClientCAInStores && len(chain) > 1 {
 			// The truststore holds the clients' CA: Kestra's own certificate chains to the CA in its keystore.
@@ -360,6 +361,7 @@ func checkTrustCAs(install *Install, secret *unstructured.Unstructured, data map
 // checkClientTrust checks the clients' CA in the ConfigMap (named name, before kustomize's hash suffix)
 // that Kestra's workloads mount beside the stores cert-manager writes.
 func checkClientTrust(s *snapshot, install *Install, mode, name string, group []workload, opts Options) {
+	install.ClientAuth = &ClientAuth{Mode: mode, CheckedBy: "Kestra", Source: "ConfigMap " + name}
 	var found *unstructured.Unstructured
 	for i := range s.clientTrusts {
 		c := &s.clientTrusts[i]
@@ -371,37 +373,32 @@ func checkClientTrust(s *snapshot, install *Install, mode, name string, group []
 			found = c
 		}
 	}
-	if found == nil {
-		install.ClientAuth = &ClientAuth{Mode: mode, CheckedBy: "Kestra", Source: "ConfigMap " + name}
-		if s.clientTrustHidden {
-			install.add(Warning, fmt.Sprintf("cannot list ConfigMaps: the clients' CA in ConfigMap %s is not checked", name))
-			return
-		}
+	switch {
+	case found == nil && s.clientTrustHidden:
+		install.add(Warning, fmt.Sprintf("cannot list ConfigMaps: the clients' CA in ConfigMap %s is not checked", name))
+		return
+	case found == nil:
 		install.add(Broken, fmt.Sprintf("ConfigMap %s, the clients' CA Kestra verifies client certificates against, does not exist: Kestra's pods cannot start; re-run generate with --client-ca and apply", name))
 		return
 	}
+	where := "ConfigMap " + found.GetName()
+	install.ClientAuth.Source = where
 	data, _, _ := unstructured.NestedStringMap(found.Object, "data")
 	cas, err := pki.ParseCertificates([]byte(data[model.ClientCAFile]))
 	if err != nil || len(cas) == 0 {
-		install.ClientAuth = &ClientAuth{Mode: mode, CheckedBy: "Kestra", Source: "ConfigMap " + found.GetName()}
-		install.add(Warning, fmt.Sprintf("ConfigMap %s holds no CA certificate in %s (%v): the clients' CA is not checked", found.GetName(), model.ClientCAFile, err))
+		install.add(Warning, fmt.Sprintf("%s holds no CA certificate in %s (%v): the clients' CA is not checked", where, model.ClientCAFile, err))
 		return
 	}
-	checkClientCAs(install, mode, "Kestra", "ConfigMap "+found.GetName(), "ConfigMap "+found.GetName(), cas, opts)
+	checkClientCAs(install, where, cas, opts)
 }
 
 // mountsConfigMap tells whether a workload's pod template has a volume from the ConfigMap, projected or not.
 func mountsConfigMap(object *unstructured.Unstructured, name string) bool {
 	volumes, _, _ := unstructured.NestedSlice(object.Object, "spec", "template", "spec", "volumes")
-	for _, volume := range volumes {
-		v, _ := volume.(map[string]any)
-		if ref, _, _ := unstructured.NestedString(v, "configMap", "name"); ref == name {
-			return true
-		}
-		sources, _, _ := unstructured.NestedSlice(v, "projected", "sources")
-		for _, source := range sources {
-			fields, _ := source.(map[string]any)
-			if ref, _, _ := unstructured.NestedString(fields, "configMap", "name"); ref == name {
+	for _, v := range volumes {
+		volume, _ := v.(map[string]any)
+		for _, source := range volumeSources(volume) {
+			if ref, _, _ := unstructured.NestedString(source, "configMap", "name"); ref == name {
 				return true
 			}
 		}
@@ -409,10 +406,10 @@ func mountsConfigMap(object *unstructured.Unstructured, name string) bool {
 	return false
 }
 
-// checkClientCAs records the CAs client certificates are verified against, and warns before they expire:
+// checkClientCAs records in install.ClientAuth the CAs client certificates are verified against, and warns
+// before they expire:
 // every client certificate they signed stops working with them.
-func checkClientCAs(install *Install, mode, checkedBy, source, where string, cas []*x509.Certificate, opts Options) {
-	install.ClientAuth = &ClientAuth{Mode: mode, CheckedBy: checkedBy, Source: source}
+func checkClientCAs(install *Install, where string, cas []*x509.Certificate, opts Options) {
 	for _, ca := range cas {
 		left := ca.NotAfter.Sub(opts.Now)
 		install.ClientAuth.CAs = append(install.ClientAuth.CAs, ClientCA{Subject: ca.Subject.CommonName, NotAfter: ca.NotAfter.UTC(), DaysLeft: int(left.Hours() / 24)})

@@ -92,21 +92,20 @@ func checkIngressClientAuth(s *snapshot, install *Install, ingress *unstructured
 	if mode == "" {
 		return
 	}
-	checkedBy, _, _ := unstructured.NestedString(ingress.Object, "spec", "ingressClassName")
-	checkedBy = "IngressClass " + checkedBy
+	class, _, _ := unstructured.NestedString(ingress.Object, "spec", "ingressClassName")
+	where := "Secret " + model.ClientCASecret
+	install.ClientAuth = &ClientAuth{Mode: mode, CheckedBy: "IngressClass " + class, Source: where}
 	secret := s.secret(install.Namespace, model.ClientCASecret)
 	if secret == nil {
-		install.ClientAuth = &ClientAuth{Mode: mode, CheckedBy: checkedBy, Source: "Secret " + model.ClientCASecret}
-		install.add(Broken, fmt.Sprintf("Secret %s, the CA the Ingress controller verifies client certificates against, does not exist: it refuses every client; re-run generate with --client-auth and apply", model.ClientCASecret))
+		install.add(Broken, fmt.Sprintf("%s, the CA the Ingress controller verifies client certificates against, does not exist: it refuses every client; re-run generate with --client-auth and apply", where))
 		return
 	}
 	cas, err := pki.ParseCertificates(resources.SecretData(secret)["ca.crt"])
 	if err != nil || len(cas) == 0 {
-		install.ClientAuth = &ClientAuth{Mode: mode, CheckedBy: checkedBy, Source: "Secret " + model.ClientCASecret}
-		install.add(Broken, fmt.Sprintf("Secret %s has no CA certificate in ca.crt (%v): the Ingress controller cannot verify client certificates; re-run generate with --client-auth and apply", model.ClientCASecret, err))
+		install.add(Broken, fmt.Sprintf("%s has no CA certificate in ca.crt (%v): the Ingress controller cannot verify client certificates; re-run generate with --client-auth and apply", where, err))
 		return
 	}
-	checkClientCAs(install, mode, checkedBy, "Secret "+model.ClientCASecret, "Secret "+model.ClientCASecret, cas, opts)
+	checkClientCAs(install, where, cas, opts)
 }
 
 func checkRoute(s *snapshot, route *unstructured.Unstructured, opts Options) Install {

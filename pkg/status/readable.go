@@ -55,9 +55,7 @@ func storesVolume(pod map[string]any, secret string) map[string]any {
 		}
 		// A projected volume (the stores beside the public outbound trust): its Secret source, under the
 		// volume's defaultMode, as a secret volume would say it.
-		sources, _, _ := unstructured.NestedSlice(volume, "projected", "sources")
-		for _, s := range sources {
-			source, _ := s.(map[string]any)
+		for _, source := range volumeSources(volume)[1:] {
 			if name, _, _ := unstructured.NestedString(source, "secret", "name"); name == secret {
 				fields := map[string]any{"items": source["secret"].(map[string]any)["items"]}
 				if mode, ok := number(volume, "projected", "defaultMode"); ok {
@@ -68,6 +66,19 @@ func storesVolume(pod map[string]any, secret string) map[string]any {
 		}
 	}
 	return nil
+}
+
+// volumeSources are where a volume's files come from: the volume itself (a secret or configMap volume),
+// then each source of a projected one.
+func volumeSources(volume map[string]any) []map[string]any {
+	sources := []map[string]any{volume}
+	projected, _, _ := unstructured.NestedSlice(volume, "projected", "sources")
+	for _, s := range projected {
+		if source, ok := s.(map[string]any); ok {
+			sources = append(sources, source)
+		}
+	}
+	return sources
 }
 
 // fileModes tells the mode of a key's file in the volume, and whether the volume lays the key out at all.
